@@ -173,14 +173,16 @@ void config_conninfo(const struct proxy_config *cfg, const char *keywords[CONFIG
 			n++;             \
 		}                        \
 	} while (0)
-	/* With expand_dbname, a URL in the first dbname expands; the pairs after it override it. */
-	PUT("dbname", cfg->database_url);
-	PUT("host", cfg->db_host);
-	PUT("port", cfg->db_port);
-	PUT("user", cfg->db_user);
-	PUT("password", cfg->db_password);
-	if (cfg->database_url == NULL)
+	/* DATABASE_URL, when given, says everything (as in the original); DB_* parts only without it. */
+	if (cfg->database_url != NULL) {
+		PUT("dbname", cfg->database_url);
+	} else {
+		PUT("host", cfg->db_host);
+		PUT("port", cfg->db_port);
+		PUT("user", cfg->db_user);
+		PUT("password", cfg->db_password);
 		PUT("dbname", cfg->db_name);
+	}
 	PUT("client_encoding", "UTF8");
 	PUT("application_name", "therapyassistance-proxy");
 	PUT("connect_timeout", "3");
