@@ -618,6 +618,41 @@ static void request_completed(void *cls, struct MHD_Connection *c, void **req_cl
 	atomic_fetch_sub(&srv->active_requests, 1);
 }
 
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Decodes %XX in the path and query in place, except %00: libmicrohttpd hands them on as C strings, where a
+ * NUL would silently cut "/patients/%00" to "/patients/". Left encoded, it is just an invalid id or value.
+ */
+static size_t unescape_keeping_nul(void *cls, struct MHD_Connection *c, char *s)
+{
+	char *out = s;
+
+	(void)cls;
+	(void)c;
+	for (char *in = s; *in != '\0'; in++) {
+		int hi, lo;
+
+		if (*in == '%' && (hi = hex_digit(in[1])) >= 0 && (lo = hex_digit(in[2])) >= 0 && (hi | lo) != 0) {
+			*out++ = (char)(hi * 16 + lo);
+			in += 2;
+		} else {
+			*out++ = *in;
+		}
+	}
+	*out = '\0';
+	return (size_t)(out - s);
+}
+
 /* Fills addr from a numeric IPv4 or IPv6 address. Returns 0, or -1 when it is neither. */
 static int listen_address_parse(const char *text, unsigned port, struct sockaddr_storage *addr)
 {
@@ -686,6 +721,7 @@ struct http_server *http_server_start(const struct proxy_config *cfg)
 		cfg->threads, MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 		cfg->max_connections_per_ip, MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout_seconds,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
+		MHD_OPTION_UNESCAPE_CALLBACK, unescape_keeping_nul, NULL,
 		MHD_OPTION_END);
 	if (srv->daemon == NULL) {
 		fprintf(stderr, "therapyassistance-proxy: cannot listen on %s port %u\n", cfg->listen_address, cfg->port);
