@@ -75,18 +75,15 @@ static void conn_close(struct db_conn *conn)
 }
 
 /*
- * An idle connection has nothing to read unless the server said something on its own: usually that it is
- * shutting down. Reading it then tells whether the connection is still usable, before a request is sent.
+ * An idle connection has nothing to read unless the server said something on its own: in practice that it is
+ * shutting down (a FATAL message, then EOF, which libpq only notices on a later read). Such a connection is
+ * replaced before a request is sent on it, so a database restart fails no request that was not in flight.
  */
 static int conn_still_usable(struct db_conn *conn)
 {
 	struct pollfd pfd = {.fd = PQsocket(conn->pg), .events = POLLIN};
 
-	if (PQstatus(conn->pg) != CONNECTION_OK || pfd.fd < 0)
-		return 0;
-	if (poll(&pfd, 1, 0) == 0)
-		return 1;
-	return PQconsumeInput(conn->pg) == 1 && PQstatus(conn->pg) == CONNECTION_OK;
+	return PQstatus(conn->pg) == CONNECTION_OK && pfd.fd >= 0 && poll(&pfd, 1, 0) == 0;
 }
 
 /* Notices (e.g. from RAISE NOTICE) are not the client's business and would go to stderr. */
