@@ -45,7 +45,7 @@ static int set_field(json_t *obj, const char *name, size_t name_len, const char 
 	return 0;
 }
 
-static int hex_value(char c)
+int form_hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -69,8 +69,8 @@ static long url_decode(const char *src, size_t len, char *dst)
 
 			if (i + 2 >= len)
 				return -1;
-			hi = hex_value(src[i + 1]);
-			lo = hex_value(src[i + 2]);
+			hi = form_hex_digit(src[i + 1]);
+			lo = form_hex_digit(src[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -1;
 			dst[o++] = (char)(hi * 16 + lo);

@@ -14,4 +14,7 @@ json_t *form_urlencoded_parse(const char *body, size_t len, const char *const *w
 json_t *form_multipart_parse(const char *content_type, const char *body, size_t len, const char *const *wanted,
 			     const char **error);
 
+/* The value of one hexadecimal digit, or -1. */
+int form_hex_digit(char c);
+
 #endif

@@ -618,17 +618,6 @@ static void request_completed(void *cls, struct MHD_Connection *c, void **req_cl
 	atomic_fetch_sub(&srv->active_requests, 1);
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Decodes %XX in the path and query in place, except %00: libmicrohttpd hands them on as C strings, where a
  * NUL would silently cut "/patients/%00" to "/patients/". Left encoded, it is just an invalid id or value.
@@ -642,7 +631,7 @@ static size_t unescape_keeping_nul(void *cls, struct MHD_Connection *c, char *s)
 	for (char *in = s; *in != '\0'; in++) {
 		int hi, lo;
 
-		if (*in == '%' && (hi = hex_digit(in[1])) >= 0 && (lo = hex_digit(in[2])) >= 0 && (hi | lo) != 0) {
+		if (*in == '%' && (hi = form_hex_digit(in[1])) >= 0 && (lo = form_hex_digit(in[2])) >= 0 && (hi | lo) != 0) {
 			*out++ = (char)(hi * 16 + lo);
 			in += 2;
 		} else {

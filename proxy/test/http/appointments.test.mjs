@@ -1,22 +1,13 @@
 // /appointments: overlap rule, dates and times, prices as numbers, errors.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Proxy, newPractice, expectError } from './harness.mjs';
+import { useStack, expectError } from './harness.mjs';
 
-let proxy;
-let token;
-let patient;
-before(async () => {
-  proxy = await Proxy.start();
-  ({ token } = await newPractice(proxy, 'appointments'));
-  patient = (await proxy.call('POST', '/patients', { token, body: { name: 'Pacjent Wizyt' } })).json;
-});
-after(async () => { await proxy?.stop(); });
-
+const stack = useStack('appointments', { patientName: 'Pacjent Wizyt' });
 const NOT_FOUND = 'Wizyta nie została znaleziona';
 const OVERLAP = 'Wizyta koliduje z inną wizytą w tym terminie';
-const call = (method, path, body) => proxy.call(method, path, { token, body });
-const visit = (over = {}) => ({ patient_id: patient.id, date: '2031-03-10', start_time: '10:00',
+const call = (...args) => stack.call(...args);
+const visit = (over = {}) => ({ patient_id: stack.patient.id, date: '2031-03-10', start_time: '10:00',
   end_time: '10:50', price: 180, ...over });
 
 test('create answers the Appointment with a numeric price', async () => {

@@ -1,6 +1,7 @@
 // Black-box harness: starts the real proxy binary (PROXY_BIN) on a free loopback port against the real database
 // in DATABASE_URL, waits for /health, and gives the tests a small HTTP client. One proxy per test file.
 import { spawn } from 'node:child_process';
+import { before, after } from 'node:test';
 import { createHmac, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import assert from 'node:assert/strict';
@@ -132,3 +133,19 @@ export function decodeClaims(token) {
 }
 
 export const today = () => new Date().toISOString().slice(0, 10);
+
+// Hooks a test file up to its own proxy and a fresh practice (and, when patientName is given, one patient).
+// The returned object is filled in before the first test: proxy, token, patient, and call(method, path, body)
+// as that practice; setup(ctx), when given, runs after that.
+export function useStack(label, { patientName, env, setup } = {}) {
+  const ctx = {};
+  before(async () => {
+    ctx.proxy = await Proxy.start(env);
+    ({ token: ctx.token } = await newPractice(ctx.proxy, label));
+    ctx.call = (method, path, body) => ctx.proxy.call(method, path, { token: ctx.token, body });
+    if (patientName) ctx.patient = (await ctx.call('POST', '/patients', { name: patientName })).json;
+    if (setup) await setup(ctx);
+  });
+  after(async () => { await ctx.proxy?.stop(); });
+  return ctx;
+}

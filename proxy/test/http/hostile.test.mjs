@@ -1,25 +1,19 @@
 // Hostile input: nothing answers 500, nothing drops the connection, nothing crashes the proxy.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { Proxy, newPractice, expectError } from './harness.mjs';
+import { useStack, expectError } from './harness.mjs';
 
-let proxy;
-let token;
-before(async () => {
-  // A short idle timeout, so that the slow-client test below is quick.
-  proxy = await Proxy.start({ PROXY_CONNECTION_TIMEOUT: '2' });
-  ({ token } = await newPractice(proxy, 'hostile'));
-});
-after(async () => { await proxy?.stop(); });
+// A short idle timeout, so that the slow-client test below is quick.
+const stack = useStack('hostile', { env: { PROXY_CONNECTION_TIMEOUT: '2' } });
 
 const raw = (method, path, body, headers = {}) =>
-  proxy.call(method, path, { token, body, headers: { 'content-type': 'application/json', ...headers } });
+  stack.proxy.call(method, path, { token: stack.token, body, headers: { 'content-type': 'application/json', ...headers } });
 
 // Sends bytes over a plain socket and returns what came back (the proxy must answer, not hang).
 function rawHttp(bytes, { timeoutMs = 5000 } = {}) {
   return new Promise((resolve, reject) => {
-    const sock = net.connect(proxy.port, '127.0.0.1');
+    const sock = net.connect(stack.proxy.port, '127.0.0.1');
     let data = '';
     const timer = setTimeout(() => { sock.destroy(); reject(new Error('no answer: ' + data)); }, timeoutMs);
     sock.on('data', (d) => { data += d; if (/\r\n\r\n/.test(data)) { clearTimeout(timer); sock.destroy(); resolve(data); } });
@@ -76,9 +70,9 @@ test('a 3 MB body answers 413 whether its length is announced or chunked', async
   const big = '{"name":"' + 'a'.repeat(3 * 1024 * 1024) + '"}';
   expectError(await raw('POST', '/patients', big), 413);
   const stream = new Blob([big]).stream();
-  const chunked = await fetch(`${proxy.base}/patients`, {
+  const chunked = await fetch(`${stack.proxy.base}/patients`, {
     method: 'POST', body: stream, duplex: 'half',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${stack.token}`, 'content-type': 'application/json' },
   });
   assert.equal(chunked.status, 413);
   // Just over the limit, too; just under it reaches the database.
@@ -90,13 +84,13 @@ test('a 3 MB body answers 413 whether its length is announced or chunked', async
     `Content-Length: 3145728\r\nExpect: 100-continue\r\n\r\n`);
   assert.match(answer, /^HTTP\/1\.1 413/);
   // And the proxy still serves.
-  assert.equal((await proxy.call('GET', '/health')).status, 200);
+  assert.equal((await stack.proxy.call('GET', '/health')).status, 200);
 });
 
 test('oversized headers, odd methods and broken requests get an HTTP answer', async () => {
   const hugeHeader = await rawHttp(`GET /patients HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(100000)}\r\n\r\n`);
   assert.match(hugeHeader, /^HTTP\/1\.1 4\d\d/);
-  const oddMethod = await proxy.call('BREW', '/patients');
+  const oddMethod = await stack.proxy.call('BREW', '/patients');
   assert.ok([404, 405, 501].includes(oddMethod.status), String(oddMethod.status));
   const badVersion = await rawHttp('GET / HTTP/9.9\r\n\r\n');
   assert.match(badVersion, /^HTTP\/1\.1 [45]\d\d/);
@@ -105,9 +99,9 @@ test('oversized headers, odd methods and broken requests get an HTTP answer', as
   assert.ok(garbage === '' || /^HTTP\/1\.1 4\d\d/.test(garbage), garbage.slice(0, 40));
   const badLength = await rawHttp('POST /patients HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n');
   assert.match(badLength, /^HTTP\/1\.1 4\d\d/);
-  const encodedPath = await proxy.call('GET', '/patients/%00', { token });
+  const encodedPath = await stack.proxy.call('GET', '/patients/%00', { token: stack.token });
   expectError(encodedPath, 422, 'Nieprawidłowy identyfikator');
-  assert.equal((await proxy.call('GET', '/health')).status, 200);
+  assert.equal((await stack.proxy.call('GET', '/health')).status, 200);
 });
 
 test('a slow client is disconnected by the idle timeout', async () => {
@@ -119,6 +113,6 @@ test('a slow client is disconnected by the idle timeout', async () => {
 
 test('a flood of concurrent requests is answered without errors', async () => {
   const results = await Promise.all(Array.from({ length: 200 }, (_, i) =>
-    proxy.call('GET', i % 2 ? '/patients?limit=5' : '/payments/statistics/summary', { token })));
+    stack.proxy.call('GET', i % 2 ? '/patients?limit=5' : '/payments/statistics/summary', { token: stack.token })));
   assert.deepEqual([...new Set(results.map((r) => r.status))], [200]);
 });

@@ -1,18 +1,11 @@
 // /patients: list, get, create, update, delete, with the contract's errors.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Proxy, newPractice, expectError } from './harness.mjs';
+import { useStack, expectError } from './harness.mjs';
 
-let proxy;
-let token;
-before(async () => {
-  proxy = await Proxy.start();
-  ({ token } = await newPractice(proxy, 'patients'));
-});
-after(async () => { await proxy?.stop(); });
-
+const stack = useStack('patients');
 const NOT_FOUND = 'Pacjent nie został znaleziony';
-const call = (method, path, body) => proxy.call(method, path, { token, body });
+const call = (...args) => stack.call(...args);
 
 test('create answers the Patient; optional fields may be null', async () => {
   const r = await call('POST', '/patients', { name: 'Anna Nowak', phone: '+48 600 000 000',

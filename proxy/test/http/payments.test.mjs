@@ -1,22 +1,19 @@
 // /payments: linking appointments, the is_paid invariant, filters, statistics and every listed error.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Proxy, newPractice, expectError } from './harness.mjs';
+import { useStack, expectError } from './harness.mjs';
 
-let proxy;
-let token;
 let patient;
 let other;
-before(async () => {
-  proxy = await Proxy.start();
-  ({ token } = await newPractice(proxy, 'payments'));
-  patient = (await proxy.call('POST', '/patients', { token, body: { name: 'Płacący', email: 'p@example.com' } })).json;
-  other = (await proxy.call('POST', '/patients', { token, body: { name: 'Inny' } })).json;
+const stack = useStack('payments', {
+  setup: async ({ call }) => {
+    patient = (await call('POST', '/patients', { name: 'Płacący', email: 'p@example.com' })).json;
+    other = (await call('POST', '/patients', { name: 'Inny' })).json;
+  },
 });
-after(async () => { await proxy?.stop(); });
 
 const NOT_FOUND = 'Płatność nie została znaleziona';
-const call = (method, path, body) => proxy.call(method, path, { token, body });
+const call = (...args) => stack.call(...args);
 let day = 1;
 async function appointment(p = patient, price = 100) {
   const d = `2032-01-${String(day++).padStart(2, '0')}`;

@@ -1,26 +1,17 @@
 // /session_notes: lists newest first, per patient, the /note/{id} routes and delete by note id.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Proxy, newPractice, expectError } from './harness.mjs';
+import { useStack, expectError } from './harness.mjs';
 
-let proxy;
-let token;
-let patient;
-before(async () => {
-  proxy = await Proxy.start();
-  ({ token } = await newPractice(proxy, 'notes'));
-  patient = (await proxy.call('POST', '/patients', { token, body: { name: 'Pacjent Notatek' } })).json;
-});
-after(async () => { await proxy?.stop(); });
-
+const stack = useStack('notes', { patientName: 'Pacjent Notatek' });
 const NOT_FOUND = 'Notatka nie została znaleziona';
-const call = (method, path, body) => proxy.call(method, path, { token, body });
+const call = (...args) => stack.call(...args);
 
 test('create, list (both slashes) newest first, list per patient', async () => {
-  const first = await call('POST', '/session_notes', { patient_id: patient.id, content: 'pierwsza' });
+  const first = await call('POST', '/session_notes', { patient_id: stack.patient.id, content: 'pierwsza' });
   assert.ok(first.status === 200 || first.status === 201, first.text);
   assert.deepEqual(Object.keys(first.json).sort(), ['content', 'created_at', 'id', 'patient_id']);
-  const second = await call('POST', '/session_notes/', { patient_id: patient.id, content: 'druga — zażółć' });
+  const second = await call('POST', '/session_notes/', { patient_id: stack.patient.id, content: 'druga — zażółć' });
   assert.equal(second.json.content, 'druga — zażółć');
 
   for (const path of ['/session_notes', '/session_notes/']) {
@@ -29,23 +20,23 @@ test('create, list (both slashes) newest first, list per patient', async () => {
     const ids = r.json.map((n) => n.id);
     assert.ok(ids.indexOf(second.json.id) < ids.indexOf(first.json.id), 'newest first');
   }
-  const mine = await call('GET', `/session_notes/${patient.id}`);
+  const mine = await call('GET', `/session_notes/${stack.patient.id}`);
   assert.equal(mine.status, 200);
   assert.deepEqual(mine.json.map((n) => n.id), [second.json.id, first.json.id]);
-  const paged = await call('GET', `/session_notes/${patient.id}?skip=1&limit=1`);
+  const paged = await call('GET', `/session_notes/${stack.patient.id}?skip=1&limit=1`);
   assert.deepEqual(paged.json.map((n) => n.id), [first.json.id]);
   expectError(await call('GET', '/session_notes/999999999'), 404, 'Pacjent nie został znaleziony');
 });
 
 test('create refuses empty content (422) and an unknown patient (404)', async () => {
-  expectError(await call('POST', '/session_notes', { patient_id: patient.id, content: '' }), 422);
-  expectError(await call('POST', '/session_notes', { patient_id: patient.id }), 422);
+  expectError(await call('POST', '/session_notes', { patient_id: stack.patient.id, content: '' }), 422);
+  expectError(await call('POST', '/session_notes', { patient_id: stack.patient.id }), 422);
   expectError(await call('POST', '/session_notes', { patient_id: 999999999, content: 'x' }), 404,
     'Pacjent nie został znaleziony');
 });
 
 test('get, update and delete a note by its id', async () => {
-  const note = (await call('POST', '/session_notes', { patient_id: patient.id, content: 'treść' })).json;
+  const note = (await call('POST', '/session_notes', { patient_id: stack.patient.id, content: 'treść' })).json;
   const got = await call('GET', `/session_notes/note/${note.id}`);
   assert.deepEqual(got.json, note);
   const upd = await call('PUT', `/session_notes/note/${note.id}`, { content: 'nowa treść' });

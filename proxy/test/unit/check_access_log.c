@@ -43,10 +43,5 @@ END_TEST
 
 Suite *access_log_suite(void)
 {
-	Suite *s = suite_create("access_log");
-	TCase *tc = tcase_create("format");
-
-	tcase_add_test(tc, line_is_json_even_for_hostile_paths);
-	suite_add_tcase(s, tc);
-	return s;
+	return SUITE("access_log", line_is_json_even_for_hostile_paths);
 }

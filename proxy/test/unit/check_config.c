@@ -146,14 +146,10 @@ END_TEST
 
 Suite *config_suite(void)
 {
-	Suite *s = suite_create("config");
-	TCase *tc = tcase_create("load");
-
-	tcase_add_test(tc, dotenv_syntax);
-	tcase_add_test(tc, refuses_short_or_missing_secret);
-	tcase_add_test(tc, defaults);
-	tcase_add_test(tc, refuses_bad_numbers_and_missing_database);
-	tcase_add_test(tc, database_url_or_parts);
-	suite_add_tcase(s, tc);
-	return s;
+	return SUITE("config",
+		     dotenv_syntax,
+		     refuses_short_or_missing_secret,
+		     defaults,
+		     refuses_bad_numbers_and_missing_database,
+		     database_url_or_parts);
 }

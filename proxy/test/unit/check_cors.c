@@ -58,11 +58,5 @@ END_TEST
 
 Suite *cors_suite(void)
 {
-	Suite *s = suite_create("cors");
-	TCase *tc = tcase_create("decide");
-
-	tcase_add_test(tc, listed_origins_only);
-	tcase_add_test(tc, star_allows_any_origin);
-	suite_add_tcase(s, tc);
-	return s;
+	return SUITE("cors", listed_origins_only, star_allows_any_origin);
 }

@@ -114,14 +114,10 @@ END_TEST
 
 Suite *form_suite(void)
 {
-	Suite *s = suite_create("form");
-	TCase *tc = tcase_create("parse");
-
-	tcase_add_test(tc, urlencoded);
-	tcase_add_test(tc, urlencoded_refusals);
-	tcase_add_test(tc, multipart_as_browsers_send_it);
-	tcase_add_test(tc, multipart_quoted_boundary_and_preamble);
-	tcase_add_test(tc, multipart_refusals);
-	suite_add_tcase(s, tc);
-	return s;
+	return SUITE("form",
+		     urlencoded,
+		     urlencoded_refusals,
+		     multipart_as_browsers_send_it,
+		     multipart_quoted_boundary_and_preamble,
+		     multipart_refusals);
 }

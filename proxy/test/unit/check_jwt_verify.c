@@ -143,14 +143,10 @@ END_TEST
 
 Suite *jwt_verify_suite(void)
 {
-	Suite *s = suite_create("jwt_verify");
-	TCase *tc = tcase_create("hs256");
-
-	tcase_add_test(tc, valid_token_yields_its_claims);
-	tcase_add_test(tc, refuses_other_algorithms_and_keys);
-	tcase_add_test(tc, refuses_tampering_and_garbage);
-	tcase_add_test(tc, exp_and_sub_are_required);
-	tcase_add_test(tc, exp_must_be_a_number);
-	suite_add_tcase(s, tc);
-	return s;
+	return SUITE("jwt_verify",
+		     valid_token_yields_its_claims,
+		     refuses_other_algorithms_and_keys,
+		     refuses_tampering_and_garbage,
+		     exp_and_sub_are_required,
+		     exp_must_be_a_number);
 }

@@ -86,12 +86,8 @@ END_TEST
 
 Suite *openapi_suite(void)
 {
-	Suite *s = suite_create("openapi");
-	TCase *tc = tcase_create("coverage");
-
-	tcase_add_test(tc, every_route_is_described);
-	tcase_add_test(tc, nothing_is_described_that_is_not_served);
-	tcase_add_test(tc, docs_assets_are_embedded);
-	suite_add_tcase(s, tc);
-	return s;
+	return SUITE("openapi",
+		     every_route_is_described,
+		     nothing_is_described_that_is_not_served,
+		     docs_assets_are_embedded);
 }

@@ -140,15 +140,11 @@ END_TEST
 
 Suite *route_table_suite(void)
 {
-	Suite *s = suite_create("route_table");
-	TCase *tc = tcase_create("match");
-
-	tcase_add_test(tc, contract_paths_reach_their_functions);
-	tcase_add_test(tc, unknown_paths_are_not_found);
-	tcase_add_test(tc, wrong_method_lists_the_allowed_ones);
-	tcase_add_test(tc, ids_must_be_integers);
-	tcase_add_test(tc, no_path_matches_two_patterns);
-	tcase_add_test(tc, sql_passes_claims_then_id_query_body);
-	suite_add_tcase(s, tc);
-	return s;
+	return SUITE("route_table",
+		     contract_paths_reach_their_functions,
+		     unknown_paths_are_not_found,
+		     wrong_method_lists_the_allowed_ones,
+		     ids_must_be_integers,
+		     no_path_matches_two_patterns,
+		     sql_passes_claims_then_id_query_body);
 }

@@ -26,10 +26,5 @@ END_TEST
 
 Suite *sqlstate_status_suite(void)
 {
-	Suite *s = suite_create("sqlstate_status");
-	TCase *tc = tcase_create("table");
-
-	tcase_add_test(tc, every_row_of_the_table);
-	suite_add_tcase(s, tc);
-	return s;
+	return SUITE("sqlstate_status", every_row_of_the_table);
 }

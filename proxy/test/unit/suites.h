@@ -4,6 +4,12 @@
 
 #include <check.h>
 
+/* A suite of one test case holding tests (n of them); check_main.c defines it. */
+Suite *suite_of(const char *name, const TTest *const *tests, size_t n);
+#define SUITE(name, ...) \
+	suite_of(name, (const TTest *const[]){__VA_ARGS__}, \
+		 sizeof((const TTest *const[]){__VA_ARGS__}) / sizeof(const TTest *))
+
 Suite *route_table_suite(void);
 Suite *sqlstate_status_suite(void);
 Suite *cors_suite(void);
