@@ -25,7 +25,7 @@ CREATE FUNCTION ta.explain_violation(code text, constraint_name text, column_nam
 DECLARE
     m text[];
 BEGIN
-    m := CASE coalesce(constraint_name, '') || coalesce(':' || column_name, '')
+    m := CASE constraint_name
         WHEN 'appointments_no_overlap' THEN
             ARRAY['23P01', 'Wizyta koliduje z inną wizytą w tym terminie', NULL]
         WHEN 'appointments_end_after_start' THEN
@@ -50,10 +50,17 @@ BEGIN
         WHEN 'users_email_key' THEN ARRAY['23505', 'Email już jest zarejestrowany', 'email']
         ELSE NULL
     END;
-    IF m IS NULL AND code = '22P05' THEN
-        m := ARRAY['22023', 'Tekst zawiera niedozwolony znak (\u0000)', NULL];
-    ELSIF m IS NULL AND code = '23502' THEN
-        m := ARRAY['22023', format('Pole %s jest wymagane', column_name), column_name];
+    IF m IS NULL AND code = '23502' THEN
+        m := ARRAY['22023', CASE column_name
+            WHEN 'name' THEN 'Imię i nazwisko jest wymagane'
+            WHEN 'date' THEN 'Data jest wymagana'
+            WHEN 'start_time' THEN 'Godzina rozpoczęcia jest wymagana'
+            WHEN 'end_time' THEN 'Godzina zakończenia jest wymagana'
+            WHEN 'price' THEN 'Cena jest wymagana'
+            WHEN 'content' THEN 'Treść notatki jest wymagana'
+            WHEN 'amount' THEN 'Kwota jest wymagana'
+            WHEN 'payment_method' THEN 'Metoda płatności jest wymagana'
+            ELSE format('Pole %s jest wymagane', column_name) END, column_name];
     END IF;
     IF m IS NULL THEN
         m := ARRAY['22023', 'Nieprawidłowe dane', NULL];
@@ -61,12 +68,28 @@ BEGIN
     PERFORM ta.raise(m[1], m[2], m[3]);
 END $$;
 
+-- A request body must be a JSON object. Text in PostgreSQL cannot hold NUL, so a
+-- \u0000 escape (not itself escaped) is refused here, before any member is read.
 CREATE FUNCTION ta.require_object(body json) RETURNS void
     LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
     IF body IS NULL OR json_typeof(body) <> 'object' THEN
         PERFORM ta.raise('22023', 'Treść żądania musi być obiektem JSON');
     END IF;
+    IF body::text ~ '(^|[^\\])(\\\\)*\\u0000' THEN
+        PERFORM ta.raise('22023', 'Tekst nie może zawierać znaku NUL (\u0000)');
+    END IF;
+END $$;
+
+-- The query parameters: an object of strings from the proxy, {} when there are none.
+CREATE FUNCTION ta.query_params(q json) RETURNS json
+    LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF q IS NULL THEN
+        RETURN '{}';
+    END IF;
+    PERFORM ta.require_object(q);
+    RETURN q;
 END $$;
 
 -- A string member of body, or NULL when absent or null; anything else is refused.
@@ -220,7 +243,7 @@ END $$;
 CREATE FUNCTION ta.query_int(q json, key text, dflt integer, lo integer, hi integer) RETURNS integer
     LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE
-    s text := ta.field_scalar(coalesce(q, '{}'), key);
+    s text := ta.field_scalar(q, key);
 BEGIN
     IF s IS NULL THEN
         RETURN dflt;
@@ -232,15 +255,15 @@ BEGIN
 END $$;
 
 CREATE FUNCTION ta.query_date(q json, key text) RETURNS date
-    LANGUAGE sql IMMUTABLE AS $$ SELECT ta.to_date(ta.field_scalar(coalesce(q, '{}'), key), key) $$;
+    LANGUAGE sql IMMUTABLE AS $$ SELECT ta.to_date(ta.field_scalar(q, key), key) $$;
 
 CREATE FUNCTION ta.query_id(q json, key text) RETURNS bigint
-    LANGUAGE sql IMMUTABLE AS $$ SELECT ta.to_id(ta.field_scalar(coalesce(q, '{}'), key), key) $$;
+    LANGUAGE sql IMMUTABLE AS $$ SELECT ta.to_id(ta.field_scalar(q, key), key) $$;
 
 -- A money amount as Python prints a float (150.0, 99.5), for the original's messages.
 CREATE FUNCTION ta.money_text(m numeric) RETURNS text
     LANGUAGE sql IMMUTABLE AS $$
-    SELECT CASE WHEN t LIKE '%.%' THEN t ELSE t || '.0' END FROM trim_scale(m)::text t
+    SELECT CASE WHEN t LIKE '%.%' THEN t ELSE t || '.0' END FROM (SELECT trim_scale(m)::text AS t) v
 $$;
 
 ---------------------------------------------------------------------------------------
@@ -375,15 +398,12 @@ BEGIN
     ELSIF octet_length(secret) > 72 THEN
         PERFORM ta.raise('22023', 'Hasło może mieć najwyżej 72 bajty', 'password');
     END IF;
-    IF EXISTS (SELECT FROM ta.users WHERE lower(users.email) = lower(address)) THEN
-        PERFORM ta.raise('23505', 'Email już jest zarejestrowany', 'email');
-    END IF;
     INSERT INTO ta.practices (name) VALUES (address) RETURNING id INTO practice_id;
     INSERT INTO ta.users (practice_id, email, password_hash)
     VALUES (practice_id, address, crypt(secret, gen_salt('bf', 10)))
     RETURNING * INTO u;
     RETURN json_build_object('id', u.id, 'email', u.email, 'created_at', u.created_at);
-EXCEPTION WHEN integrity_constraint_violation OR untranslatable_character THEN
+EXCEPTION WHEN integrity_constraint_violation THEN
     GET STACKED DIAGNOSTICS c = CONSTRAINT_NAME, col = COLUMN_NAME;
     PERFORM ta.explain_violation(SQLSTATE, c, col);
 END $$;
@@ -434,9 +454,10 @@ COMMENT ON FUNCTION api.login(json) IS 'POST /auth/login: {username or email, pa
 CREATE FUNCTION api.list_patients(q json) RETURNS json
     LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
-    skip integer := ta.query_int(q, 'skip', 0, 0, 1000000000);
-    lim integer := ta.query_int(q, 'limit', 100, 1, 1000);
-    search text := lower(nullif(btrim(ta.field_text(coalesce(q, '{}'), 'search')), ''));
+    params json := ta.query_params(q);
+    skip integer := ta.query_int(params, 'skip', 0, 0, 1000000000);
+    lim integer := ta.query_int(params, 'limit', 100, 1, 1000);
+    search text := lower(nullif(btrim(ta.field_text(params, 'search')), ''));
 BEGIN
     PERFORM ta.caller();
     RETURN coalesce((
@@ -478,7 +499,7 @@ BEGIN
             ta.field_optional_text(body, 'email'), ta.field_text(body, 'notes'))
     RETURNING * INTO p;
     RETURN ta.patient_json(p);
-EXCEPTION WHEN integrity_constraint_violation OR untranslatable_character THEN
+EXCEPTION WHEN integrity_constraint_violation THEN
     GET STACKED DIAGNOSTICS c = CONSTRAINT_NAME, col = COLUMN_NAME;
     PERFORM ta.explain_violation(SQLSTATE, c, col);
 END $$;
@@ -504,7 +525,7 @@ BEGIN
         PERFORM ta.raise('P0002', 'Pacjent nie został znaleziony');
     END IF;
     RETURN ta.patient_json(p);
-EXCEPTION WHEN integrity_constraint_violation OR untranslatable_character THEN
+EXCEPTION WHEN integrity_constraint_violation THEN
     GET STACKED DIAGNOSTICS c = CONSTRAINT_NAME, col = COLUMN_NAME;
     PERFORM ta.explain_violation(SQLSTATE, c, col);
 END $$;
@@ -535,11 +556,12 @@ COMMENT ON FUNCTION api.delete_patient(bigint) IS 'DELETE /patients/{id}: archiv
 CREATE FUNCTION api.list_appointments(q json) RETURNS json
     LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
-    skip integer := ta.query_int(q, 'skip', 0, 0, 1000000000);
-    lim integer := ta.query_int(q, 'limit', 100, 1, 1000);
-    date_from date := ta.query_date(q, 'date_from');
-    date_to date := ta.query_date(q, 'date_to');
-    patient bigint := ta.query_id(q, 'patient_id');
+    params json := ta.query_params(q);
+    skip integer := ta.query_int(params, 'skip', 0, 0, 1000000000);
+    lim integer := ta.query_int(params, 'limit', 100, 1, 1000);
+    date_from date := ta.query_date(params, 'date_from');
+    date_to date := ta.query_date(params, 'date_to');
+    patient bigint := ta.query_id(params, 'patient_id');
 BEGIN
     PERFORM ta.caller();
     RETURN coalesce((
@@ -600,7 +622,7 @@ BEGIN
             ta.field_money(body, 'price'), ta.field_id(body, 'session_note_id'))
     RETURNING * INTO a;
     RETURN ta.appointment_json(a);
-EXCEPTION WHEN integrity_constraint_violation OR untranslatable_character THEN
+EXCEPTION WHEN integrity_constraint_violation THEN
     GET STACKED DIAGNOSTICS c = CONSTRAINT_NAME, col = COLUMN_NAME;
     PERFORM ta.explain_violation(SQLSTATE, c, col);
 END $$;
@@ -635,7 +657,7 @@ BEGIN
      WHERE appointments.id = update_appointment.id
     RETURNING * INTO a;
     RETURN ta.appointment_json(a);
-EXCEPTION WHEN integrity_constraint_violation OR untranslatable_character THEN
+EXCEPTION WHEN integrity_constraint_violation THEN
     GET STACKED DIAGNOSTICS c = CONSTRAINT_NAME, col = COLUMN_NAME;
     PERFORM ta.explain_violation(SQLSTATE, c, col);
 END $$;
@@ -668,7 +690,8 @@ CREATE FUNCTION ta.notes_page(patient bigint, q json) RETURNS json
       FROM (SELECT * FROM ta.session_notes n
              WHERE n.deleted_at IS NULL AND (patient IS NULL OR n.patient_id = patient)
              ORDER BY n.created_at DESC, n.id DESC
-            OFFSET ta.query_int(q, 'skip', 0, 0, 1000000000) LIMIT ta.query_int(q, 'limit', 100, 1, 1000)) n
+            OFFSET ta.query_int(ta.query_params(q), 'skip', 0, 0, 1000000000)
+             LIMIT ta.query_int(ta.query_params(q), 'limit', 100, 1, 1000)) n
 $$;
 
 CREATE FUNCTION api.list_session_notes(q json) RETURNS json
@@ -703,7 +726,7 @@ BEGIN
     VALUES (ta.current_practice_id(), ta.field_id(body, 'patient_id'), ta.field_text(body, 'content'))
     RETURNING * INTO n;
     RETURN ta.note_json(n);
-EXCEPTION WHEN integrity_constraint_violation OR untranslatable_character THEN
+EXCEPTION WHEN integrity_constraint_violation THEN
     GET STACKED DIAGNOSTICS c = CONSTRAINT_NAME, col = COLUMN_NAME;
     PERFORM ta.explain_violation(SQLSTATE, c, col);
 END $$;
@@ -742,7 +765,7 @@ BEGIN
         PERFORM ta.raise('P0002', 'Notatka nie została znaleziona');
     END IF;
     RETURN ta.note_json(n);
-EXCEPTION WHEN integrity_constraint_violation OR untranslatable_character THEN
+EXCEPTION WHEN integrity_constraint_violation THEN
     GET STACKED DIAGNOSTICS c = CONSTRAINT_NAME, col = COLUMN_NAME;
     PERFORM ta.explain_violation(SQLSTATE, c, col);
 END $$;
@@ -769,7 +792,8 @@ COMMENT ON FUNCTION api.delete_session_note(bigint) IS 'DELETE /session_notes/{i
 -- Links appointment_ids to the payment (locking them), after checking that they are
 -- live appointments of the patient, unpaid (or already this payment's), and that the
 -- amount covers their prices. Unlinks the payment's other appointments.
-CREATE FUNCTION ta.link_appointments(pay ta.payments, appointment_ids bigint[]) RETURNS void
+-- Messages follow the original: a new payment lists every taken id, a change names the first.
+CREATE FUNCTION ta.link_appointments(pay ta.payments, appointment_ids bigint[], changing boolean) RETURNS void
     LANGUAGE plpgsql AS $$
 DECLARE
     found_count integer;
@@ -784,9 +808,9 @@ BEGIN
              ORDER BY a.id FOR UPDATE) a;
     IF found_count <> cardinality(appointment_ids) THEN
         PERFORM ta.raise('P0001', 'Niektóre wizyty nie istnieją lub nie należą do tego pacjenta', 'appointment_ids');
-    ELSIF cardinality(taken) = 1 THEN
+    ELSIF changing AND cardinality(taken) > 0 THEN
         PERFORM ta.raise('P0001', format('Wizyta o ID %s jest już opłacona', taken[1]), 'appointment_ids');
-    ELSIF cardinality(taken) > 1 THEN
+    ELSIF cardinality(taken) > 0 THEN
         PERFORM ta.raise('P0001', format('Wizyty o ID [%s] są już opłacone', array_to_string(taken, ', ')),
                          'appointment_ids');
     ELSIF pay.amount < total THEN
@@ -819,9 +843,9 @@ BEGIN
             ta.field_text(body, 'payment_method'), ta.field_text(body, 'description'),
             coalesce(ta.field_day(body, 'payment_date'), current_date))
     RETURNING * INTO pay;
-    PERFORM ta.link_appointments(pay, ids);
+    PERFORM ta.link_appointments(pay, ids, false);
     RETURN ta.payment_json(pay);
-EXCEPTION WHEN integrity_constraint_violation OR untranslatable_character THEN
+EXCEPTION WHEN integrity_constraint_violation THEN
     GET STACKED DIAGNOSTICS c = CONSTRAINT_NAME, col = COLUMN_NAME;
     PERFORM ta.explain_violation(SQLSTATE, c, col);
 END $$;
@@ -831,12 +855,13 @@ COMMENT ON FUNCTION api.create_payment(json) IS
 CREATE FUNCTION api.list_payments(q json) RETURNS json
     LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
-    skip integer := ta.query_int(q, 'skip', 0, 0, 1000000000);
-    lim integer := ta.query_int(q, 'limit', 100, 1, 500);
-    patient bigint := ta.query_id(q, 'patient_id');
-    date_from date := ta.query_date(q, 'date_from');
-    date_to date := ta.query_date(q, 'date_to');
-    method text := ta.field_scalar(coalesce(q, '{}'), 'payment_method');
+    params json := ta.query_params(q);
+    skip integer := ta.query_int(params, 'skip', 0, 0, 1000000000);
+    lim integer := ta.query_int(params, 'limit', 100, 1, 500);
+    patient bigint := ta.query_id(params, 'patient_id');
+    date_from date := ta.query_date(params, 'date_from');
+    date_to date := ta.query_date(params, 'date_to');
+    method text := ta.field_scalar(params, 'payment_method');
     result json;
 BEGIN
     PERFORM ta.caller();
@@ -909,9 +934,9 @@ BEGIN
     ELSE
         SELECT array_agg(a.id) INTO ids FROM ta.appointments a WHERE a.payment_id = pay.id;
     END IF;
-    PERFORM ta.link_appointments(pay, coalesce(ids, '{}'));
+    PERFORM ta.link_appointments(pay, coalesce(ids, '{}'), true);
     RETURN ta.payment_json(pay);
-EXCEPTION WHEN integrity_constraint_violation OR untranslatable_character THEN
+EXCEPTION WHEN integrity_constraint_violation THEN
     GET STACKED DIAGNOSTICS c = CONSTRAINT_NAME, col = COLUMN_NAME;
     PERFORM ta.explain_violation(SQLSTATE, c, col);
 END $$;
@@ -951,8 +976,9 @@ COMMENT ON FUNCTION api.unpaid_appointments(bigint) IS
 CREATE FUNCTION api.payment_statistics(q json) RETURNS json
     LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
-    date_from date := ta.query_date(q, 'date_from');
-    date_to date := ta.query_date(q, 'date_to');
+    params json := ta.query_params(q);
+    date_from date := ta.query_date(params, 'date_from');
+    date_to date := ta.query_date(params, 'date_to');
 BEGIN
     PERFORM ta.caller();
     RETURN (SELECT json_build_object(
