@@ -22,6 +22,7 @@ suite() {
 
 suite "pg_regress + isolation (extension)" "$ROOT/regress/run.sh" extension
 suite "pg_regress + isolation (fallback)" "$ROOT/regress/run.sh" fallback
+suite "extension <-> fallback: tokens and pg_dump" "$ROOT/regress/interchange.sh"
 
 [ $failed = 0 ] || say "failed suites: ${failures[*]}"
 echo "suites: $passed passed, $failed failed"
