@@ -7,8 +7,16 @@ db=$1 owner=$2 app=$3 secret=$4
 
 as_owner() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -U "$owner" -d "$db" "$@"; }
 
-installed=$(as_owner -tA -c "SELECT count(*) FROM pg_namespace WHERE nspname = 'api'")
-if [ "$installed" = 0 ]; then
+installed=$(as_owner -tA -c "SELECT CASE WHEN EXISTS (SELECT FROM pg_extension WHERE extname = 'therapyassistance')
+                                       THEN 'extension'
+                                       WHEN EXISTS (SELECT FROM pg_namespace WHERE nspname = 'api') THEN 'fallback'
+                                  END")
+if [ -n "$installed" ] && [ "$installed" != "$TA_INSTALL" ]; then
+    say "database $db already has the $installed install, not $TA_INSTALL; nothing was changed."
+    say "to switch, back up its data and drop it first: $PGBIN/psql -h $PGSOCK -p $DB_PORT -U postgres -c 'DROP DATABASE $db'"
+    exit 1
+fi
+if [ -z "$installed" ]; then
     if [ "$TA_INSTALL" = fallback ]; then
         as_owner -1 -f "$ROOT/sql/fallback/therapyassistance.sql" >/dev/null
     else

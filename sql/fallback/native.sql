@@ -41,6 +41,33 @@ CREATE FUNCTION ta.jwt_member(doc json, name text) RETURNS json
                 THEN doc -> name END
 $$;
 
+-- Deepest nesting of objects and arrays, ignoring brackets in strings (as jwt.c does).
+CREATE FUNCTION ta.json_nesting(doc text) RETURNS integer
+    LANGUAGE plpgsql IMMUTABLE STRICT AS $$
+DECLARE
+    depth integer := 0;
+    deepest integer := 0;
+    in_string boolean := false;
+    escaped boolean := false;
+    c text;
+BEGIN
+    FOREACH c IN ARRAY regexp_split_to_array(doc, '') LOOP
+        IF escaped THEN
+            escaped := false;
+        ELSIF in_string THEN
+            IF c = '\' THEN escaped := true; ELSIF c = '"' THEN in_string := false; END IF;
+        ELSIF c = '"' THEN
+            in_string := true;
+        ELSIF c IN ('{', '[') THEN
+            depth := depth + 1;
+            deepest := greatest(deepest, depth);
+        ELSIF c IN ('}', ']') THEN
+            depth := depth - 1;
+        END IF;
+    END LOOP;
+    RETURN deepest;
+END $$;
+
 CREATE FUNCTION ta.jwt_verify(token text, secret text) RETURNS json
     LANGUAGE plpgsql STABLE STRICT AS $$
 DECLARE
@@ -64,10 +91,13 @@ BEGIN
     BEGIN
         header := convert_from(ta.base64url_decode(parts[1]), 'UTF8')::json;
         payload := convert_from(ta.base64url_decode(parts[2]), 'UTF8')::json;
-        PERFORM payload::jsonb;  -- refuses \u0000, as the C parser does
+        PERFORM header::jsonb, payload::jsonb;  -- refuses \u0000, as the C parser does
     EXCEPTION WHEN OTHERS THEN
         RETURN NULL;
     END;
+    IF ta.json_nesting(header::text) > 16 OR ta.json_nesting(payload::text) > 16 THEN
+        RETURN NULL;
+    END IF;
     IF json_typeof(ta.jwt_member(header, 'alg')) = 'string' AND ta.jwt_member(header, 'alg') #>> '{}' = 'HS256'
        AND json_typeof(ta.jwt_member(payload, 'exp')) = 'number'
        AND (payload ->> 'exp')::float8 > extract(epoch FROM clock_timestamp()) THEN
