@@ -23,6 +23,16 @@ suite() {
 suite "pg_regress + isolation (extension)" "$ROOT/regress/run.sh" extension
 suite "pg_regress + isolation (fallback)" "$ROOT/regress/run.sh" fallback
 suite "extension <-> fallback: tokens and pg_dump" "$ROOT/regress/interchange.sh"
+if [ -f "$ROOT/proxy/Makefile" ]; then
+    # The proxy: Check unit tests, then the black-box HTTP suite (it starts its own proxy on a free port)
+    # against this stack's database, once as built and once under AddressSanitizer/UBSan.
+    export DATABASE_URL JWT_SECRET="$(jwt_secret)"
+    export PG_RESTART_COMMAND="$([ "$(id -u)" = 0 ] && echo runuser -u postgres --) $PGBIN/pg_ctl -D $PGDATA -l $PGDATA/postgresql.log -m fast -w restart"
+    suite "proxy: unit tests" make -s -C "$ROOT/proxy" test
+    suite "proxy: HTTP black-box" make -s -C "$ROOT/proxy" check-http
+    suite "proxy: HTTP black-box under ASan+UBSan" \
+        make -s -C "$ROOT/proxy" asan check-http PROXY_BIN="$ROOT/proxy/therapyassistance-proxy-asan"
+fi
 
 [ $failed = 0 ] || say "failed suites: ${failures[*]}"
 echo "suites: $passed passed, $failed failed"

@@ -61,6 +61,7 @@ struct http_server {
 	atomic_long active_requests;
 	atomic_ulong request_counter;
 	unsigned request_id_prefix;
+	char keep_alive[24];                             /* "timeout=N", N the idle timeout */
 };
 
 struct request {
@@ -95,6 +96,8 @@ static enum MHD_Result respond(struct request *r, struct MHD_Connection *c, int 
 	if (content_type != NULL)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
 	MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+	/* Tells clients when the idle timeout closes the connection, so they do not reuse it just then. */
+	MHD_add_response_header(resp, "Keep-Alive", r->srv->keep_alive);
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	if (r->cors_allowed) {
 		MHD_add_response_header(resp, "Access-Control-Allow-Origin", r->origin);
@@ -687,6 +690,7 @@ struct http_server *http_server_start(const struct proxy_config *cfg)
 	if (srv == NULL)
 		return NULL;
 	srv->cfg = cfg;
+	snprintf(srv->keep_alive, sizeof(srv->keep_alive), "timeout=%u", cfg->connection_timeout_seconds);
 	if (getrandom(&srv->request_id_prefix, sizeof(srv->request_id_prefix), 0) < 0)
 		srv->request_id_prefix = (unsigned)getpid();
 	config_conninfo(cfg, srv->keywords, srv->values);
