@@ -195,15 +195,20 @@ static enum MHD_Result call_database(struct request *r, struct MHD_Connection *c
 	return ret;
 }
 
-/* Collects query arguments as strings; stops (and marks *failed) at the first one that is not UTF-8. */
+struct query_json {
+	json_t *object;
+	bool invalid;   /* an argument was not UTF-8 */
+};
+
+/* Collects query arguments as strings; stops at the first one that is not UTF-8. */
 static enum MHD_Result query_argument(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
-	json_t *obj = cls;
+	struct query_json *q = cls;
 	json_t *v = json_string(value != NULL ? value : "");
 
 	(void)kind;
-	if (v == NULL || json_object_set_new(obj, key, v) != 0) {
-		json_object_set_new(obj, "\x01invalid", json_true()); /* a key no client can send */
+	if (v == NULL || json_object_set_new(q->object, key, v) != 0) {
+		q->invalid = true;
 		return MHD_NO;
 	}
 	return MHD_YES;
@@ -289,17 +294,17 @@ static enum MHD_Result dispatch_api(struct request *r, struct MHD_Connection *c)
 		params[n++] = id_text;
 	}
 	if (route->takes_query) {
-		json_t *query = json_object();
+		struct query_json query = {.object = json_object(), .invalid = false};
 
-		if (query == NULL)
+		if (query.object == NULL)
 			return respond_detail(r, c, MHD_HTTP_INTERNAL_SERVER_ERROR, DETAIL_INTERNAL, NULL, NULL);
-		MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, query_argument, query);
-		if (json_object_get(query, "\x01invalid") != NULL) {
-			json_decref(query);
+		MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, query_argument, &query);
+		if (query.invalid) {
+			json_decref(query.object);
 			return respond_detail(r, c, 400, DETAIL_BAD_UTF8, "query", NULL);
 		}
-		query_json = json_dumps(query, JSON_COMPACT);
-		json_decref(query);
+		query_json = json_dumps(query.object, JSON_COMPACT);
+		json_decref(query.object);
 		if (query_json == NULL)
 			return respond_detail(r, c, MHD_HTTP_INTERNAL_SERVER_ERROR, DETAIL_INTERNAL, NULL, NULL);
 		params[n++] = query_json;
