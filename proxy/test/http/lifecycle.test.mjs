@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, execSync } from 'node:child_process';
+import net from 'node:net';
 import { Proxy, newPractice } from './harness.mjs';
 
 test('refuses to start with a JWT_SECRET shorter than 32 bytes, saying why', () => {
@@ -12,6 +13,57 @@ test('refuses to start with a JWT_SECRET shorter than 32 bytes, saying why', () 
   });
   assert.equal(r.status, 1);
   assert.match(r.stderr, /JWT_SECRET/);
+});
+
+test('without a database: /health 503 with a reason, API calls 503, no database text', async () => {
+  const proxy = await Proxy.start({ DATABASE_URL: 'postgresql://nobody@127.0.0.1:1/nothing' },
+    { expectHealthy: false });
+  try {
+    const health = await proxy.call('GET', '/health');
+    assert.equal(health.status, 503);
+    assert.equal(health.json.status, 'unhealthy');
+    assert.equal(typeof health.json.detail, 'string');
+    const login = await proxy.call('POST', '/auth/login', { body: { username: 'a@b.pl', password: 'x' } });
+    assert.equal(login.status, 503);
+    assert.doesNotMatch(login.text, /127\.0\.0\.1|nobody|refused/);
+    // Routing, limits and tokens still answer without the database.
+    assert.equal((await proxy.call('GET', '/patients')).status, 401);
+    assert.equal((await proxy.call('GET', '/')).status, 200);
+  } finally {
+    await proxy.stop();
+  }
+});
+
+// Opens a connection and resolves once it is established.
+const connect = (port) => new Promise((resolve, reject) => {
+  const sock = net.connect(port, '127.0.0.1', () => resolve(sock));
+  sock.on('error', reject);
+});
+
+// Sends one request on sock and resolves with whatever comes back before the connection closes (or 3 s pass).
+const exchange = (sock) => new Promise((resolve) => {
+  let data = '';
+  const timer = setTimeout(() => resolve(data), 3000);
+  sock.on('data', (d) => { data += d; });
+  sock.on('close', () => { clearTimeout(timer); resolve(data); });
+  sock.on('error', () => {});
+  sock.write('GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+});
+
+test('connections beyond the per-IP cap are refused, the others keep working', async () => {
+  const proxy = await Proxy.start({ PROXY_MAX_CONNECTIONS_PER_IP: '3' });
+  const held = [];
+  try {
+    for (let i = 0; i < 3; i++) held.push(await connect(proxy.port));
+    const extra = await connect(proxy.port);
+    assert.equal(await exchange(extra), '', 'the fourth connection from 127.0.0.1 is closed unanswered');
+    assert.match(await exchange(held[0]), /^HTTP\/1\.1 200/);
+    // A slot freed is a slot usable again.
+    assert.match(await exchange(await connect(proxy.port)), /^HTTP\/1\.1 200/);
+  } finally {
+    held.forEach((s) => s.destroy());
+    await proxy.stop();
+  }
 });
 
 test('SIGTERM lets requests in flight finish', async () => {
