@@ -151,9 +151,16 @@ static enum MHD_Result respond_db_error(struct request *r, struct MHD_Connection
 	int status = sqlstate_status(sqlstate);
 
 	if (status == 500 || status == 503) {
-		/* The database's text stays in our log: it may describe internals. */
-		fprintf(stderr, "{\"level\":\"error\",\"request_id\":\"%s\",\"sqlstate\":\"%s\",\"route\":\"%s %s\"}\n",
-			r->request_id, sqlstate ? sqlstate : "", r->method, r->match.route->pattern);
+		/* The database's text goes to our log only (for a 500, a bug, with its message): never to the client. */
+		json_t *line = json_pack("{s:s,s:s,s:s,s:s++,s:s?}", "level", "error", "request_id", r->request_id,
+					 "sqlstate", sqlstate ? sqlstate : "", "route", r->method, " ",
+					 r->match.route->pattern, "message", status == 500 ? message : NULL);
+		char *text = line != NULL ? json_dumps(line, JSON_COMPACT) : NULL;
+
+		if (text != NULL)
+			fprintf(stderr, "%s\n", text);
+		free(text);
+		json_decref(line);
 		return respond_detail(r, c, status, status == 500 ? DETAIL_INTERNAL : DETAIL_UNAVAILABLE, NULL, NULL);
 	}
 	if (message == NULL)
