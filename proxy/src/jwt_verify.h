@@ -12,8 +12,8 @@ enum jwt_verdict {
 };
 
 /*
- * Verifies an HS256 token signed with key. On JWT_VALID sets *claims to the payload as JSON text (caller frees
- * with free()); otherwise *claims is NULL.
+ * Verifies an HS256 token signed with key. On JWT_VALID sets *claims to the payload's JSON text exactly as
+ * signed (caller frees with free()); otherwise *claims is NULL.
  */
 enum jwt_verdict jwt_verify_hs256(const char *token, const unsigned char *key, size_t key_len, time_t now,
 				  char **claims);

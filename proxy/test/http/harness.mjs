@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { before, after } from 'node:test';
 import { createHmac, randomBytes } from 'node:crypto';
 import net from 'node:net';
+import http from 'node:http';
 import assert from 'node:assert/strict';
 
 export const ALLOWED_ORIGIN = 'http://allowed.test:5173';
@@ -19,6 +20,16 @@ function freePort() {
       const { port } = srv.address();
       srv.close(() => resolve(port));
     });
+  });
+}
+
+// GET /health on a connection of its own that is closed afterwards (fetch would keep it open in its pool, and
+// it would count against the per-IP connection cap). Resolves with the status, rejects when nothing listens.
+function healthStatus(port) {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/health', agent: false,
+      headers: { connection: 'close' } }, (res) => { res.resume(); resolve(res.statusCode); });
+    req.on('error', reject);
   });
 }
 
@@ -56,8 +67,8 @@ export class Proxy {
     const deadline = Date.now() + 15000;
     for (;;) {
       try {
-        const r = await fetch(`${p.base}/health`);
-        if (r.status === 200 || !expectHealthy) break;
+        const status = await healthStatus(p.port);
+        if (status === 200 || !expectHealthy) break;
       } catch { /* not listening yet */ }
       if (p.child.exitCode !== null || Date.now() > deadline) {
         throw new Error(`proxy did not become healthy:\n${p.stderr}`);

@@ -40,25 +40,31 @@ const connect = (port) => new Promise((resolve, reject) => {
   sock.on('error', reject);
 });
 
-// Sends one request on sock and resolves with whatever comes back before the connection closes (or 3 s pass).
-const exchange = (sock) => new Promise((resolve) => {
-  let data = '';
-  const timer = setTimeout(() => resolve(data), 3000);
-  sock.on('data', (d) => { data += d; });
-  sock.on('close', () => { clearTimeout(timer); resolve(data); });
+// Sends one request on sock and resolves with the first bytes of the answer, or '' when the connection closes
+// unanswered (or nothing comes within 3 s). keepAlive leaves the connection open afterwards.
+const exchange = (sock, { keepAlive = false } = {}) => new Promise((resolve) => {
+  const timer = setTimeout(() => resolve(''), 3000);
+  sock.once('data', (d) => { clearTimeout(timer); resolve(String(d)); });
+  sock.once('close', () => { clearTimeout(timer); resolve(''); });
   sock.on('error', () => {});
-  sock.write('GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  sock.write(`GET /health HTTP/1.1\r\nHost: x\r\n${keepAlive ? '' : 'Connection: close\r\n'}\r\n`);
 });
 
 test('connections beyond the per-IP cap are refused, the others keep working', async () => {
   const proxy = await Proxy.start({ PROXY_MAX_CONNECTIONS_PER_IP: '3' });
   const held = [];
   try {
-    for (let i = 0; i < 3; i++) held.push(await connect(proxy.port));
+    // An answered request proves the server has accepted (and counts) the connection.
+    for (let i = 0; i < 3; i++) {
+      held.push(await connect(proxy.port));
+      assert.match(await exchange(held[i], { keepAlive: true }), /^HTTP\/1\.1 200/);
+    }
     const extra = await connect(proxy.port);
     assert.equal(await exchange(extra), '', 'the fourth connection from 127.0.0.1 is closed unanswered');
-    assert.match(await exchange(held[0]), /^HTTP\/1\.1 200/);
+    assert.match(await exchange(held[0], { keepAlive: true }), /^HTTP\/1\.1 200/);
     // A slot freed is a slot usable again.
+    held.shift().destroy();
+    await new Promise((r) => setTimeout(r, 200));
     assert.match(await exchange(await connect(proxy.port)), /^HTTP\/1\.1 200/);
   } finally {
     held.forEach((s) => s.destroy());

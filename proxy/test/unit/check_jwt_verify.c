@@ -1,6 +1,9 @@
 /* Token verification: only HS256 with our key, exp required and in the future, sub required. */
 #include <jansson.h>
 #include <jwt.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,6 +50,41 @@ START_TEST(valid_token_yields_its_claims)
 	ck_assert_str_eq(json_string_value(json_object_get(parsed, "sub")), "7");
 	ck_assert_int_eq(json_integer_value(json_object_get(parsed, "pid")), 1);
 	json_decref(parsed);
+	free(claims);
+	free(t);
+}
+END_TEST
+
+/* Appends the HS256 signature (with key) to "header.payload", the way any JWT library does. Caller frees. */
+static char *hs256_sign(const char *signing_input)
+{
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int mac_len = 0;
+	char b64[EVP_MAX_MD_SIZE * 2];
+	size_t in_len = strlen(signing_input);
+	char *out;
+	int n;
+
+	HMAC(EVP_sha256(), key, KEY_LEN, (const unsigned char *)signing_input, in_len, mac, &mac_len);
+	n = EVP_EncodeBlock((unsigned char *)b64, mac, (int)mac_len);
+	while (n > 0 && b64[n - 1] == '=')
+		n--;
+	for (int i = 0; i < n; i++)
+		b64[i] = b64[i] == '+' ? '-' : b64[i] == '/' ? '_' : b64[i];
+	out = malloc(in_len + 1 + (size_t)n + 1);
+	sprintf(out, "%s.%.*s", signing_input, n, b64);
+	return out;
+}
+
+START_TEST(claims_are_passed_exactly_as_signed)
+{
+	/* {"sub" : "7", "exp" : 9999999999, "x" : 1.50}: the database's spacing and number format are kept. */
+	char *t = hs256_sign("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
+			     "eyJzdWIiIDogIjciLCAiZXhwIiA6IDk5OTk5OTk5OTksICJ4IiA6IDEuNTB9");
+	char *claims = NULL;
+
+	ck_assert_int_eq(verify(t, &claims), JWT_VALID);
+	ck_assert_str_eq(claims, "{\"sub\" : \"7\", \"exp\" : 9999999999, \"x\" : 1.50}");
 	free(claims);
 	free(t);
 }
@@ -143,7 +181,7 @@ END_TEST
 
 Suite *jwt_verify_suite(void)
 {
-	return SUITE("jwt_verify",
+	return SUITE("jwt_verify", claims_are_passed_exactly_as_signed,
 		     valid_token_yields_its_claims,
 		     refuses_other_algorithms_and_keys,
 		     refuses_tampering_and_garbage,
