@@ -32,9 +32,10 @@
 /* The contract's limit: bigger bodies answer 413 and are never stored. */
 #define MAX_BODY (1024 * 1024)
 /*
- * A client that sends a too-large body without waiting for "100 Continue" (browsers, fetch) only sees the 413
- * if the server drains what it sends: closing a socket with unread data resets the connection and loses the
- * answer. Up to this much is drained (and dropped) for it; beyond it the connection is closed.
+ * A client that sends its body without waiting for "100 Continue" (browsers, fetch) only sees a refusal (401,
+ * 404, 413, ...) if the server reads what it sends: closing a socket with unread data resets the connection
+ * and loses the answer. So a refusal decided before the body is held while up to this much is read and dropped;
+ * beyond it the answer goes out and the connection is closed.
  */
 #define MAX_DRAIN (8 * 1024 * 1024)
 #define DETAIL_TOO_LARGE "Treść żądania jest za duża (limit 1 MiB)"
@@ -73,14 +74,16 @@ struct request {
 	const char *origin;              /* libmicrohttpd's copy, valid until the request completes */
 	bool cors_allowed;
 	bool checked;                    /* check_before_body ran */
-	bool responded;
+	bool responded;                  /* an answer is queued or held */
+	bool hold;                       /* the body is still coming: answers wait in held until its end */
+	struct MHD_Response *held;
+
 	int status;
 	struct route_match match;
 	char *claims;                    /* verified token payload (free()) */
 	char *body;                      /* NUL-terminated, at most MAX_BODY bytes */
 	size_t body_len, body_cap;
-	size_t received;                 /* body bytes seen, stored or drained */
-	bool too_large;                  /* over MAX_BODY: the rest is drained and dropped, then 413 */
+	size_t received;                 /* body bytes seen, stored or dropped */
 };
 
 /* ---- responses ---- */
@@ -107,10 +110,25 @@ static enum MHD_Result respond(struct request *r, struct MHD_Connection *c, int 
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Origin");
 	if (status == MHD_HTTP_UNAUTHORIZED)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
-	ret = MHD_queue_response(c, (unsigned)status, resp);
-	MHD_destroy_response(resp);
 	r->responded = true;
 	r->status = status;
+	if (r->hold) {
+		r->held = resp;
+		return MHD_YES;
+	}
+	ret = MHD_queue_response(c, (unsigned)status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* Sends the answer held while the body was read. */
+static enum MHD_Result release_held(struct request *r, struct MHD_Connection *c)
+{
+	enum MHD_Result ret = MHD_queue_response(c, (unsigned)r->status, r->held);
+
+	MHD_destroy_response(r->held);
+	r->held = NULL;
+	r->hold = false;
 	return ret;
 }
 
@@ -468,6 +486,14 @@ static void begin_request(struct http_server *srv, struct MHD_Connection *c, con
 	set_request_id(r, c);
 }
 
+/* True when the client waits for "100 Continue" before sending its body. */
+static bool expects_continue(struct MHD_Connection *c)
+{
+	const char *expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+
+	return expect != NULL && strcasecmp(expect, "100-continue") == 0;
+}
+
 /* True when the client announced a body (Content-Length above 0 or chunked). */
 static bool body_announced(struct MHD_Connection *c)
 {
@@ -522,12 +548,9 @@ static enum MHD_Result check_before_body(struct request *r, struct MHD_Connectio
 		break;
 	}
 	if (length != NULL && strtoull(length, NULL, 10) > MAX_BODY) {
-		const char *expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
-
-		/* A client waiting for 100 Continue never sends the body: answer now. */
-		if (strtoull(length, NULL, 10) > MAX_DRAIN || (expect != NULL && strcasecmp(expect, "100-continue") == 0))
-			return respond_detail(r, c, MHD_HTTP_CONTENT_TOO_LARGE, DETAIL_TOO_LARGE, NULL, NULL);
-		r->too_large = true;
+		if (strtoull(length, NULL, 10) > MAX_DRAIN)
+			r->hold = false;
+		return respond_detail(r, c, MHD_HTTP_CONTENT_TOO_LARGE, DETAIL_TOO_LARGE, NULL, NULL);
 	}
 	if (r->match.route->authenticated && authenticate(r, c, &ret) != 0)
 		return ret;
@@ -573,33 +596,39 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		atomic_fetch_add(&srv->active_requests, 1);
 		begin_request(srv, c, url, method, r);
 		/*
-		 * A refusal queued now is sent without reading the body, and libmicrohttpd then closes the
-		 * connection; requests without a body are checked at their last callback to keep it alive.
+		 * With a body announced, refusals are decided now, before it is read: a client waiting for
+		 * "100 Continue" gets them at once and never sends it (libmicrohttpd then closes the connection);
+		 * any other client's body is read and dropped first (see MAX_DRAIN). Requests without a body are
+		 * checked at their last callback.
 		 */
-		if (body_announced(c))
+		if (body_announced(c)) {
+			r->hold = !expects_continue(c);
 			return check_before_body(r, c, url, method);
+		}
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
 		size_t len = *upload_data_size;
 
 		*upload_data_size = 0;
+		r->received += len;
+		if (r->held != NULL)
+			return r->received > MAX_DRAIN ? release_held(r, c) : MHD_YES;
 		if (r->responded)
 			return MHD_YES;
-		r->received += len;
-		if (r->received > MAX_DRAIN)
-			return respond_detail(r, c, MHD_HTTP_CONTENT_TOO_LARGE, DETAIL_TOO_LARGE, NULL, NULL);
 		/* Chunked bodies have no Content-Length: they are cut off here instead. */
-		if (!r->too_large && append_body(r, upload_data, len) != 0)
-			r->too_large = true;
+		if (append_body(r, upload_data, len) != 0)
+			return respond_detail(r, c, MHD_HTTP_CONTENT_TOO_LARGE, DETAIL_TOO_LARGE, NULL, NULL);
 		return MHD_YES;
 	}
+	/* The body is complete: nothing waits any more. */
+	if (r->held != NULL)
+		return release_held(r, c);
+	r->hold = false;
 	if (!r->checked && (check_before_body(r, c, url, method) != MHD_YES || r->responded))
 		return r->responded ? MHD_YES : MHD_NO;
 	if (r->responded)
 		return MHD_YES;
-	if (r->too_large)
-		return respond_detail(r, c, MHD_HTTP_CONTENT_TOO_LARGE, DETAIL_TOO_LARGE, NULL, NULL);
 	if (r->body == NULL && append_body(r, "", 0) != 0)
 		return MHD_NO;
 	return dispatch(r, c);
@@ -626,6 +655,8 @@ static void request_completed(void *cls, struct MHD_Connection *c, void **req_cl
 	entry.status = r->responded ? r->status : 0;
 	entry.request_id = r->request_id;
 	access_log_write(&entry);
+	if (r->held != NULL)
+		MHD_destroy_response(r->held); /* the client went away before its body ended */
 	free(r->claims);
 	free(r->body);
 	free(r);
@@ -646,7 +677,8 @@ static size_t unescape_keeping_nul(void *cls, struct MHD_Connection *c, char *s)
 	for (char *in = s; *in != '\0'; in++) {
 		int hi, lo;
 
-		if (*in == '%' && (hi = form_hex_digit(in[1])) >= 0 && (lo = form_hex_digit(in[2])) >= 0 && (hi | lo) != 0) {
+		if (*in == '%' && (hi = form_hex_digit(in[1])) >= 0 && (lo = form_hex_digit(in[2])) >= 0 &&
+		    (hi | lo) != 0) {
 			*out++ = (char)(hi * 16 + lo);
 			in += 2;
 		} else {

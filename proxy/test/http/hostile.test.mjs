@@ -87,6 +87,17 @@ test('a 3 MB body answers 413 whether its length is announced or chunked', async
   assert.equal((await stack.proxy.call('GET', '/health')).status, 200);
 });
 
+test('refusals decided before a large body still reach clients that send it anyway', async () => {
+  const body = JSON.stringify({ name: 'a', notes: 'n'.repeat(900 * 1024) });
+  for (let i = 0; i < 3; i++) {
+    expectError(await stack.proxy.call('POST', '/patients', { body, headers: { 'content-type': 'application/json' } }),
+      401, 'Not authenticated');
+    expectError(await stack.proxy.call('POST', '/nope', { body }), 404);
+    expectError(await stack.proxy.call('DELETE', '/patients', { body }), 405);
+    expectError(await stack.proxy.call('PUT', '/patients/x', { body }), 422);
+  }
+});
+
 test('oversized headers, odd methods and broken requests get an HTTP answer', async () => {
   const hugeHeader = await rawHttp(`GET /patients HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(100000)}\r\n\r\n`);
   assert.match(hugeHeader, /^HTTP\/1\.1 4\d\d/);
