@@ -186,6 +186,9 @@ void config_conninfo(const struct proxy_config *cfg, const char *keywords[CONFIG
 	PUT("client_encoding", "UTF8");
 	PUT("application_name", "therapyassistance-proxy");
 	PUT("connect_timeout", "3");
+	/* No request may hold a pooled connection for long: the slowest api call (a bcrypt login) takes
+	 * about 0.1 s, so 10 s means a runaway query, answered 503 (SQLSTATE 57014) instead of hanging. */
+	PUT("options", "-c statement_timeout=10000");
 #undef PUT
 	keywords[n] = NULL;
 	values[n] = NULL;

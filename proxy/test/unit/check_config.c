@@ -130,6 +130,8 @@ START_TEST(database_url_or_parts)
 	ck_assert_str_eq(conninfo_value(&cfg, "dbname"), "postgresql://u:p@db:5432/ta");
 	ck_assert_ptr_null(conninfo_value(&cfg, "host"));
 	ck_assert_str_eq(conninfo_value(&cfg, "client_encoding"), "UTF8");
+	/* Every pooled connection caps how long one request may run. */
+	ck_assert_str_eq(conninfo_value(&cfg, "options"), "-c statement_timeout=10000");
 	dotenv_free(&env);
 
 	ck_assert_int_eq(load(&cfg, &env, SECRET "DB_HOST=db\nDB_PORT=5432\nDB_USER=u\nDB_PASSWORD=p\nDB_NAME=ta\n",
