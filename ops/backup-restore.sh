@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # ops/backup-restore.sh: backup and restore of a therapyassistance database, sourced by
 # `make backup/restore` (ops/stack-db.sh) and by deploy-mikrus.sh, so both run the same code.
 # It defines functions only. The caller sets:

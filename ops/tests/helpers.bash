@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Loaded by the ops tests: the local stack's settings and a few checks on a database.
 # shellcheck source=stack/env.sh
 . "$BATS_TEST_DIRNAME/../../stack/env.sh"
