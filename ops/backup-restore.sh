@@ -5,7 +5,8 @@
 #   TA_DB, TA_OWNER, TA_APP     database, its owner role, the application role
 #   TA_ADMIN                    a superuser to connect as, or empty where there is none
 #                               (a shared PostgreSQL: then everything runs as TA_OWNER)
-#   TA_ADMIN_RUNAS              OS user that runs the admin's client programs (peer auth), optional
+#   TA_ADMIN_RUNAS, TA_ADMIN_HOST   OS user that runs the admin's client programs (peer
+#                               authentication) and the socket folder it uses, optional
 #   BACKUP_DIR, BACKUP_KEEP     where backups go and how many to keep (default 14)
 #   BACKUP_COPY_DIR             optional second location (e.g. Mikrus' backup space)
 #   JWT_SECRET, JWT_EXPIRATION_HOURS   stored again after a restore (ta.settings is never dumped)
@@ -28,7 +29,7 @@ fail() { note "error: $*"; return 1; }
 # Runs an admin client program (as TA_ADMIN_RUNAS when given and we are root).
 as_admin() {
     if [ -n "${TA_ADMIN_RUNAS:-}" ] && [ "$(id -u)" = 0 ]; then
-        (cd / && runuser -u "$TA_ADMIN_RUNAS" -- "$@")
+        (cd / && runuser -u "$TA_ADMIN_RUNAS" -- env ${TA_ADMIN_HOST:+PGHOST="$TA_ADMIN_HOST"} "$@")
     else
         "$@"
     fi
