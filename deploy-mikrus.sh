@@ -57,6 +57,15 @@ random_secret() { head -c "$1" /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d 
 
 is_local_db() { case ${DB_HOST:-} in ''|localhost|127.0.0.1|::1) return 0 ;; *) return 1 ;; esac; }
 
+# NAME=VALUE for a settings file that both bash and systemd's EnvironmentFile read alike.
+env_line() {
+    case $2 in
+        *[\'\\]*|*$'\n'*) die "$1 may not contain a quote, a backslash or a newline" ;;
+        *[!A-Za-z0-9_./:@,+=-]*) printf "%s='%s'\n" "$1" "$2" ;;
+        *) printf '%s=%s\n' "$1" "$2" ;;
+    esac
+}
+
 # Writes FILE (mode 600) from standard input unless it exists; never overwrites a secret.
 write_once() {
     local file=$1
@@ -83,32 +92,34 @@ write_settings() {
         fi
         app_password=$DB_PASSWORD owner_password=$DB_PASSWORD
     fi
-    local origin=${ALLOWED_ORIGINS:-${DOMAIN:+https://$DOMAIN}}
-    write_once "$TA_ETC/.env" <<ENV
-# TherapyAssistance settings, read by the proxy (systemd EnvironmentFile). Written by
-# deploy-mikrus.sh init; after editing: ./deploy-mikrus.sh restart. Never commit this file.
-DB_HOST=$([ $local_db = 1 ] && echo 127.0.0.1 || echo "$DB_HOST")
-DB_PORT=${DB_PORT:-5432}
-DB_NAME=${DB_NAME:-therapyassistance}
-DB_USER=$([ $local_db = 1 ] && echo ta_app || echo "$DB_USER")
-DB_PASSWORD=$app_password
-DB_POOL_SIZE=${DB_POOL_SIZE:-8}
-JWT_SECRET=$(random_secret 48)
-JWT_EXPIRATION_HOURS=${JWT_EXPIRATION_HOURS:-24}
-ALLOWED_ORIGINS=$origin
-PORT=${PORT:-8000}
-LISTEN_ADDRESS=127.0.0.1
-DOMAIN=${DOMAIN:-}
-WEB_PORT=${WEB_PORT:-80}
-BACKUP_DIR=${BACKUP_DIR:-/var/backups/therapyassistance}
-BACKUP_KEEP=${BACKUP_KEEP:-14}
-BACKUP_COPY_DIR=${BACKUP_COPY_DIR:-}
-ENV
-    write_once "$TA_ETC/owner.env" <<ENV
-# The role that owns the database and installs the schema (not given to the proxy).
-DB_OWNER=$([ $local_db = 1 ] && echo ta_owner || echo "$DB_USER")
-DB_OWNER_PASSWORD=$owner_password
-ENV
+    local proxy_env owner_env
+    proxy_env=$(
+        echo "# TherapyAssistance settings, read by the proxy (systemd EnvironmentFile). Written by"
+        echo "# deploy-mikrus.sh init; after editing: ./deploy-mikrus.sh restart. Never commit this file."
+        if [ $local_db = 1 ]; then env_line DB_HOST 127.0.0.1; else env_line DB_HOST "$DB_HOST"; fi
+        env_line DB_PORT "${DB_PORT:-5432}"
+        env_line DB_NAME "${DB_NAME:-therapyassistance}"
+        if [ $local_db = 1 ]; then env_line DB_USER ta_app; else env_line DB_USER "$DB_USER"; fi
+        env_line DB_PASSWORD "$app_password"
+        env_line DB_POOL_SIZE "${DB_POOL_SIZE:-8}"
+        env_line JWT_SECRET "$(random_secret 48)"
+        env_line JWT_EXPIRATION_HOURS "${JWT_EXPIRATION_HOURS:-24}"
+        env_line ALLOWED_ORIGINS "${ALLOWED_ORIGINS:-${DOMAIN:+https://$DOMAIN}}"
+        env_line PORT "${PORT:-8000}"
+        env_line LISTEN_ADDRESS 127.0.0.1
+        env_line DOMAIN "${DOMAIN:-}"
+        env_line WEB_PORT "${WEB_PORT:-80}"
+        env_line BACKUP_DIR "${BACKUP_DIR:-/var/backups/therapyassistance}"
+        env_line BACKUP_KEEP "${BACKUP_KEEP:-14}"
+        env_line BACKUP_COPY_DIR "${BACKUP_COPY_DIR:-}"
+    ) || exit 1
+    owner_env=$(
+        echo "# The role that owns the database and installs the schema (not given to the proxy)."
+        if [ $local_db = 1 ]; then env_line DB_OWNER ta_owner; else env_line DB_OWNER "$DB_USER"; fi
+        env_line DB_OWNER_PASSWORD "$owner_password"
+    ) || exit 1
+    write_once "$TA_ETC/.env" <<<"$proxy_env"
+    write_once "$TA_ETC/owner.env" <<<"$owner_env"
 }
 
 # Loads the settings and points ops/backup-restore.sh and psql at the database.
@@ -248,8 +259,11 @@ install_schema() {
 SELECT ta.configure($(sql_literal "$JWT_SECRET"), $(sql_literal "$JWT_EXPIRATION_HOURS"))
  WHERE NOT EXISTS (SELECT FROM ta.settings WHERE jwt_secret = $(sql_literal "$JWT_SECRET")
                                               AND jwt_expiration_hours = $(sql_literal "$JWT_EXPIRATION_HOURS"));
-SELECT ta.grant_api($(sql_literal "$DB_USER"));
 SQL
+    # On a shared instance the proxy logs in as the owner, which may call the api already.
+    if [ "$DB_USER" != "$DB_OWNER" ]; then
+        owner_psql "$DB_NAME" -c "SELECT ta.grant_api($(sql_literal "$DB_USER"))" >/dev/null
+    fi
 }
 
 # Builds a release folder (proxy binary, SPA) named after the commit; prints its path.

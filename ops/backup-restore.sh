@@ -191,7 +191,8 @@ END $$;
 SQL
     archive_of "$file" | pg_restore --no-owner -L "$list" --section=post-data -f - || return 1
     printf 'SELECT ta.configure(%s, %s);\n' "$(sql_literal "$JWT_SECRET")" "$(sql_literal "$JWT_EXPIRATION_HOURS")"
-    printf 'SELECT ta.grant_api(%s);\n' "$(sql_literal "$TA_APP")"
+    # A shared instance's single role owns the api and may call it already.
+    [ "$TA_APP" = "$TA_OWNER" ] || printf 'SELECT ta.grant_api(%s);\n' "$(sql_literal "$TA_APP")"
 }
 
 archive_of() { case $1 in *.gz) gzip -dc -- "$1" ;; *) cat -- "$1" ;; esac; }
