@@ -12,7 +12,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 packages() {
     case $1 in
-        extension-build) echo "make gcc postgresql-server-dev-all libc6-dev" ;;
+        # PG_MAJOR: set by the postgres images; on a VPS the distribution's one version.
+        extension-build) echo "make gcc libc6-dev postgresql-server-dev-${PG_MAJOR:-all}" ;;
         proxy-build)     echo "make gcc libc6-dev libpq-dev libmicrohttpd-dev libjansson-dev libjwt-dev pkg-config nodejs npm" ;;
         proxy-runtime)   echo "libpq5 libmicrohttpd12 libjansson4 libjwt0" ;;
         spa-build)       echo "nodejs npm" ;;
