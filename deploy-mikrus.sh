@@ -228,14 +228,7 @@ setup_local_postgres() {
         systemctl restart postgresql
     fi
     admin_psql postgres -v owner="$DB_OWNER" -v owner_pw="$DB_OWNER_PASSWORD" \
-        -v app="$DB_USER" -v app_pw="$DB_PASSWORD" -v db="$DB_NAME" <<'SQL'
-SELECT format('CREATE ROLE %I LOGIN', r) FROM unnest(ARRAY[:'owner', :'app']) r
- WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r) \gexec
-SELECT format('ALTER ROLE %I LOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB NOBYPASSRLS PASSWORD %L', :'owner', :'owner_pw') \gexec
-SELECT format('ALTER ROLE %I LOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB NOBYPASSRLS PASSWORD %L', :'app', :'app_pw') \gexec
-SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'owner')
- WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db') \gexec
-SQL
+        -v app="$DB_USER" -v app_pw="$DB_PASSWORD" -v db="$DB_NAME" < "$TA_ROOT/ops/roles-and-database.sql"
 }
 
 # Installs the schema or upgrades it, then stores the secret and grants the api.

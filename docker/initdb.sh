@@ -13,14 +13,8 @@ if [ -n "${PGDATA:-}" ] && [ -f "$PGDATA/postgresql.conf" ] && [ -f /etc/postgre
 fi
 
 psql -X -q -v ON_ERROR_STOP=1 -U "${POSTGRES_USER:-postgres}" -d postgres \
-     -v db="$db" -v owner="$owner" -v app="$app" -v owner_pw="$TA_OWNER_PASSWORD" -v app_pw="$TA_APP_PASSWORD" <<'SQL'
-SELECT format('CREATE ROLE %I LOGIN', r) FROM unnest(ARRAY[:'owner', :'app']) r
- WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r) \gexec
-SELECT format('ALTER ROLE %I PASSWORD %L', :'owner', :'owner_pw') \gexec
-SELECT format('ALTER ROLE %I PASSWORD %L', :'app', :'app_pw') \gexec
-SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'owner')
- WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db') \gexec
-SQL
+     -v db="$db" -v owner="$owner" -v app="$app" -v owner_pw="$TA_OWNER_PASSWORD" -v app_pw="$TA_APP_PASSWORD" \
+     -f "${TA_ROLES_SQL:-$(dirname "$0")/../ops/roles-and-database.sql}"
 # The extension must be created by the owner (row-level security does not bind superusers).
 psql -X -q -v ON_ERROR_STOP=1 -U "${POSTGRES_USER:-postgres}" -d "$db" -v secret="$JWT_SECRET" \
      -v owner="$owner" -v app="$app" <<'SQL'

@@ -14,7 +14,9 @@ RUN /src/ops/build.sh extension && make -s -C /src install DESTDIR=/out
 FROM postgres:15-bookworm
 COPY --from=build /out/ /
 COPY ops/postgresql-1gb.conf /etc/postgresql/therapyassistance.conf
+COPY ops/roles-and-database.sql /usr/local/share/therapyassistance/roles-and-database.sql
 COPY docker/initdb.sh /docker-entrypoint-initdb.d/10-therapyassistance.sh
+ENV TA_ROLES_SQL=/usr/local/share/therapyassistance/roles-and-database.sql
 # The server never runs as root (the entrypoint needs no root when the volume is postgres').
 USER postgres
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=5 \

@@ -74,7 +74,9 @@ backup_check() {
 
 # Writes the archive of TA_DB (pg_dump -Fc, uncompressed: gzip compresses it) to stdout.
 backup_dump() {
-    local common=(-Fc -Z0 --exclude-table-data=ta.settings -d "$TA_DB")
+    # Never the JWT secret, nor the schemas a shared-instance restore kept aside (they hold
+    # the old data and an old secret; the admin drops them).
+    local common=(-Fc -Z0 --exclude-table-data=ta.settings --exclude-schema='*_pre_restore_*' -d "$TA_DB")
     if [ -n "${TA_ADMIN:-}" ]; then
         as_admin pg_dump -U "$TA_ADMIN" "${common[@]}"
         return
@@ -175,24 +177,26 @@ restore_sql() {
 SELECT pg_catalog.set_config('ta.restore_forced', coalesce(pg_catalog.string_agg(c.oid::pg_catalog.text, ','), ''), true)
   FROM pg_catalog.pg_class c
  WHERE c.relnamespace = 'ta'::pg_catalog.regnamespace AND c.relforcerowsecurity;
-DO $$ DECLARE r pg_catalog.regclass; BEGIN
-    FOR r IN SELECT pg_catalog.unnest(pg_catalog.string_to_array(pg_catalog.current_setting('ta.restore_forced'), ','))::pg_catalog.oid LOOP
-        EXECUTE pg_catalog.format('ALTER TABLE %s NO FORCE ROW LEVEL SECURITY', r);
-    END LOOP;
-END $$;
 SQL
+    forced_tables_sql 'NO FORCE'
     archive_of "$file" | pg_restore --no-owner -L "$list" --section=data -f - || return 1
-    cat <<'SQL'
-DO $$ DECLARE r pg_catalog.regclass; BEGIN
-    FOR r IN SELECT pg_catalog.unnest(pg_catalog.string_to_array(pg_catalog.current_setting('ta.restore_forced'), ','))::pg_catalog.oid LOOP
-        EXECUTE pg_catalog.format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', r);
-    END LOOP;
-END $$;
-SQL
+    forced_tables_sql FORCE
     archive_of "$file" | pg_restore --no-owner -L "$list" --section=post-data -f - || return 1
     printf 'SELECT ta.configure(%s, %s);\n' "$(sql_literal "$JWT_SECRET")" "$(sql_literal "$JWT_EXPIRATION_HOURS")"
     # A shared instance's single role owns the api and may call it already.
     [ "$TA_APP" = "$TA_OWNER" ] || printf 'SELECT ta.grant_api(%s);\n' "$(sql_literal "$TA_APP")"
+}
+
+# SQL that sets "$1 ROW LEVEL SECURITY" (FORCE or NO FORCE) on the tables restore_sql noted.
+forced_tables_sql() {
+    cat <<SQL
+DO \$\$ DECLARE r pg_catalog.regclass; BEGIN
+    FOR r IN SELECT pg_catalog.unnest(pg_catalog.string_to_array(
+                 pg_catalog.current_setting('ta.restore_forced'), ','))::pg_catalog.oid LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE %s $1 ROW LEVEL SECURITY', r);
+    END LOOP;
+END \$\$;
+SQL
 }
 
 archive_of() { case $1 in *.gz) gzip -dc -- "$1" ;; *) cat -- "$1" ;; esac; }

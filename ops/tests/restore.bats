@@ -117,11 +117,13 @@ SQL
     for db in ops_test_ext ops_test_fb; do
         run ops_db "$db" backup
         [ "$status" -eq 0 ]
-        sql=$(gzip -dc "${lines[-1]}" | pg_restore -f -)
+        file=${lines[-1]}
+        sql=$(gzip -dc "$file" | pg_restore -f -)
         grep -q 'Anna Kowalska' <<<"$sql"
         run grep -c "$JWT_SECRET" <<<"$sql"
+        echo "in $db's backup: $output"
         [ "$output" = 0 ]
-        run grep -c "$JWT_SECRET" < <(gzip -dc "${lines[-1]}")
+        run grep -ac "$JWT_SECRET" < <(gzip -dc "$file")
         [ "$output" = 0 ]
     done
 }
