@@ -23,6 +23,11 @@ suite() {
 suite "pg_regress + isolation (extension)" "$ROOT/regress/run.sh" extension
 suite "pg_regress + isolation (fallback)" "$ROOT/regress/run.sh" fallback
 suite "extension <-> fallback: tokens and pg_dump" "$ROOT/regress/interchange.sh"
+suite "ops: shellcheck" "$ROOT/ops/test.sh" scripts
+suite "ops: backup/restore logic" "$ROOT/ops/test.sh" logic
+suite "ops: backup -> damage -> restore round trips" "$ROOT/ops/test.sh" restore
+suite "ops: deploy-mikrus.sh" "$ROOT/ops/test.sh" deploy
+suite "ops: docker/" "$ROOT/ops/test.sh" docker
 if [ -f "$ROOT/proxy/Makefile" ]; then
     # The proxy: Check unit tests, then the black-box HTTP suite (it starts its own proxy on a free port)
     # against this stack's database, once as built and once under AddressSanitizer/UBSan.
