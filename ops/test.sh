@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # ops/test.sh [SUITE...]: the operations tests (make test runs them; the stack must be up).
-#   scripts   shellcheck of every shell script in ops/, docker/ and deploy-mikrus.sh
+#   scripts   shellcheck of every shell script of the project
 #   restore   backup/restore round trips on the real local PostgreSQL (ops/tests/restore.bats)
 #   logic     argument handling, confirmation, rotation (ops/tests/*-logic.bats)
 #   deploy    deploy-mikrus.sh: arguments, rendered files, idempotent steps (ops/tests/deploy.bats)
@@ -19,8 +19,8 @@ run_suite() {
     case $1 in
         scripts)
             need shellcheck shellcheck
-            mapfile -t scripts < <(git ls-files -co --exclude-standard -- ops docker deploy-mikrus.sh |
-                                   grep -E '\.(sh|bash)$|^deploy-mikrus\.sh$')
+            mapfile -t scripts < <(git ls-files -co --exclude-standard -- ops docker stack regress bench \
+                                       deploy-mikrus.sh .ci/run | grep -E '\.(sh|bash)$|^deploy-mikrus\.sh$|^\.ci/run$')
             shellcheck -x -P "$ROOT" "${scripts[@]}" ;;
         restore|logic|deploy)
             need bats bats

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the stack and its tests need, only those missing.
+# shellcheck source=stack/env.sh
 . "$(dirname "$0")/env.sh"
 
 packages=(make gcc postgresql-15 postgresql-server-dev-15 libpq-dev
