@@ -1,0 +1,49 @@
+import { Suspense } from 'react';
+import { NavLink, Outlet } from 'react-router-dom';
+import { useAuth } from '../auth/AuthContext';
+import { Loading } from './Alert';
+
+const links = [
+  { to: '/', label: 'Pulpit' },
+  { to: '/pacjenci', label: 'Pacjenci' },
+  { to: '/kalendarz', label: 'Kalendarz' },
+  { to: '/notatki', label: 'Notatki' },
+  { to: '/platnosci', label: 'Płatności' },
+];
+
+/** The frame of every logged-in screen: navigation, "Wyloguj", and the screen itself. */
+export function Layout() {
+  const { signOut } = useAuth();
+  return (
+    <div className="min-h-screen">
+      <a href="#tresc" className="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-50 focus:rounded focus:bg-white focus:p-2">
+        Przejdź do treści
+      </a>
+      <header className="border-b border-slate-200 bg-white">
+        <div className="mx-auto flex max-w-6xl flex-wrap items-center gap-x-6 gap-y-2 px-4 py-3">
+          <span className="text-lg font-semibold text-indigo-700">TherapyAssistance</span>
+          <nav aria-label="Główna" className="order-3 -mx-1 flex w-full gap-1 overflow-x-auto sm:order-none sm:w-auto">
+            {links.map((l) => (
+              <NavLink
+                key={l.to}
+                to={l.to}
+                end={l.to === '/'}
+                className={({ isActive }) =>
+                  `whitespace-nowrap rounded-md px-3 py-2 text-sm font-medium focus-visible:outline-2 focus-visible:outline-indigo-600 ${
+                    isActive ? 'bg-indigo-50 text-indigo-800' : 'text-slate-700 hover:bg-slate-100'}`}
+              >
+                {l.label}
+              </NavLink>
+            ))}
+          </nav>
+          <button type="button" className="btn-secondary ml-auto" onClick={() => signOut()}>Wyloguj</button>
+        </div>
+      </header>
+      <main id="tresc" tabIndex={-1} className="mx-auto max-w-6xl px-4 py-6">
+        <Suspense fallback={<Loading />}>
+          <Outlet />
+        </Suspense>
+      </main>
+    </div>
+  );
+}
