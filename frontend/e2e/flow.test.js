@@ -33,7 +33,7 @@ test('a therapist registers, books, writes, gets paid and logs out', async (t) =
     headless: true,
     viewport: { width: 1440, height: 900 },
     locale: 'pl-PL',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+    args: ['--lang=pl', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
       '--disable-sync', '--no-first-run'],
   });
   context.setDefaultTimeout(TIMEOUT);

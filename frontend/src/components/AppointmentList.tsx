@@ -30,8 +30,10 @@ export function AppointmentList({ appointments, patients, empty }: {
               {patients.get(a.patient_id)?.name ?? `Pacjent #${a.patient_id}`}
             </Link>
           )}
-          <span className="ml-auto tabular-nums">{formatMoney(a.price)}</span>
-          <PaidBadge paid={a.is_paid} />
+          <span className="ml-auto flex items-center gap-2">
+            <span className="tabular-nums">{formatMoney(a.price)}</span>
+            <PaidBadge paid={a.is_paid} />
+          </span>
         </li>
       ))}
     </ul>

@@ -22,14 +22,14 @@ export function Layout() {
       <header className="border-b border-slate-200 bg-white">
         <div className="mx-auto flex max-w-6xl flex-wrap items-center gap-x-6 gap-y-2 px-4 py-3">
           <span className="text-lg font-semibold text-indigo-700">TherapyAssistance</span>
-          <nav aria-label="Główna" className="order-3 -mx-1 flex w-full gap-1 overflow-x-auto sm:order-none sm:w-auto">
+          <nav aria-label="Główna" className="order-3 -mx-2 flex w-full flex-wrap gap-0.5 sm:order-none sm:mx-0 sm:w-auto sm:gap-1">
             {links.map((l) => (
               <NavLink
                 key={l.to}
                 to={l.to}
                 end={l.to === '/'}
                 className={({ isActive }) =>
-                  `whitespace-nowrap rounded-md px-3 py-2 text-sm font-medium focus-visible:outline-2 focus-visible:outline-indigo-600 ${
+                  `whitespace-nowrap rounded-md px-2 py-2 text-sm sm:px-3 font-medium focus-visible:outline-2 focus-visible:outline-indigo-600 ${
                     isActive ? 'bg-indigo-50 text-indigo-800' : 'text-slate-700 hover:bg-slate-100'}`}
               >
                 {l.label}

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { useSearchParams } from 'react-router-dom';
 import { listAppointments } from '../api/endpoints';
 import type { Appointment, Patient } from '../api/types';
@@ -49,18 +49,25 @@ function WeekView({ days, appointments, patients, onSlot, onOpen }: {
   const to = Math.max(DAY_TO, ...all.map((a) => Math.ceil(timeToMinutes(a.end_time) / 60) * 60));
   const slots = Array.from({ length: (to - from) / SLOT_MINUTES }, (_, i) => from + i * SLOT_MINUTES);
   const current = today();
+  const monday = days[0];
+  const todayColumn = useRef<HTMLDivElement>(null);
+  // On a phone the week scrolls sideways: start with today in sight.
+  useEffect(() => {
+    todayColumn.current?.scrollIntoView({ inline: 'center', block: 'nearest' });
+  }, [monday]);
 
   return (
-    <div className="card overflow-x-auto p-0">
-      <div className="grid min-w-[46rem] grid-cols-[3.5rem_repeat(7,minmax(0,1fr))]">
-        <div />
+    <div className="card relative overflow-x-auto p-0">
+      <div className="grid min-w-[40rem] grid-cols-[3rem_repeat(7,minmax(0,1fr))]">
+        <div className="sticky left-0 z-10 bg-white" />
         {days.map((d) => (
-          <div key={d} className={`border-b border-l border-slate-200 px-2 py-2 text-center text-sm font-medium ${
+          <div key={d} ref={d === current ? todayColumn : undefined}
+            className={`border-b border-l border-slate-200 px-1 py-2 text-center text-sm font-medium ${
             d === current ? 'bg-indigo-50 text-indigo-800' : ''}`}>
             {formatDay(d)}
           </div>
         ))}
-        <div aria-hidden="true">
+        <div aria-hidden="true" className="sticky left-0 z-10 bg-white">
           {slots.map((m) => (
             <div key={m} className="pr-1 text-right text-xs text-slate-500" style={{ height: `${SLOT_REM}rem` }}>
               {m % 60 === 0 ? minutesToTime(m) : ''}
@@ -134,7 +141,7 @@ function MonthView({ anchor, appointments, patients, onDay, onNew, onOpen }: {
               {(appointments.get(d) ?? []).map((a) => (
                 <li key={a.id}>
                   <button type="button" onClick={() => onOpen(a)} aria-label={`Wizyta ${label(a, patients)}`}
-                    className={`w-full truncate rounded border px-1 text-left text-xs focus-visible:outline-2 focus-visible:outline-indigo-600 ${appointmentColour(a)}`}>
+                    className={`w-full truncate rounded border px-0.5 text-left text-[11px] sm:px-1 sm:text-xs focus-visible:outline-2 focus-visible:outline-indigo-600 ${appointmentColour(a)}`}>
                     {formatTime(a.start_time)}
                     <span className="hidden md:inline"> {patients.get(a.patient_id)?.name}</span>
                   </button>

@@ -47,7 +47,7 @@ export function PaymentDialog({ payment, patients, onSaved, onClose }: {
 
   function choose(ids: number[]) {
     form.set('appointment_ids', ids);
-    if (!amountTyped) form.set('amount', moneyInput(sumMoney(ids.map((id) => prices.get(id) ?? 0))));
+    if (!amountTyped) form.set('amount', ids.length ? moneyInput(sumMoney(ids.map((id) => prices.get(id) ?? 0))) : '');
   }
 
   const submit = form.onSubmit((v: PaymentForm) => validatePayment(v, prices), async (v) => {
