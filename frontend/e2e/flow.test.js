@@ -131,6 +131,41 @@ test('a therapist registers, books, writes, gets paid and logs out', async (t) =
     await page.getByRole('button', { name: `Wizyta 11:00–11:50 ${patient}` }).waitFor();
   });
 
+  await step('move an appointment and delete it', async () => {
+    await page.getByRole('button', { name: `Nowa wizyta: ${plDate(today)}, 14:00` }).click();
+    await dialog().getByLabel('Pacjent').selectOption({ label: patient });
+    await dialog().getByLabel('Cena (zł)').fill('150');
+    await dialog().getByRole('button', { name: 'Zapisz' }).click();
+    await page.getByRole('button', { name: `Wizyta 14:00–14:50 ${patient}` }).click();
+    await dialog().getByLabel('Początek').fill('15:00');
+    await dialog().getByLabel('Koniec').fill('15:50');
+    await dialog().getByRole('button', { name: 'Zapisz' }).click();
+    await page.getByRole('button', { name: `Wizyta 15:00–15:50 ${patient}` }).click();
+    await dialog().getByRole('button', { name: 'Usuń wizytę' }).click();
+    await dialog().getByRole('button', { name: 'Tak, usuń' }).click();
+    await dialog().waitFor({ state: 'detached' });
+    assert.equal(await page.getByRole('button', { name: new RegExp(`^Wizyta .*${patient}`) }).count(), 2);
+  });
+
+  await step('edit a patient and archive another', async () => {
+    await nav('Pacjenci').click();
+    await page.getByRole('button', { name: 'Dodaj pacjenta' }).click();
+    await dialog().getByLabel('Imię i nazwisko').fill(`Do archiwum ${stamp}`);
+    await dialog().getByRole('button', { name: 'Zapisz' }).click();
+    await page.getByRole('button', { name: 'Edytuj' }).click();
+    await dialog().getByLabel('Email').fill('zly-adres');
+    await dialog().getByRole('button', { name: 'Zapisz' }).click();
+    await dialog().getByText('Nieprawidłowy adres email.').waitFor();
+    await dialog().getByLabel('Email').fill(`archiwum-${stamp}@example.com`);
+    await dialog().getByRole('button', { name: 'Zapisz' }).click();
+    await page.getByText(`archiwum-${stamp}@example.com`).waitFor();
+    await page.getByRole('button', { name: 'Archiwizuj' }).click();
+    await dialog().getByRole('button', { name: 'Archiwizuj' }).click();
+    await heading('Pacjenci').waitFor();
+    await page.getByRole('link', { name: patient }).waitFor();
+    assert.equal(await page.getByRole('link', { name: `Do archiwum ${stamp}` }).count(), 0);
+  });
+
   await step('write a note and edit it', async () => {
     await nav('Notatki').click();
     await page.getByLabel('Pacjent').selectOption({ label: patient });
@@ -166,9 +201,14 @@ test('a therapist registers, books, writes, gets paid and logs out', async (t) =
     await page.getByRole('button', { name: `Wizyta 11:00–11:50 ${patient}, opłacona` }).waitFor();
   });
 
-  await step('check the statistics', async () => {
+  await step('filter the payments and check the statistics', async () => {
     await nav('Płatności').click();
     await page.getByRole('row').filter({ hasText: patient }).waitFor();
+    await page.getByLabel('Forma płatności').selectOption('TRANSFER');
+    await page.getByText('Brak płatności.').waitFor();
+    await page.getByLabel('Forma płatności').selectOption('CASH');
+    await page.getByRole('row').filter({ hasText: patient }).waitFor();
+    await page.getByText('Strona 1 z 1 · razem 1').waitFor();
     await page.getByRole('link', { name: 'Statystyki' }).click();
     await heading('Statystyki płatności').waitFor();
     const total = page.locator('dt', { hasText: 'Razem' }).locator('xpath=following-sibling::dd[1]');

@@ -1,5 +1,5 @@
-import { Suspense } from 'react';
-import { NavLink, Outlet } from 'react-router-dom';
+import { Suspense, useEffect, useRef } from 'react';
+import { NavLink, Outlet, useLocation } from 'react-router-dom';
 import { useAuth } from '../auth/AuthContext';
 import { Loading } from './Alert';
 
@@ -14,6 +14,16 @@ const links = [
 /** The frame of every logged-in screen: navigation, "Wyloguj", and the screen itself. */
 export function Layout() {
   const { signOut } = useAuth();
+  const { pathname } = useLocation();
+  const main = useRef<HTMLElement>(null);
+  const shownPath = useRef(pathname);
+  // After moving to another screen, start keyboard and screen reader users at its content.
+  useEffect(() => {
+    if (pathname === shownPath.current) return;
+    shownPath.current = pathname;
+    main.current?.focus();
+  }, [pathname]);
+
   return (
     <div className="min-h-screen">
       <a href="#tresc" className="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-50 focus:rounded focus:bg-white focus:p-2">
@@ -39,7 +49,7 @@ export function Layout() {
           <button type="button" className="btn-secondary ml-auto" onClick={() => signOut()}>Wyloguj</button>
         </div>
       </header>
-      <main id="tresc" tabIndex={-1} className="mx-auto max-w-6xl px-4 py-6">
+      <main id="tresc" ref={main} tabIndex={-1} className="mx-auto max-w-6xl px-4 py-6 outline-none">
         <Suspense fallback={<Loading />}>
           <Outlet />
         </Suspense>
