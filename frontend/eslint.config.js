@@ -13,7 +13,7 @@ export default tseslint.config(
     rules: reactHooks.configs.recommended.rules,
   },
   {
-    files: ['e2e/**/*.js', 'eslint.config.js'],
+    files: ['e2e/**/*.js', 'eslint.config.js', 'build-budget.mjs'],
     extends: [js.configs.recommended],
     languageOptions: { globals: globals.node },
   },
