@@ -61,6 +61,11 @@ test('a therapist registers, books, writes, gets paid and logs out', async (t) =
   const heading = (name) => page.getByRole('heading', { level: 1, name });
   const nav = (name) => page.getByRole('navigation', { name: 'Główna' }).getByRole('link', { name, exact: true });
   const dialog = () => page.getByRole('dialog');
+  const logIn = async (pass) => {
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Hasło').fill(pass);
+    await page.getByRole('button', { name: 'Zaloguj się' }).click();
+  };
   const today = isoToday();
   let patientPath = '/pacjenci';
   let paymentPath = '/platnosci';
@@ -81,13 +86,10 @@ test('a therapist registers, books, writes, gets paid and logs out', async (t) =
   await step('log out and log in again', async () => {
     await page.getByRole('button', { name: 'Wyloguj' }).click();
     await heading('Logowanie').waitFor();
-    await page.getByLabel('Email').fill(email);
-    await page.getByLabel('Hasło').fill('zle-haslo-123');
-    await page.getByRole('button', { name: 'Zaloguj się' }).click();
+    await logIn('zle-haslo-123');
     await page.getByRole('alert').filter({ hasText: 'Nieprawidłowy email lub hasło' }).waitFor();
     assert.equal(await page.getByLabel('Email').inputValue(), email);
-    await page.getByLabel('Hasło').fill(password);
-    await page.getByRole('button', { name: 'Zaloguj się' }).click();
+    await logIn(password);
     await heading('Pulpit').waitFor();
   });
 
@@ -242,9 +244,7 @@ test('a therapist registers, books, writes, gets paid and logs out', async (t) =
     await page.goto(`${BASE_URL}/pacjenci`);
     await heading('Logowanie').waitFor();
     await page.getByRole('status').filter({ hasText: 'Sesja wygasła. Zaloguj się ponownie.' }).waitFor();
-    await page.getByLabel('Email').fill(email);
-    await page.getByLabel('Hasło').fill(password);
-    await page.getByRole('button', { name: 'Zaloguj się' }).click();
+    await logIn(password);
     await heading('Pacjenci').waitFor();
   });
 

@@ -1,4 +1,5 @@
 import { useEffect, useId, useRef, type ReactNode } from 'react';
+import { useAction } from '../forms/useAction';
 
 /**
  * A modal built on the native <dialog>: the browser traps focus, closes on Escape and
@@ -32,15 +33,14 @@ export function Dialog({ title, onClose, children }: { title: string; onClose: (
 }
 
 /** Asks before something that cannot be undone; shows the API's refusal if it comes. */
-export function ConfirmDialog({ title, message, confirmLabel, error, busy, onConfirm, onClose }: {
+export function ConfirmDialog({ title, message, confirmLabel, onConfirm, onClose }: {
   title: string;
   message: ReactNode;
   confirmLabel: string;
-  error: string | null;
-  busy: boolean;
-  onConfirm: () => void;
+  onConfirm: () => Promise<void>;
   onClose: () => void;
 }) {
+  const { busy, error, run } = useAction();
   return (
     <Dialog title={title} onClose={onClose}>
       <div className="space-y-4">
@@ -48,7 +48,7 @@ export function ConfirmDialog({ title, message, confirmLabel, error, busy, onCon
         {error && <p role="alert" className="text-sm text-red-700">{error}</p>}
         <div className="flex justify-end gap-2">
           <button type="button" className="btn-secondary" onClick={onClose}>Anuluj</button>
-          <button type="button" className="btn-danger" onClick={onConfirm} disabled={busy}>{confirmLabel}</button>
+          <button type="button" className="btn-danger" onClick={() => run(onConfirm)} disabled={busy}>{confirmLabel}</button>
         </div>
       </div>
     </Dialog>

@@ -6,7 +6,6 @@ import { Alert, Loading } from '../components/Alert';
 import { ConfirmDialog } from '../components/Dialog';
 import { TextAreaField } from '../components/Field';
 import { formatTimestamp } from '../format/dates';
-import { useAction } from '../forms/useAction';
 import { useForm } from '../forms/useForm';
 import { validateNote } from '../forms/validation';
 
@@ -43,7 +42,6 @@ export function NotesPanel({ patientId }: { patientId: number }) {
   const notes = useResource(`notes-${patientId}`, () => listPatientNotes(patientId));
   const [editing, setEditing] = useState<number | null>(null);
   const [deleting, setDeleting] = useState<SessionNote | null>(null);
-  const remove = useAction();
 
   return (
     <div className="space-y-4">
@@ -79,14 +77,12 @@ export function NotesPanel({ patientId }: { patientId: number }) {
           title="Usuń notatkę"
           message={`Usunąć notatkę z ${formatTimestamp(deleting.created_at)}?`}
           confirmLabel="Usuń"
-          error={remove.error}
-          busy={remove.busy}
           onClose={() => setDeleting(null)}
-          onConfirm={() => remove.run(async () => {
+          onConfirm={async () => {
             await deleteNote(deleting.id);
             setDeleting(null);
             notes.reload();
-          })}
+          }}
         />
       )}
     </div>

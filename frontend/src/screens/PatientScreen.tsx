@@ -7,7 +7,6 @@ import { AppointmentList } from '../components/AppointmentList';
 import { ConfirmDialog } from '../components/Dialog';
 import { PaymentTable } from '../components/PaymentTable';
 import { ScreenTitle } from '../components/ScreenTitle';
-import { useAction } from '../forms/useAction';
 import { NotesPanel } from './NotesPanel';
 import { PatientDialog } from './PatientDialog';
 
@@ -19,7 +18,6 @@ export default function PatientScreen() {
   const payments = useResource(`payments-${id}`, () => listPayments({ patient_id: id, limit: 500 }));
   const [editing, setEditing] = useState(false);
   const [archiving, setArchiving] = useState(false);
-  const archive = useAction();
 
   if (patient.error) return <Alert message={patient.error} />;
   if (!patient.data) return <Loading />;
@@ -71,13 +69,11 @@ export default function PatientScreen() {
           title="Archiwizuj pacjenta"
           message={`Zarchiwizować pacjenta ${p.name}? Zniknie z listy razem z wizytami i notatkami; płatności zostaną w rozliczeniach.`}
           confirmLabel="Archiwizuj"
-          error={archive.error}
-          busy={archive.busy}
           onClose={() => setArchiving(false)}
-          onConfirm={() => archive.run(async () => {
+          onConfirm={async () => {
             await archivePatient(id);
             navigate('/pacjenci');
-          })}
+          }}
         />
       )}
     </div>

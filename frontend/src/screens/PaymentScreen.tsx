@@ -10,7 +10,6 @@ import { METHOD_LABELS } from '../components/PaymentTable';
 import { ScreenTitle } from '../components/ScreenTitle';
 import { formatDate, formatTime, formatTimestamp } from '../format/dates';
 import { formatMoney } from '../format/money';
-import { useAction } from '../forms/useAction';
 import { PaymentDialog } from './PaymentDialog';
 
 export default function PaymentScreen() {
@@ -20,7 +19,6 @@ export default function PaymentScreen() {
   const patients = usePatients();
   const [editing, setEditing] = useState(false);
   const [deleting, setDeleting] = useState(false);
-  const remove = useAction();
 
   if (payment.error) return <Alert message={payment.error} />;
   if (!payment.data) return <Loading />;
@@ -66,13 +64,11 @@ export default function PaymentScreen() {
           title="Usuń płatność"
           message={`Usunąć płatność ${formatMoney(p.amount)} od ${p.patient_name}? Jej wizyty znów będą nieopłacone.`}
           confirmLabel="Usuń"
-          error={remove.error}
-          busy={remove.busy}
           onClose={() => setDeleting(false)}
-          onConfirm={() => remove.run(async () => {
+          onConfirm={async () => {
             await deletePayment(id);
             navigate('/platnosci');
-          })}
+          }}
         />
       )}
     </div>
