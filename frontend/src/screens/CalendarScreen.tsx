@@ -27,9 +27,35 @@ function byDate(appointments: readonly Appointment[]): Map<string, Appointment[]
   return days;
 }
 
-function label(a: Appointment, patients: ReadonlyMap<number, Patient>): string {
+/**
+ * What an appointment button says: "Wizyta 10:00–10:50 Anna Nowak (opłacona)" to a screen reader,
+ * built around the visible text so that speech input can name it too. `compact` shows only the
+ * start time (and the name from md up), for the month grid. Browsers put a space around each
+ * sr-only piece, so the wording is chosen to read well with one.
+ */
+function AppointmentLabel({ a, patients, compact }: {
+  a: Appointment;
+  patients: ReadonlyMap<number, Patient>;
+  compact?: boolean;
+}) {
   const name = patients.get(a.patient_id)?.name ?? `Pacjent #${a.patient_id}`;
-  return `${formatTime(a.start_time)}–${formatTime(a.end_time)} ${name}${a.is_paid ? ', opłacona' : ''}`;
+  return (
+    <>
+      <span className="sr-only">Wizyta </span>
+      {compact ? (
+        <>
+          {formatTime(a.start_time)}<span className="sr-only">do {formatTime(a.end_time)}</span>{' '}
+          <span className="sr-only md:not-sr-only">{name}</span>
+        </>
+      ) : (
+        <>
+          <span className="block font-medium">{formatTime(a.start_time)}–{formatTime(a.end_time)}</span>{' '}
+          <span className="block truncate">{name}</span>
+        </>
+      )}
+      {a.is_paid && <span className="sr-only">(opłacona)</span>}
+    </>
+  );
 }
 
 function appointmentColour(a: Appointment): string {
@@ -93,10 +119,8 @@ function WeekView({ days, appointments, patients, onSlot, onOpen }: {
                     top: `${((start - from) / SLOT_MINUTES) * SLOT_REM}rem`,
                     height: `${((end - start) / SLOT_MINUTES) * SLOT_REM}rem`,
                   }}
-                  aria-label={`Wizyta ${label(a, patients)}`}
                   onClick={() => onOpen(a)}>
-                  <span className="block font-medium">{formatTime(a.start_time)}–{formatTime(a.end_time)}</span>
-                  <span className="block truncate">{patients.get(a.patient_id)?.name}</span>
+                  <AppointmentLabel a={a} patients={patients} />
                 </button>
               );
             })}
@@ -125,9 +149,9 @@ function MonthView({ anchor, appointments, patients, onDay, onNew, onOpen }: {
       <div className="grid grid-cols-7">
         {monthGrid(anchor).flat().map((d) => (
           <div key={d} role="group" aria-label={formatDateLong(d)}
-            className={`min-h-20 border-b border-l border-slate-100 p-1 sm:min-h-28 ${d.startsWith(month) ? '' : 'bg-slate-50 text-slate-400'}`}>
+            className={`min-h-20 border-b border-l border-slate-100 p-1 sm:min-h-28 ${d.startsWith(month) ? '' : 'bg-slate-50 text-slate-600'}`}>
             <div className="flex items-center justify-between">
-              <button type="button" onClick={() => onDay(d)} aria-label={`Pokaż tydzień: ${formatDate(d)}`}
+              <button type="button" onClick={() => onDay(d)} aria-label={`${formatDateLong(d)}: pokaż tydzień`}
                 className={`rounded px-1 text-sm focus-visible:outline-2 focus-visible:outline-indigo-600 ${
                   d === current ? 'bg-indigo-600 text-white' : 'hover:bg-slate-100'}`}>
                 {Number(d.slice(8))}
@@ -140,10 +164,9 @@ function MonthView({ anchor, appointments, patients, onDay, onNew, onOpen }: {
             <ul className="mt-1 space-y-0.5">
               {(appointments.get(d) ?? []).map((a) => (
                 <li key={a.id}>
-                  <button type="button" onClick={() => onOpen(a)} aria-label={`Wizyta ${label(a, patients)}`}
+                  <button type="button" onClick={() => onOpen(a)}
                     className={`w-full truncate rounded border px-0.5 text-left text-[11px] sm:px-1 sm:text-xs focus-visible:outline-2 focus-visible:outline-indigo-600 ${appointmentColour(a)}`}>
-                    {formatTime(a.start_time)}
-                    <span className="hidden md:inline"> {patients.get(a.patient_id)?.name}</span>
+                    <AppointmentLabel a={a} patients={patients} compact />
                   </button>
                 </li>
               ))}
