@@ -181,6 +181,35 @@ test('a therapist registers, books, writes, gets paid and logs out', async (t) =
     assert.equal(await page.getByRole('link', { name: `Do archiwum ${stamp}` }).count(), 0);
   });
 
+  await step('work with the keyboard alone', async () => {
+    const focused = () => page.evaluate(() => {
+      const el = globalThis.document.activeElement;
+      return el?.labels?.[0]?.textContent ?? el?.getAttribute('aria-label') ?? el?.textContent ?? el?.tagName;
+    });
+    await page.goto(`${BASE_URL}/pacjenci`);
+    await heading('Pacjenci').waitFor();
+    await page.keyboard.press('Tab');
+    assert.equal(await focused(), 'Przejdź do treści');
+    await page.keyboard.press('Enter');
+    assert.equal(await page.evaluate(() => globalThis.document.activeElement?.id), 'tresc');
+    await page.getByRole('button', { name: 'Dodaj pacjenta' }).focus();
+    await page.keyboard.press('Enter');
+    assert.equal(await focused(), 'Imię i nazwisko', 'a dialog starts at its first field');
+    const order = [];
+    for (let i = 0; i < 5; i += 1) {
+      await page.keyboard.press('Tab');
+      order.push(await focused());
+    }
+    assert.deepEqual(order, ['Telefon', 'Email', 'Uwagi', 'Anuluj', 'Zapisz']);
+    // Past the last control the browser's own UI may take a turn; the page behind stays inert.
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    assert.equal(await focused(), 'Zamknij', 'focus stays in the dialog');
+    await page.keyboard.press('Escape');
+    await dialog().waitFor({ state: 'detached' });
+    assert.equal(await focused(), 'Dodaj pacjenta', 'focus returns to what opened the dialog');
+  });
+
   await step('write a note and edit it', async () => {
     await nav('Notatki').click();
     await page.getByLabel('Pacjent').selectOption({ label: patient });

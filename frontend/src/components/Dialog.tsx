@@ -2,16 +2,23 @@ import { useEffect, useId, useRef, type ReactNode } from 'react';
 import { useAction } from '../forms/useAction';
 
 /**
- * A modal built on the native <dialog>: the browser traps focus, closes on Escape and
- * returns focus to where it was. Rendered only while open.
+ * A modal built on the native <dialog>: the browser keeps focus inside and turns Escape into
+ * onClose. Focus starts at the first field, if any, and goes back to the opener on close (the
+ * browser's own return does not survive React removing the element).
+ * Rendered only while open.
  */
 export function Dialog({ title, onClose, children }: { title: string; onClose: () => void; children: ReactNode }) {
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
   useEffect(() => {
     const dialog = ref.current;
+    const opener = document.activeElement;
     dialog?.showModal();
-    return () => dialog?.close();
+    dialog?.querySelector<HTMLElement>('input, select, textarea')?.focus();
+    return () => {
+      dialog?.close();
+      if (opener instanceof HTMLElement && opener.isConnected) opener.focus();
+    };
   }, []);
   return (
     <dialog
