@@ -1,0 +1,50 @@
+# TherapyAssistance: the PostgreSQL extension (PGXS) and the entry points of the whole stack.
+#   make up      start PostgreSQL, the proxy and nginx with the SPA locally (see README)
+#   make down    stop them
+#   make psql    psql on the local database as its owner
+#   make test    every test suite
+
+EXTENSION = therapyassistance
+MODULE_big = therapyassistance
+OBJS = extension/module.o extension/base64url.o extension/jwt.o extension/validators.o \
+       extension/constant_time.o
+DATA_built = therapyassistance--1.0.sql
+PG_CFLAGS = -std=gnu11 -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
+            -Wno-sign-compare -Werror
+EXTRA_CLEAN = sql/fallback/therapyassistance.sql
+
+# No LLVM bitcode: JIT inlining is not worth a clang dependency.
+with_llvm = no
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+ifneq ($(PGXS),)
+include $(PGXS)
+endif
+
+# The two installs are built from the same files; only native.sql has a SQL twin.
+SHARED_SQL = sql/namespaces.sql sql/tables.sql sql/api.sql
+therapyassistance--1.0.sql: sql/extension_head.sql sql/namespaces.sql sql/native.sql \
+                            sql/tables.sql sql/api.sql sql/extension_tail.sql
+	cat $^ > $@
+sql/fallback/therapyassistance.sql: sql/fallback/head.sql sql/namespaces.sql \
+                                    sql/fallback/native.sql sql/tables.sql sql/api.sql
+	cat $^ > $@
+
+# `make up INSTALL=fallback` runs on the plain-SQL install. (PGXS uses INSTALL for the
+# install program, so the choice travels to the scripts as TA_INSTALL.)
+TA_INSTALL := $(if $(filter fallback,$(INSTALL)),fallback,extension)
+export TA_INSTALL PORT WEB_PORT JWT_SECRET ALLOWED_ORIGINS
+
+.PHONY: up down psql test regress fallback-sql
+fallback-sql: sql/fallback/therapyassistance.sql
+
+up:
+	@stack/up.sh
+down:
+	@stack/down.sh
+psql:
+	@stack/psql.sh
+test:
+	@stack/test.sh
+regress: all fallback-sql
+	@regress/run.sh

@@ -1,0 +1,38 @@
+/* A fixed pool of libpq connections, each preparing its statements once, reconnecting after failures. */
+#ifndef TA_DB_POOL_H
+#define TA_DB_POOL_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+#define DB_POOL_MAX_STATEMENTS 64
+
+struct db_pool;
+struct db_conn;
+
+/*
+ * Creates a pool of size connections, opened lazily. keywords/values (PQconnectdbParams, expand_dbname) and
+ * statements (SQL texts, indexed by statement number) must outlive the pool. Returns NULL when out of memory.
+ */
+struct db_pool *db_pool_create(const char *const *keywords, const char *const *values, size_t size,
+			       const char *const *statements, size_t nstatements);
+/* Closes every connection; no connection may be acquired any more. */
+void db_pool_destroy(struct db_pool *pool);
+
+/*
+ * Takes a connected connection, waiting up to timeout_ms for a free one and reconnecting a broken one.
+ * Returns NULL with *reason set (a static string) when none is free in time or the database does not answer.
+ */
+struct db_conn *db_pool_acquire(struct db_pool *pool, int timeout_ms, const char **reason);
+/* Gives the connection back; a connection that broke is closed here and reopened by the next acquire. */
+void db_pool_release(struct db_pool *pool, struct db_conn *conn);
+
+/*
+ * Runs prepared statement number statement with text parameters, preparing it first on this connection if
+ * needed. Returns the result (caller PQclears; an error result when preparing failed), or NULL when the
+ * connection broke (the database went away; the caller answers 503).
+ */
+PGresult *db_conn_exec(struct db_pool *pool, struct db_conn *conn, size_t statement, int nparams,
+		       const char *const *params);
+
+#endif

@@ -1,0 +1,21 @@
+/* Bearer-token verification with libjwt, before the database is touched. */
+#ifndef TA_JWT_VERIFY_H
+#define TA_JWT_VERIFY_H
+
+#include <stddef.h>
+#include <time.h>
+
+enum jwt_verdict {
+	JWT_VALID,
+	JWT_INVALID,   /* malformed, bad signature, alg other than HS256, no sub or exp */
+	JWT_EXPIRED,   /* exp <= now (or nbf > now) */
+};
+
+/*
+ * Verifies an HS256 token signed with key. On JWT_VALID sets *claims to the payload's JSON text exactly as
+ * signed (caller frees with free()); otherwise *claims is NULL.
+ */
+enum jwt_verdict jwt_verify_hs256(const char *token, const unsigned char *key, size_t key_len, time_t now,
+				  char **claims);
+
+#endif

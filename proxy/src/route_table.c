@@ -1,0 +1,174 @@
+/* Every route of api-contract.md, matched by method and path pattern. */
+#include "route_table.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define API(m, p, fn, auth, id, q, b) {m, p, HANDLER_API, fn, auth, id, q, b, true}
+
+/* No path matches two patterns (a unit test checks it), so the order does not matter. */
+const struct route route_table[] = {
+	{"GET", "/", HANDLER_ROOT, NULL, false, false, false, BODY_NONE, true},
+	{"GET", "/health", HANDLER_HEALTH, "api.health", false, false, false, BODY_NONE, true},
+	{"GET", "/openapi.json", HANDLER_OPENAPI, NULL, false, false, false, BODY_NONE, false},
+	{"GET", "/docs", HANDLER_DOCS, NULL, false, false, false, BODY_NONE, false},
+	{"GET", "/docs/{asset}", HANDLER_DOCS_ASSET, NULL, false, false, false, BODY_NONE, false},
+
+	API("POST", "/auth/register", "api.register", false, false, false, BODY_JSON),
+	API("POST", "/auth/login", "api.login", false, false, false, BODY_LOGIN_FORM),
+
+	API("GET", "/patients", "api.list_patients", true, false, true, BODY_NONE),
+	API("POST", "/patients", "api.create_patient", true, false, false, BODY_JSON),
+	API("GET", "/patients/{id}", "api.get_patient", true, true, false, BODY_NONE),
+	API("PUT", "/patients/{id}", "api.update_patient", true, true, false, BODY_JSON),
+	API("DELETE", "/patients/{id}", "api.delete_patient", true, true, false, BODY_NONE),
+
+	API("GET", "/appointments", "api.list_appointments", true, false, true, BODY_NONE),
+	API("POST", "/appointments", "api.create_appointment", true, false, false, BODY_JSON),
+	API("GET", "/appointments/{id}", "api.get_appointment", true, true, false, BODY_NONE),
+	API("PUT", "/appointments/{id}", "api.update_appointment", true, true, false, BODY_JSON),
+	API("DELETE", "/appointments/{id}", "api.delete_appointment", true, true, false, BODY_NONE),
+
+	API("GET", "/session_notes", "api.list_session_notes", true, false, true, BODY_NONE),
+	API("POST", "/session_notes", "api.create_session_note", true, false, false, BODY_JSON),
+	API("GET", "/session_notes/note/{id}", "api.get_session_note", true, true, false, BODY_NONE),
+	API("PUT", "/session_notes/note/{id}", "api.update_session_note", true, true, false, BODY_JSON),
+	API("GET", "/session_notes/{patient_id}", "api.list_patient_session_notes", true, true, true, BODY_NONE),
+	API("DELETE", "/session_notes/{id}", "api.delete_session_note", true, true, false, BODY_NONE),
+
+	API("GET", "/payments", "api.list_payments", true, false, true, BODY_NONE),
+	API("POST", "/payments", "api.create_payment", true, false, false, BODY_JSON),
+	API("GET", "/payments/statistics/summary", "api.payment_statistics", true, false, true, BODY_NONE),
+	API("GET", "/payments/patient/{patient_id}/unpaid-appointments", "api.unpaid_appointments", true, true, false,
+	    BODY_NONE),
+	API("GET", "/payments/{id}", "api.get_payment", true, true, false, BODY_NONE),
+	API("PATCH", "/payments/{id}", "api.update_payment", true, true, false, BODY_JSON),
+	API("DELETE", "/payments/{id}", "api.delete_payment", true, true, false, BODY_NONE),
+};
+
+const size_t route_count = sizeof(route_table) / sizeof(route_table[0]);
+
+int route_parse_id(const char *s, size_t len, int64_t *out)
+{
+	int64_t v = 0;
+
+	/* 18 digits always fit in a bigint; longer ids do not exist. */
+	if (len == 0 || len > 18)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/*
+ * Compares path (len bytes) with pattern segment by segment. On a match, sets *param and *param_len to the path's
+ * text in the parameter position (or NULL) and returns true.
+ */
+static bool pattern_matches(const char *pattern, const char *path, size_t len, const char **param,
+			    size_t *param_len)
+{
+	const char *pp = pattern, *sp = path, *send = path + len;
+
+	*param = NULL;
+	*param_len = 0;
+	while (*pp != '\0' && sp < send) {
+		const char *pseg_end = strchr(pp + 1, '/');
+		const char *sseg_end = memchr(sp + 1, '/', (size_t)(send - sp - 1));
+		size_t plen, slen;
+
+		if (pseg_end == NULL)
+			pseg_end = pp + strlen(pp);
+		if (sseg_end == NULL)
+			sseg_end = send;
+		/* Both point at a '/': compare the segments after it. */
+		plen = (size_t)(pseg_end - pp - 1);
+		slen = (size_t)(sseg_end - sp - 1);
+		if (plen > 0 && pp[1] == '{') {
+			if (slen == 0)
+				return false;
+			*param = sp + 1;
+			*param_len = slen;
+		} else if (plen != slen || memcmp(pp + 1, sp + 1, plen) != 0) {
+			return false;
+		}
+		pp = pseg_end;
+		sp = sseg_end;
+	}
+	return *pp == '\0' && sp == send;
+}
+
+enum route_match_result route_find(const char *method, const char *path, struct route_match *m)
+{
+	size_t len = strlen(path);
+	const char *param = NULL;
+	size_t param_len = 0;
+	size_t allow_len = 0;
+	bool path_known = false;
+
+	memset(m, 0, sizeof(*m));
+	if (len == 0 || path[0] != '/')
+		return ROUTE_NOT_FOUND;
+	if (len > 1 && path[len - 1] == '/')
+		len--;
+	/* No two patterns match the same path, so the first route with both path and method is the one. */
+	for (size_t i = 0; i < route_count && m->route == NULL; i++) {
+		const struct route *r = &route_table[i];
+
+		if (!pattern_matches(r->pattern, path, len, &param, &param_len))
+			continue;
+		path_known = true;
+		if (strcmp(r->method, method) == 0)
+			m->route = r;
+		else
+			allow_len += (size_t)snprintf(m->allow + allow_len, sizeof(m->allow) - allow_len, "%s, ",
+						      r->method);
+	}
+	if (!path_known)
+		return ROUTE_NOT_FOUND;
+	if (m->route == NULL) {
+		snprintf(m->allow + allow_len, sizeof(m->allow) - allow_len, "OPTIONS");
+		return ROUTE_METHOD_NOT_ALLOWED;
+	}
+	if (m->route->takes_id && route_parse_id(param, param_len, &m->id) != 0) {
+		const char *open = strchr(m->route->pattern, '{');
+
+		m->param_name = open + 1;
+		m->param_name_len = strcspn(open + 1, "}");
+		return ROUTE_BAD_ID;
+	}
+	return ROUTE_FOUND;
+}
+
+int route_sql(const struct route *r, char *buf, size_t buflen)
+{
+	char args[64] = "";
+	size_t alen = 0;
+	int n = r->authenticated ? 2 : 1;
+	int written;
+
+	if (r->function == NULL)
+		return -1;
+	if (r->takes_id)
+		alen += (size_t)snprintf(args + alen, sizeof(args) - alen, "%s$%d::bigint", alen ? ", " : "", n++);
+	if (r->takes_query)
+		alen += (size_t)snprintf(args + alen, sizeof(args) - alen, "%s$%d::json", alen ? ", " : "", n++);
+	if (r->body != BODY_NONE)
+		alen += (size_t)snprintf(args + alen, sizeof(args) - alen, "%s$%d::json", alen ? ", " : "", n++);
+	/*
+	 * One statement is one transaction in autocommit, so the claims set here (is_local) vanish with it and
+	 * nothing leaks to the next request on this pooled connection. MATERIALIZED makes set_config run before
+	 * the api function reads the claims.
+	 */
+	if (r->authenticated)
+		written = snprintf(buf, buflen,
+				   "WITH claims AS MATERIALIZED (SELECT set_config('request.jwt.claims', $1, true)) "
+				   "SELECT %s(%s)::text FROM claims",
+				   r->function, args);
+	else
+		written = snprintf(buf, buflen, "SELECT %s(%s)::text", r->function, args);
+	return (written < 0 || (size_t)written >= buflen) ? -1 : written;
+}

@@ -1,0 +1,127 @@
+// Service routes, unknown paths and methods, CORS, request ids and the access log.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Proxy, ALLOWED_ORIGIN, newPractice, expectError } from './harness.mjs';
+
+let proxy;
+before(async () => { proxy = await Proxy.start(); });
+after(async () => { await proxy?.stop(); });
+
+test('GET / greets in Polish and points at the docs', async () => {
+  const r = await proxy.call('GET', '/');
+  assert.equal(r.status, 200);
+  assert.equal(r.json.message, 'Witaj w TherapyAssistance API');
+  assert.equal(r.json.docs, '/docs');
+  assert.equal(typeof r.json.version, 'string');
+  assert.match(r.headers.get('content-type'), /^application\/json/);
+});
+
+test('GET /health answers from the database', async () => {
+  const r = await proxy.call('GET', '/health');
+  assert.equal(r.status, 200);
+  assert.equal(r.json.status, 'healthy');
+});
+
+test('GET /openapi.json is an OpenAPI 3 document of every contract path', async () => {
+  const r = await proxy.call('GET', '/openapi.json');
+  assert.equal(r.status, 200);
+  assert.match(r.json.openapi, /^3\./);
+  for (const [path, method] of [
+    ['/auth/register', 'post'], ['/auth/login', 'post'], ['/patients', 'get'], ['/patients/{id}', 'put'],
+    ['/appointments/{id}', 'delete'], ['/session_notes/note/{id}', 'get'], ['/payments/{id}', 'patch'],
+    ['/payments/patient/{patient_id}/unpaid-appointments', 'get'], ['/payments/statistics/summary', 'get'],
+    ['/health', 'get'], ['/', 'get'],
+  ]) assert.ok(r.json.paths[path]?.[method], `${method} ${path}`);
+});
+
+test('GET /docs serves Swagger UI from the proxy itself', async () => {
+  const page = await proxy.call('GET', '/docs');
+  assert.equal(page.status, 200);
+  assert.match(page.headers.get('content-type'), /^text\/html/);
+  const scripts = [...page.text.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
+  assert.ok(scripts.length >= 2);
+  for (const rel of scripts) {
+    assert.doesNotMatch(rel, /^https?:/, 'no outside network');
+    const asset = await proxy.call('GET', '/' + rel);
+    assert.equal(asset.status, 200, rel);
+  }
+  const bundle = await proxy.call('GET', '/docs/swagger-ui-bundle.js');
+  assert.match(bundle.headers.get('content-type'), /javascript/);
+  assert.ok(bundle.text.length > 100000);
+  expectError(await proxy.call('GET', '/docs/nope.js'), 404);
+  expectError(await proxy.call('GET', '/docs/..%2Fopenapi.json'), 404);
+});
+
+test('unknown path answers 404 JSON, wrong method 405 JSON with Allow', async () => {
+  expectError(await proxy.call('GET', '/nope'), 404);
+  expectError(await proxy.call('GET', '/patients/1/extra'), 404);
+  const r = await proxy.call('DELETE', '/patients');
+  expectError(r, 405);
+  assert.equal(r.headers.get('allow'), 'GET, POST, OPTIONS');
+  expectError(await proxy.call('PUT', '/payments/1'), 405);
+  expectError(await proxy.call('GET', '/auth/login'), 405);
+  expectError(await proxy.call('POST', '/health'), 405);
+});
+
+test('CORS: listed origins are echoed with credentials, preflight answers 204', async () => {
+  const r = await proxy.call('GET', '/', { headers: { origin: ALLOWED_ORIGIN } });
+  assert.equal(r.headers.get('access-control-allow-origin'), ALLOWED_ORIGIN);
+  assert.equal(r.headers.get('access-control-allow-credentials'), 'true');
+  const second = await proxy.call('GET', '/health', { headers: { origin: 'http://second.test' } });
+  assert.equal(second.headers.get('access-control-allow-origin'), 'http://second.test');
+
+  const pre = await proxy.call('OPTIONS', '/patients/', {
+    headers: { origin: ALLOWED_ORIGIN, 'access-control-request-method': 'POST',
+      'access-control-request-headers': 'authorization,content-type' },
+  });
+  assert.equal(pre.status, 204);
+  assert.equal(pre.headers.get('access-control-allow-origin'), ALLOWED_ORIGIN);
+  assert.equal(pre.headers.get('access-control-allow-credentials'), 'true');
+  assert.match(pre.headers.get('access-control-allow-methods'), /PATCH/);
+  assert.match(pre.headers.get('access-control-allow-headers'), /authorization/i);
+  // The 401 of a protected route still carries CORS headers, so the SPA can read it.
+  const denied = await proxy.call('GET', '/patients', { headers: { origin: ALLOWED_ORIGIN } });
+  assert.equal(denied.status, 401);
+  assert.equal(denied.headers.get('access-control-allow-origin'), ALLOWED_ORIGIN);
+});
+
+test('CORS: other origins get no CORS headers', async () => {
+  for (const origin of ['http://evil.test', 'http://allowed.test:5174', 'null', ALLOWED_ORIGIN + '.evil.test']) {
+    const r = await proxy.call('GET', '/', { headers: { origin } });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('access-control-allow-origin'), null, origin);
+    const pre = await proxy.call('OPTIONS', '/patients', {
+      headers: { origin, 'access-control-request-method': 'GET' },
+    });
+    assert.notEqual(pre.status, 204);
+    assert.equal(pre.headers.get('access-control-allow-origin'), null);
+    assert.equal(pre.headers.get('access-control-allow-credentials'), null);
+  }
+});
+
+test('every response carries a request id; a plain client id is kept', async () => {
+  const r = await proxy.call('GET', '/');
+  assert.match(r.headers.get('x-request-id'), /^[0-9a-f]{16}$/);
+  const mine = await proxy.call('GET', '/', { headers: { 'x-request-id': 'trace-42' } });
+  assert.equal(mine.headers.get('x-request-id'), 'trace-42');
+  const hostile = await proxy.call('GET', '/', { headers: { 'x-request-id': 'a"b\\c' } });
+  assert.match(hostile.headers.get('x-request-id'), /^[0-9a-f]{16}$/);
+});
+
+test('access log: one JSON line per request, no token, password, query or body', async () => {
+  const who = await newPractice(proxy, 'log');
+  await proxy.call('POST', '/patients', { token: who.token, body: { name: 'Sekretny Pacjent' } });
+  await proxy.call('GET', '/patients?limit=5&secret=xyz', { token: who.token, headers: { 'x-request-id': 'log-check' } });
+  await new Promise((r) => setTimeout(r, 100));
+  const lines = proxy.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const mine = lines.find((l) => l.request_id === 'log-check');
+  assert.ok(mine, 'the request is logged');
+  assert.deepEqual(Object.keys(mine).sort(), ['duration_ms', 'method', 'path', 'request_id', 'status', 'time']);
+  assert.equal(mine.path, '/patients');
+  assert.equal(mine.status, 200);
+  assert.ok(lines.some((l) => l.path === '/auth/login' && l.status === 200));
+  for (const secret of [who.token, who.password, 'Sekretny', 'xyz', who.token.split('.')[2]]) {
+    assert.ok(!proxy.stdout.includes(secret), 'the log must not contain ' + secret.slice(0, 8));
+    assert.ok(!proxy.stderr.includes(secret), 'stderr must not contain ' + secret.slice(0, 8));
+  }
+});

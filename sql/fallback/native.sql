@@ -1,0 +1,150 @@
+-- SQL twins of the C functions of the extension (sql/native.sql, extension/):
+-- same names, signatures and results, so one regression suite passes on both installs.
+-- They need pgcrypto (hmac, digest), found through each api entry point's search_path.
+
+CREATE FUNCTION ta.base64url_encode(data bytea) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT AS $$
+    SELECT translate(rtrim(replace(encode(data, 'base64'), E'\n', ''), '='), '+/', '-_')
+$$;
+
+-- NULL unless s is canonical unpadded base64url (as extension/base64url.c decides).
+CREATE FUNCTION ta.base64url_decode(s text) RETURNS bytea
+    LANGUAGE plpgsql IMMUTABLE STRICT AS $$
+DECLARE
+    data bytea;
+BEGIN
+    IF s !~ '^[A-Za-z0-9_-]*$' OR length(s) % 4 = 1 THEN
+        RETURN NULL;
+    END IF;
+    data := decode(translate(s, '-_', '+/') || repeat('=', (4 - length(s) % 4) % 4), 'base64');
+    RETURN CASE WHEN ta.base64url_encode(data) = s THEN data END;
+END $$;
+
+CREATE FUNCTION ta.jwt_sign(claims json, secret text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE STRICT AS $$
+DECLARE
+    signing text := 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.' || ta.base64url_encode(convert_to(claims::text, 'UTF8'));
+BEGIN
+    IF octet_length(secret) < 32 THEN
+        RAISE EXCEPTION 'JWT secret must be at least 32 bytes' USING ERRCODE = '22023';
+    END IF;
+    RETURN signing || '.' || ta.base64url_encode(hmac(convert_to(signing, 'UTF8'), convert_to(secret, 'UTF8'), 'sha256'));
+END $$;
+COMMENT ON FUNCTION ta.jwt_sign(json, text) IS
+    'HS256 JWT of the claims, signed with secret (at least 32 bytes).';
+
+-- One top-level member of a JSON object text, exactly once, or NULL.
+CREATE FUNCTION ta.jwt_member(doc json, name text) RETURNS json
+    LANGUAGE sql IMMUTABLE STRICT AS $$
+    SELECT CASE WHEN json_typeof(doc) = 'object'
+                 AND (SELECT count(*) FROM json_object_keys(doc) k WHERE k = name) = 1
+                THEN doc -> name END
+$$;
+
+-- Deepest nesting of objects and arrays, ignoring brackets in strings (as jwt.c does).
+CREATE FUNCTION ta.json_nesting(doc text) RETURNS integer
+    LANGUAGE plpgsql IMMUTABLE STRICT AS $$
+DECLARE
+    depth integer := 0;
+    deepest integer := 0;
+    in_string boolean := false;
+    escaped boolean := false;
+    c text;
+BEGIN
+    FOREACH c IN ARRAY regexp_split_to_array(doc, '') LOOP
+        IF escaped THEN
+            escaped := false;
+        ELSIF in_string THEN
+            IF c = '\' THEN escaped := true; ELSIF c = '"' THEN in_string := false; END IF;
+        ELSIF c = '"' THEN
+            in_string := true;
+        ELSIF c IN ('{', '[') THEN
+            depth := depth + 1;
+            deepest := greatest(deepest, depth);
+        ELSIF c IN ('}', ']') THEN
+            depth := depth - 1;
+        END IF;
+    END LOOP;
+    RETURN deepest;
+END $$;
+
+CREATE FUNCTION ta.jwt_verify(token text, secret text) RETURNS json
+    LANGUAGE plpgsql STABLE STRICT AS $$
+DECLARE
+    parts text[] := string_to_array(token, '.');
+    sig bytea;
+    header json;
+    payload json;
+BEGIN
+    IF octet_length(secret) < 32 THEN
+        RAISE EXCEPTION 'JWT secret must be at least 32 bytes' USING ERRCODE = '22023';
+    END IF;
+    IF octet_length(token) > 8192 OR cardinality(parts) <> 3 THEN
+        RETURN NULL;
+    END IF;
+    sig := ta.base64url_decode(parts[3]);
+    -- Compared as digests: the time taken tells nothing about the expected signature.
+    IF sig IS NULL OR length(sig) <> 32 OR digest(sig, 'sha256') <> digest(
+           hmac(convert_to(parts[1] || '.' || parts[2], 'UTF8'), convert_to(secret, 'UTF8'), 'sha256'), 'sha256') THEN
+        RETURN NULL;
+    END IF;
+    BEGIN
+        header := convert_from(ta.base64url_decode(parts[1]), 'UTF8')::json;
+        payload := convert_from(ta.base64url_decode(parts[2]), 'UTF8')::json;
+        PERFORM header::jsonb, payload::jsonb;  -- refuses \u0000, as the C parser does
+    EXCEPTION WHEN OTHERS THEN
+        RETURN NULL;
+    END;
+    IF ta.json_nesting(header::text) > 16 OR ta.json_nesting(payload::text) > 16 THEN
+        RETURN NULL;
+    END IF;
+    IF json_typeof(ta.jwt_member(header, 'alg')) = 'string' AND ta.jwt_member(header, 'alg') #>> '{}' = 'HS256'
+       AND json_typeof(ta.jwt_member(payload, 'exp')) = 'number'
+       AND (payload ->> 'exp')::float8 > extract(epoch FROM clock_timestamp()) THEN
+        RETURN payload;
+    END IF;
+    RETURN NULL;
+END $$;
+COMMENT ON FUNCTION ta.jwt_verify(text, text) IS
+    'The claims of a valid HS256 token with a numeric exp in the future; NULL for anything else.';
+
+CREATE FUNCTION ta.secure_equal(a text, b text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE STRICT AS $$ SELECT digest(a, 'sha256') = digest(b, 'sha256') $$;
+COMMENT ON FUNCTION ta.secure_equal(text, text) IS
+    'Equality in time independent of the contents (compares digests).';
+
+CREATE FUNCTION ta.is_email(address text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE STRICT AS $$
+    SELECT octet_length(address) <= 254
+       AND octet_length(split_part(address, '@', 1)) <= 64
+       AND address ~ ('^[A-Za-z0-9!#$%&''*+/=?^_`{|}~\u0080-\uffff-]+(\.[A-Za-z0-9!#$%&''*+/=?^_`{|}~\u0080-\uffff-]+)*'
+                      '@([A-Za-z0-9\u0080-\uffff]([A-Za-z0-9\u0080-\uffff-]{0,61}[A-Za-z0-9\u0080-\uffff])?\.)+'
+                      '[A-Za-z0-9\u0080-\uffff][A-Za-z0-9\u0080-\uffff-]{0,61}[A-Za-z0-9\u0080-\uffff]$')
+$$;
+COMMENT ON FUNCTION ta.is_email(text) IS 'local@domain.tld with a dot-atom local part.';
+
+CREATE FUNCTION ta.parse_date(value text) RETURNS date
+    LANGUAGE sql IMMUTABLE STRICT AS $$
+    SELECT make_date(y, m, d) FROM (SELECT substr(value, 1, 4)::int AS y, substr(value, 6, 2)::int AS m,
+                                           substr(value, 9, 2)::int AS d
+                                     WHERE value ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$') v
+     WHERE y BETWEEN 1900 AND 2999 AND m BETWEEN 1 AND 12 AND d >= 1
+       AND d <= extract(day FROM make_date(y, m, 1) + interval '1 month - 1 day')
+$$;
+COMMENT ON FUNCTION ta.parse_date(text) IS 'YYYY-MM-DD (years 1900-2999) or NULL.';
+
+CREATE FUNCTION ta.parse_time(value text) RETURNS time
+    LANGUAGE sql IMMUTABLE STRICT AS $$
+    SELECT make_time(h, m, s) FROM (SELECT substr(value, 1, 2)::int AS h, substr(value, 4, 2)::int AS m,
+                                           coalesce(nullif(substr(value, 7, 2), ''), '0')::int AS s
+                                     WHERE value ~ '^[0-9]{2}:[0-9]{2}(:[0-9]{2})?$') v
+     WHERE h <= 23 AND m <= 59 AND s <= 59
+$$;
+COMMENT ON FUNCTION ta.parse_time(text) IS 'HH:MM or HH:MM:SS or NULL.';
+
+CREATE FUNCTION ta.parse_money(value text) RETURNS numeric
+    LANGUAGE sql IMMUTABLE STRICT AS $$
+    SELECT value::numeric WHERE value ~ '^-?[0-9]{1,8}(\.[0-9]{1,2})?$'
+$$;
+COMMENT ON FUNCTION ta.parse_money(text) IS
+    'A decimal with at most 8 integer digits and 2 decimals, no exponent, or NULL.';

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the stack and its tests need, only those missing.
+. "$(dirname "$0")/env.sh"
+
+packages=(make gcc postgresql-15 postgresql-server-dev-15 libpq-dev
+          libmicrohttpd-dev libjansson-dev libjwt-dev check pkg-config
+          nginx chromium curl ca-certificates)
+command -v node >/dev/null || packages+=(nodejs npm)
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+    say "missing Debian packages: ${missing[*]}"
+    say "install them with: sudo apt-get install -y ${missing[*]}"
+    exit 1
+fi
+say "installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian starts a system cluster and nginx on install; ours run from $WORK instead.
+if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+    systemctl disable --now nginx >/dev/null 2>&1 || true
+fi

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# make down: stops everything make up started. The data stays in $WORK.
+. "$(dirname "$0")/env.sh"
+
+for part in nginx proxy; do
+    if [ -x "$ROOT/stack/$part.sh" ]; then "$ROOT/stack/$part.sh" stop; fi
+done
+if [ -s "$PGDATA/PG_VERSION" ] && pg_running; then
+    as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
+    say "PostgreSQL stopped"
+fi

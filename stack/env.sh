@@ -1,0 +1,43 @@
+# Sourced by the stack scripts: where the local stack lives and how to reach it.
+# Everything a run creates stays in $WORK (ignored by git).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+WORK=${WORK:-$ROOT/.work}
+PGDATA=$WORK/pgdata
+PGSOCK=$WORK/run
+DB_PORT=${DB_PORT:-5433}
+PORT=${PORT:-8000}
+WEB_PORT=${WEB_PORT:-8080}
+TA_INSTALL=${TA_INSTALL:-extension}
+DB_NAME=therapyassistance
+DB_OWNER=ta_owner
+DB_APP=ta_app
+PGBIN=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
+export PGHOST=$PGSOCK PGPORT=$DB_PORT
+# The database as the application (the proxy) reaches it.
+DATABASE_URL="postgresql:///$DB_NAME?host=$PGSOCK&port=$DB_PORT&user=$DB_APP"
+
+say() { printf '%s\n' "$*" >&2; }
+
+# PostgreSQL refuses to run as root: as root, its programs run as the postgres user.
+as_pg() {
+    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# psql as the cluster's superuser (named postgres whoever runs it).
+psql_super() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -U postgres "$@"; }
+
+pg_running() { as_pg "$PGBIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; }
+
+# The JWT secret: JWT_SECRET from the environment, else one generated once into $WORK.
+jwt_secret() {
+    if [ -n "${JWT_SECRET:-}" ]; then
+        printf '%s' "$JWT_SECRET"
+    else
+        if [ ! -s "$WORK/jwt_secret" ]; then
+            (umask 077; head -c 48 /dev/urandom | base64 -w0 | tr '+/' '-_' > "$WORK/jwt_secret")
+        fi
+        cat "$WORK/jwt_secret"
+    fi
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# make test: every test suite, against a local stack that this starts (and stops again
+# if it was not running before). Prints one line per suite and a closing count.
+. "$(dirname "$0")/env.sh"
+
+was_running=0
+pg_running 2>/dev/null && was_running=1
+"$ROOT/stack/up.sh"
+cleanup() { [ $was_running = 1 ] || "$ROOT/stack/down.sh"; }
+trap cleanup EXIT
+
+passed=0 failed=0 failures=()
+suite() {
+    local name=$1; shift
+    say "=== $name"
+    if "$@"; then
+        passed=$((passed + 1)); say "=== $name: ok"
+    else
+        failed=$((failed + 1)); failures+=("$name"); say "=== $name: FAILED"
+    fi
+}
+
+suite "pg_regress + isolation (extension)" "$ROOT/regress/run.sh" extension
+suite "pg_regress + isolation (fallback)" "$ROOT/regress/run.sh" fallback
+suite "extension <-> fallback: tokens and pg_dump" "$ROOT/regress/interchange.sh"
+if [ -f "$ROOT/proxy/Makefile" ]; then
+    # The proxy: Check unit tests, then the black-box HTTP suite (it starts its own proxy on a free port)
+    # against this stack's database, once as built and once under AddressSanitizer/UBSan.
+    export DATABASE_URL JWT_SECRET="$(jwt_secret)"
+    export PG_RESTART_COMMAND="$([ "$(id -u)" = 0 ] && echo runuser -u postgres --) $PGBIN/pg_ctl -D $PGDATA -l $PGDATA/postgresql.log -m fast -w restart"
+    suite "proxy: unit tests" make -s -C "$ROOT/proxy" test
+    suite "proxy: HTTP black-box" make -s -C "$ROOT/proxy" check-http
+    suite "proxy: HTTP black-box under ASan+UBSan" \
+        make -s -C "$ROOT/proxy" asan check-http PROXY_BIN="$ROOT/proxy/therapyassistance-proxy-asan"
+fi
+
+[ $failed = 0 ] || say "failed suites: ${failures[*]}"
+echo "suites: $passed passed, $failed failed"
+[ $failed = 0 ]

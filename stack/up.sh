@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# make up: installs what is missing, builds, and starts the local stack (PostgreSQL,
+# then the proxy and nginx with the SPA when they are part of the checkout).
+# Returns when everything answers; running it again changes nothing.
+. "$(dirname "$0")/env.sh"
+
+"$ROOT/stack/deps.sh"
+# A clean environment for the sub-make: PGXS must not see `make up`'s variables.
+env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS make -s -C "$ROOT" all fallback-sql >/dev/null
+if [ "$TA_INSTALL" = extension ]; then
+    if [ "$(id -u)" = 0 ]; then
+        env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS make -s -C "$ROOT" install >/dev/null
+    elif ! env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS make -s -C "$ROOT" install >/dev/null 2>&1; then
+        say "installing the extension needs root: sudo make install, then make up again"
+        exit 1
+    fi
+fi
+"$ROOT/stack/db.sh"
+for part in proxy nginx; do
+    if [ -x "$ROOT/stack/$part.sh" ]; then "$ROOT/stack/$part.sh" start; fi
+done
+say "database: make psql (socket $PGSOCK, database $DB_NAME, install: $TA_INSTALL)"
