@@ -32,7 +32,7 @@ build() {
     if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
         npm ci --no-audit --no-fund
     fi
-    if [ ! -f dist/index.html ] || [ -n "$(find src index.html package.json package-lock.json \
+    if [ ! -f dist/index.html ] || [ -n "$(find src public index.html package.json package-lock.json \
             vite.config.ts tsconfig.json -newer dist/index.html -print -quit 2>/dev/null)" ]; then
         npm run build
     fi

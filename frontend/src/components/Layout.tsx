@@ -2,6 +2,7 @@ import { Suspense, useEffect, useRef } from 'react';
 import { NavLink, Outlet, useLocation } from 'react-router-dom';
 import { useAuth } from '../auth/AuthContext';
 import { Loading } from './Alert';
+import { ErrorBoundary } from './ErrorBoundary';
 
 const links = [
   { to: '/', label: 'Pulpit' },
@@ -50,9 +51,11 @@ export function Layout() {
         </div>
       </header>
       <main id="tresc" ref={main} tabIndex={-1} className="mx-auto max-w-6xl px-4 py-6 outline-none">
-        <Suspense fallback={<Loading />}>
-          <Outlet />
-        </Suspense>
+        <ErrorBoundary key={pathname}>
+          <Suspense fallback={<Loading />}>
+            <Outlet />
+          </Suspense>
+        </ErrorBoundary>
       </main>
     </div>
   );

@@ -43,6 +43,11 @@ export default function PaymentsScreen() {
     const next = { ...filter, [name]: value };
     setParams(Object.fromEntries(Object.entries(next).filter(([, v]) => v)));
   }
+  /** Closing also drops ?nowa=1 (the dashboard's link), so a reload does not reopen the dialog. */
+  function closeNew() {
+    setAdding(false);
+    if (params.has('nowa')) setParams(Object.fromEntries([...params].filter(([k]) => k !== 'nowa')));
+  }
   function setPage(n: number) {
     setParams({ ...Object.fromEntries(Object.entries(filter).filter(([, v]) => v)), strona: String(n) });
   }
@@ -88,7 +93,7 @@ export default function PaymentsScreen() {
         </nav>
       )}
       {adding && (
-        <PaymentDialog patients={patients.data ?? []} onClose={() => setAdding(false)}
+        <PaymentDialog patients={patients.data ?? []} onClose={closeNew}
           onSaved={(p) => navigate(`/platnosci/${p.id}`)} />
       )}
     </div>
