@@ -38,11 +38,22 @@ build() {
     fi
 }
 
+# As root, nginx hands its workers to an unprivileged user who can read dist: the checkout's
+# owner, or www-data when root owns the checkout. Only if neither can read it do they stay root.
+worker_user() {
+    local who
+    who=$(stat -c %U "$ROOT")
+    if [ "$who" = root ] && id www-data >/dev/null 2>&1 \
+            && runuser -u www-data -- test -r "$DIST/index.html"; then
+        who=www-data
+    fi
+    echo "user $who $(id -gn "$who");"
+}
+
 # The local nginx.conf, on stdout.
 local_config() {
-    # As root the master must hand workers to someone who can read dist: the checkout's owner.
     if [ "$(id -u)" = 0 ]; then
-        echo "user $(stat -c '%U %G' "$ROOT");"
+        worker_user
     fi
     cat <<CONF
 worker_processes 1;
