@@ -215,12 +215,13 @@ test('a therapist registers, books, writes, gets paid and logs out', async (t) =
     await page.getByLabel('Pacjent').selectOption({ label: patient });
     await page.getByLabel('Nowa notatka').fill('Pierwsza sesja: wywiad.');
     await page.getByRole('button', { name: 'Dodaj notatkę' }).click();
-    await page.getByText('Pierwsza sesja: wywiad.').waitFor();
+    const notes = page.getByRole('list', { name: 'Notatki, od najnowszej' });
+    await notes.getByText('Pierwsza sesja: wywiad.').waitFor();
     assert.equal(await page.getByLabel('Nowa notatka').inputValue(), '');
     await page.getByRole('button', { name: 'Edytuj' }).click();
     await page.getByLabel('Treść notatki').fill('Pierwsza sesja: wywiad i kontrakt.');
     await page.getByRole('button', { name: 'Zapisz zmiany' }).click();
-    await page.getByText('Pierwsza sesja: wywiad i kontrakt.').waitFor();
+    await notes.getByText('Pierwsza sesja: wywiad i kontrakt.').waitFor();
   });
 
   await step('record a payment for both appointments and see them paid', async () => {
