@@ -3,6 +3,7 @@
 #   make down    stop them
 #   make psql    psql on the local database as its owner
 #   make test    every test suite
+#   make backup  back up the local database (prints the file last); make restore FILE=... [YES=1]
 
 EXTENSION = therapyassistance
 MODULE_big = therapyassistance
@@ -36,7 +37,7 @@ sql/fallback/therapyassistance.sql: sql/fallback/head.sql sql/namespaces.sql \
 TA_INSTALL := $(if $(filter fallback,$(INSTALL)),fallback,extension)
 export TA_INSTALL PORT WEB_PORT JWT_SECRET ALLOWED_ORIGINS
 
-.PHONY: up down psql test regress fallback-sql
+.PHONY: up down psql test regress fallback-sql backup restore
 fallback-sql: sql/fallback/therapyassistance.sql
 
 up:
@@ -49,3 +50,9 @@ test:
 	@stack/test.sh
 regress: all fallback-sql
 	@regress/run.sh
+
+# Backup and restore of the local database, with the code deploy-mikrus.sh uses (ops/).
+backup:
+	@ops/stack-db.sh backup
+restore:
+	@ops/stack-db.sh restore $(FILE) $(if $(YES),--yes)

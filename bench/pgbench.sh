@@ -4,6 +4,7 @@
 #   list 100 patients through the api (claims set, RLS on) vs the bare json_agg as superuser,
 #   sign a token, verify a token, create an appointment through the api.
 # Prints a Markdown table; loopback only, bounded by SECONDS per run (default 10).
+# shellcheck source=stack/env.sh
 . "$(dirname "$0")/../stack/env.sh"
 seconds=${1:-10}
 secret="bench-secret-0123456789abcdef-0123456789"

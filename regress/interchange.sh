@@ -5,6 +5,7 @@
 #  2. the rows of one install, dumped with pg_dump, restore into a fresh database of the
 #     other kind with every table identical (row count and checksum), and the api works
 #     on them: the same practice logs in and lists the same patients, new ids follow on.
+# shellcheck source=stack/env.sh
 . "$(dirname "$0")/../stack/env.sh"
 secret="regress-secret-do-not-use-0123456789abcdef"
 owner=regress_ta_owner app=regress_ta_app
@@ -27,8 +28,8 @@ checksums() {
 }
 
 claims='{"sub":"1","pid":1,"exp":4102444800}'
-for pair in "extension fallback" "fallback extension"; do
-    set -- $pair
+for pair in extension:fallback fallback:extension; do
+    set -- "${pair%:*}" "${pair#*:}"
     token=$(q "ta_regress_$1" -c "SELECT ta.jwt_sign('$claims', '$secret')")
     check "token signed by the $1 install verifies in the $2 install" \
         '{"sub":"1","pid":1,"exp":4102444800}' "$(q "ta_regress_$2" -c "SELECT ta.jwt_verify('$token', '$secret')")"
@@ -37,8 +38,8 @@ for pair in "extension fallback" "fallback extension"; do
 done
 
 dump=$WORK/regress/interchange.dump
-for pair in "extension fallback" "fallback extension"; do
-    set -- $pair
+for pair in extension:fallback fallback:extension; do
+    set -- "${pair%:*}" "${pair#*:}"
     src=ta_regress_$1 dst=ta_regress_from_$1
     psql_super -d postgres -q -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $dst WITH (FORCE)" -c "CREATE DATABASE $dst OWNER $owner"
     TA_INSTALL=$2 "$ROOT/stack/install-db.sh" "$dst" "$owner" "$app" "$secret"

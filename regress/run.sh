@@ -2,6 +2,7 @@
 # regress/run.sh [extension|fallback]: the pg_regress suite and the isolation specs,
 # against a fresh database of that install in the local cluster (started if needed).
 # The same files and expected output serve both installs.
+# shellcheck source=stack/env.sh
 . "$(dirname "$0")/../stack/env.sh"
 install=${1:-$TA_INSTALL}
 db=ta_regress_$install

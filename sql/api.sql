@@ -355,8 +355,11 @@ COMMENT ON FUNCTION ta.configure(text, integer) IS
 CREATE FUNCTION ta.grant_api(app_role name) RETURNS void
     LANGUAGE plpgsql AS $$
 DECLARE
+    -- Temporary schemas do not count: every role with TEMP may create in its own, and
+    -- no function or operator is ever looked up there.
     writable name := (SELECT n.nspname FROM pg_namespace n
-                       WHERE has_schema_privilege(app_role, n.oid, 'CREATE') LIMIT 1);
+                       WHERE has_schema_privilege(app_role, n.oid, 'CREATE')
+                         AND n.nspname !~ '^pg_(toast_)?temp_' LIMIT 1);
 BEGIN
     IF writable IS NOT NULL THEN
         RAISE EXCEPTION 'role % may create objects in schema %; the application role must not', app_role, writable

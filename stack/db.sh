@@ -2,6 +2,7 @@
 # Starts the local PostgreSQL cluster in $WORK and makes sure the application
 # database exists, installed (extension or fallback), configured and seeded.
 # Running it again on a running stack changes nothing.
+# shellcheck source=stack/env.sh
 . "$(dirname "$0")/env.sh"
 
 mkdir -p "$WORK"

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the stack and its tests need, only those missing.
+# shellcheck source=stack/env.sh
 . "$(dirname "$0")/env.sh"
 
 packages=(make gcc postgresql-15 postgresql-server-dev-15 libpq-dev
           libmicrohttpd-dev libjansson-dev libjwt-dev check pkg-config
-          nginx chromium curl ca-certificates)
+          nginx chromium curl ca-certificates
+          bats shellcheck docker-compose openssl systemd)
 command -v node >/dev/null || packages+=(nodejs npm)
 
 missing=()

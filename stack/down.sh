@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # make down: stops everything make up started. The data stays in $WORK.
+# shellcheck source=stack/env.sh
 . "$(dirname "$0")/env.sh"
 
 for part in nginx proxy; do

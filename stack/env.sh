@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # the variables are for the scripts that source this
 # Sourced by the stack scripts: where the local stack lives and how to reach it.
 # Everything a run creates stays in $WORK (ignored by git).
 set -euo pipefail

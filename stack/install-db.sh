@@ -2,6 +2,7 @@
 # install-db.sh DB OWNER APP SECRET: installs therapyassistance into database DB as
 # OWNER (extension or, with TA_INSTALL=fallback, the plain-SQL install), stores the
 # JWT secret and lets APP call the api. Does nothing that is already done.
+# shellcheck source=stack/env.sh
 . "$(dirname "$0")/env.sh"
 db=$1 owner=$2 app=$3 secret=$4
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # stack/proxy.sh start|stop: the C REST proxy on $PORT against the local database.
 # start builds it, starts it in the background and waits for /health; stop sends SIGTERM.
+# shellcheck source=stack/env.sh
 . "$(dirname "$0")/env.sh"
 
 PIDFILE=$WORK/proxy.pid

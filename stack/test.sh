@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make test: every test suite, against a local stack that this starts (and stops again
 # if it was not running before). Prints one line per suite and a closing count.
+# shellcheck source=stack/env.sh
 . "$(dirname "$0")/env.sh"
 
 was_running=0
@@ -23,11 +24,17 @@ suite() {
 suite "pg_regress + isolation (extension)" "$ROOT/regress/run.sh" extension
 suite "pg_regress + isolation (fallback)" "$ROOT/regress/run.sh" fallback
 suite "extension <-> fallback: tokens and pg_dump" "$ROOT/regress/interchange.sh"
+suite "shellcheck (every shell script)" "$ROOT/ops/test.sh" scripts
+suite "ops: backup/restore logic" "$ROOT/ops/test.sh" logic
+suite "ops: backup -> damage -> restore round trips" "$ROOT/ops/test.sh" restore
+suite "ops: deploy-mikrus.sh" "$ROOT/ops/test.sh" deploy
+suite "ops: docker/" "$ROOT/ops/test.sh" docker
 if [ -f "$ROOT/proxy/Makefile" ]; then
     # The proxy: Check unit tests, then the black-box HTTP suite (it starts its own proxy on a free port)
     # against this stack's database, once as built and once under AddressSanitizer/UBSan.
-    export DATABASE_URL JWT_SECRET="$(jwt_secret)"
-    export PG_RESTART_COMMAND="$([ "$(id -u)" = 0 ] && echo runuser -u postgres --) $PGBIN/pg_ctl -D $PGDATA -l $PGDATA/postgresql.log -m fast -w restart"
+    JWT_SECRET=$(jwt_secret)
+    PG_RESTART_COMMAND="$([ "$(id -u)" = 0 ] && echo runuser -u postgres --) $PGBIN/pg_ctl -D $PGDATA -l $PGDATA/postgresql.log -m fast -w restart"
+    export DATABASE_URL JWT_SECRET PG_RESTART_COMMAND
     suite "proxy: unit tests" make -s -C "$ROOT/proxy" test
     suite "proxy: HTTP black-box" make -s -C "$ROOT/proxy" check-http
     suite "proxy: HTTP black-box under ASan+UBSan" \

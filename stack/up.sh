@@ -2,16 +2,23 @@
 # make up: installs what is missing, builds, and starts the local stack (PostgreSQL,
 # then the proxy and nginx with the SPA when they are part of the checkout).
 # Returns when everything answers; running it again changes nothing.
+# shellcheck source=stack/env.sh
 . "$(dirname "$0")/env.sh"
 
 "$ROOT/stack/deps.sh"
 # A clean environment for the sub-make: PGXS must not see `make up`'s variables.
 env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS make -s -C "$ROOT" all fallback-sql >/dev/null
-if [ "$TA_INSTALL" = extension ]; then
+# The extension's files go into PostgreSQL's directories (root's), only when they changed.
+installed() {
+    cmp -s "$ROOT/therapyassistance.so" "$(pg_config --pkglibdir)/therapyassistance.so" &&
+    cmp -s "$ROOT/therapyassistance--1.0.sql" "$(pg_config --sharedir)/extension/therapyassistance--1.0.sql" &&
+    cmp -s "$ROOT/therapyassistance.control" "$(pg_config --sharedir)/extension/therapyassistance.control"
+}
+if [ "$TA_INSTALL" = extension ] && ! installed; then
     if [ "$(id -u)" = 0 ]; then
         env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS make -s -C "$ROOT" install >/dev/null
-    elif ! env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS make -s -C "$ROOT" install >/dev/null 2>&1; then
-        say "installing the extension needs root: sudo make install, then make up again"
+    else
+        say "the extension's files need installing as root: sudo make install, then make up again"
         exit 1
     fi
 fi

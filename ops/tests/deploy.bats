@@ -1,0 +1,189 @@
+#!/usr/bin/env bats
+# deploy-mikrus.sh without a VPS: its arguments, the settings it writes, the systemd units and
+# nginx site it renders (checked by systemd-analyze and nginx -t), and its database steps
+# against the real local PostgreSQL as a shared instance (owner only, plain-SQL install).
+
+setup() {
+    load helpers
+    DEPLOY=$ROOT/deploy-mikrus.sh
+    export TA_ETC=$BATS_TEST_TMPDIR/etc TA_HOME=$BATS_TEST_TMPDIR/home \
+           SYSTEMD_DIR=$BATS_TEST_TMPDIR/systemd NGINX_DIR=$BATS_TEST_TMPDIR/nginx
+}
+
+# Runs deploy-mikrus.sh's functions in a subshell: deploy FUNCTION ARGS...
+deploy() { bash -c 'script=$1; shift; . "$script"; "$@"' deploy-test "$DEPLOY" "$@"; }
+
+@test "help, no command, unknown commands and stray arguments" {
+    run "$DEPLOY" help
+    [ "$status" -eq 0 ]
+    for c in init deploy update "restart | stop" logs status backup restore; do
+        [[ $output == *"  $c "* ]]
+    done
+    run "$DEPLOY"
+    [ "$status" -eq 0 ] && [[ $output == *"usage:"* ]]
+    run "$DEPLOY" deplooy
+    [ "$status" -eq 2 ] && [[ $output == *"unknown command deplooy"* ]]
+    run "$DEPLOY" status now
+    [ "$status" -eq 1 ] && [[ $output == *"status takes no arguments"* ]]
+    run "$DEPLOY" init --domain
+    [ "$status" -eq 1 ] && [[ $output == *"--domain needs a value"* ]]
+    run "$DEPLOY" init --colour blue
+    [ "$status" -eq 1 ] && [[ $output == *"unknown argument '--colour'"* ]]
+    run "$DEPLOY" restore a.dump b.dump
+    [ "$status" -eq 1 ] && [[ $output == *"one FILE"* ]]
+    run "$DEPLOY" restore --force
+    [ "$status" -eq 1 ] && [[ $output == *"unknown option --force"* ]]
+    run "$DEPLOY" backup now
+    [ "$status" -eq 1 ]
+    run "$DEPLOY" logs --all
+    [ "$status" -eq 1 ]
+    [ ! -e "$TA_ETC" ]
+}
+
+@test "commands that need settings say to run init first" {
+    [ "$(id -u)" = 0 ] || skip "needs root (the commands check for it first)"
+    for c in status backup restore deploy; do
+        run "$DEPLOY" $c
+        [ "$status" -eq 1 ]
+        [[ $output == *"run ./deploy-mikrus.sh init first"* ]]
+    done
+}
+
+@test "settings: a generated JWT secret in mode-600 files, kept when init runs again" {
+    DOMAIN=gabinet.example.pl run deploy write_settings
+    [ "$status" -eq 0 ]
+    [ "$(stat -c %a "$TA_ETC/.env")" = 600 ] && [ "$(stat -c %a "$TA_ETC/owner.env")" = 600 ]
+    secret=$(sed -n 's/^JWT_SECRET=//p' "$TA_ETC/.env")
+    [ ${#secret} -ge 60 ]
+    grep -qx 'DB_HOST=127.0.0.1' "$TA_ETC/.env"
+    grep -qx 'DB_USER=ta_app' "$TA_ETC/.env"
+    grep -qx 'ALLOWED_ORIGINS=https://gabinet.example.pl' "$TA_ETC/.env"
+    grep -qx 'DB_OWNER=ta_owner' "$TA_ETC/owner.env"
+    # The proxy's file holds no owner credentials; the owner's password is its own.
+    run grep -c OWNER "$TA_ETC/.env"
+    [ "$output" = 0 ]
+    [ "$(sed -n 's/^DB_PASSWORD=//p' "$TA_ETC/.env")" != "$(sed -n 's/^DB_OWNER_PASSWORD=//p' "$TA_ETC/owner.env")" ]
+    before=$(cat "$TA_ETC/.env" "$TA_ETC/owner.env")
+    run deploy write_settings
+    [ "$status" -eq 0 ] && [[ $output == *"keeping $TA_ETC/.env"* ]]
+    [ "$(cat "$TA_ETC/.env" "$TA_ETC/owner.env")" = "$before" ]
+}
+
+@test "settings for a shared PostgreSQL: its credentials, the same role owns and serves" {
+    DB_HOST=psql01.mikr.us DB_NAME=db_x DB_USER=x run deploy write_settings
+    [ "$status" -eq 1 ] && [[ $output == *"needs DB_NAME, DB_USER and DB_PASSWORD"* ]]
+    [ ! -e "$TA_ETC/.env" ]
+    DB_HOST=psql01.mikr.us DB_NAME=db_x DB_USER=x DB_PASSWORD='p@ss w0rd' run deploy write_settings
+    [ "$status" -eq 0 ]
+    grep -qx 'DB_HOST=psql01.mikr.us' "$TA_ETC/.env"
+    grep -qx 'DB_USER=x' "$TA_ETC/.env"
+    grep -qx 'DB_OWNER=x' "$TA_ETC/owner.env"
+    # Values with spaces survive the round trip through the files.
+    [ "$(deploy eval 'load_settings && echo "$DB_PASSWORD"')" = 'p@ss w0rd' ]
+    DB_HOST=psql01.mikr.us DB_NAME=db_y DB_USER=y DB_PASSWORD="it's" TA_ETC=$TA_ETC/2 run deploy write_settings
+    [ "$status" -eq 1 ] && [[ $output == *"DB_PASSWORD"* ]]
+}
+
+@test "the proxy's systemd unit is hardened and valid; the backup runs daily at 03:00" {
+    mkdir -p "$TA_HOME/current" "$TA_ETC"
+    cp /bin/true "$TA_HOME/current/therapyassistance-proxy"
+    : > "$TA_ETC/.env"
+    BACKUP_DIR=/var/backups/ta BACKUP_COPY_DIR=/mnt/backup PORT=8000 run deploy render_units
+    [ "$status" -eq 0 ]
+    unit=$SYSTEMD_DIR/therapyassistance.service
+    for line in User=therapyassistance NoNewPrivileges=yes ProtectSystem=strict MemoryMax=128M \
+                "EnvironmentFile=$TA_ETC/.env" "ExecStart=$TA_HOME/current/therapyassistance-proxy" \
+                CapabilityBoundingSet= PrivateTmp=yes; do
+        grep -qx "$line" "$unit"
+    done
+    run grep -c '@[A-Z_]*@' "$SYSTEMD_DIR"/*
+    [ "$status" -ne 0 ]
+    grep -qx 'OnCalendar=\*-\*-\* 03:00:00' "$SYSTEMD_DIR/therapyassistance-backup.timer"
+    grep -qx 'ReadWritePaths=/var/backups/ta /mnt/backup' "$SYSTEMD_DIR/therapyassistance-backup.service"
+    grep -qx "ExecStart=$ROOT/deploy-mikrus.sh backup" "$SYSTEMD_DIR/therapyassistance-backup.service"
+    command -v systemd-analyze >/dev/null || skip "systemd-analyze is not installed"
+    run systemd-analyze verify "$unit" "$SYSTEMD_DIR/therapyassistance-backup.service" \
+        "$SYSTEMD_DIR/therapyassistance-backup.timer"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    # systemd's own exposure score (0 = locked down, 10 = unprotected): at most 2.0.
+    run systemd-analyze security --offline=true --threshold=20 "$unit"
+    echo "$output" | tail -n 1
+    [ "$status" -eq 0 ]
+}
+
+@test "the nginx site renders and nginx -t accepts it, without and with a certificate" {
+    [ -f "$ROOT/nginx/site.conf" ] || skip "nginx/ is not in this checkout yet (the SPA branch brings it)"
+    command -v nginx >/dev/null || skip "nginx is not installed"
+    mkdir -p "$NGINX_DIR" "$BATS_TEST_TMPDIR/run"
+    cp /etc/nginx/mime.types "$NGINX_DIR/"
+    check_nginx() {
+        cat > "$NGINX_DIR/test.conf" <<CONF
+pid $BATS_TEST_TMPDIR/run/nginx.pid;
+error_log stderr;
+events {}
+http {
+    access_log off;
+    include $NGINX_DIR/sites-available/therapyassistance;
+}
+CONF
+        nginx -t -q -p "$NGINX_DIR" -c "$NGINX_DIR/test.conf" -g 'daemon off;'
+    }
+    PORT=8123 WEB_PORT=8081 run deploy render_nginx
+    [ "$status" -eq 0 ]
+    grep -q 'server 127.0.0.1:8123;' "$NGINX_DIR/sites-available/therapyassistance"
+    grep -q "root $TA_HOME/current/web;" "$NGINX_DIR/sites-available/therapyassistance"
+    run check_nginx
+    echo "$output"
+    [ "$status" -eq 0 ]
+    # With a domain and its certificate: the production server of nginx/therapyassistance.conf.
+    export LETSENCRYPT_DIR=$BATS_TEST_TMPDIR/le
+    mkdir -p "$LETSENCRYPT_DIR/live/gabinet.example.pl"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=gabinet.example.pl \
+        -keyout "$LETSENCRYPT_DIR/live/gabinet.example.pl/privkey.pem" \
+        -out "$LETSENCRYPT_DIR/live/gabinet.example.pl/fullchain.pem" 2>/dev/null
+    DOMAIN=gabinet.example.pl PORT=8123 run deploy render_nginx
+    [ "$status" -eq 0 ]
+    site=$NGINX_DIR/sites-available/therapyassistance
+    grep -q 'server_name gabinet.example.pl;' "$site"
+    grep -q 'server 127.0.0.1:8123;' "$site"
+    sed -i "s|/etc/letsencrypt|$LETSENCRYPT_DIR|" "$site"
+    run check_nginx
+    echo "$output"
+    [ "$status" -eq 0 ]
+}
+
+@test "database steps on a shared PostgreSQL: install once, run again unchanged, back up, restore" {
+    pg_running || skip "PostgreSQL is not running: make up"
+    psql_super -d postgres <<SQL
+SET client_min_messages = warning;
+DROP DATABASE IF EXISTS ops_test_deploy WITH (FORCE);
+SELECT format('CREATE ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE', '$OPS_OWNER')
+ WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$OPS_OWNER') \gexec
+CREATE DATABASE ops_test_deploy OWNER $OPS_OWNER;
+SQL
+    # The local cluster's socket stands in for the shared server's address.
+    DB_HOST=$PGSOCK DB_PORT=$DB_PORT DB_NAME=ops_test_deploy DB_USER=$OPS_OWNER DB_PASSWORD=unused \
+        BACKUP_DIR=$BATS_TEST_TMPDIR/backups deploy write_settings
+    run deploy eval 'load_settings && echo "$INSTALL ${TA_ADMIN:-none}" && install_schema'
+    echo "$output"
+    [ "$status" -eq 0 ] && [[ ${lines[0]} == "fallback none" ]]
+    [[ $output == *"installing the schema (fallback)"* ]]
+    secret=$(sed -n 's/^JWT_SECRET=//p' "$TA_ETC/.env")
+    [ "$(psql_super -d ops_test_deploy -tA -c "SELECT jwt_secret FROM ta.settings")" = "$secret" ]
+    seed_practice ops_test_deploy terapeuta@example.com
+    before=$(table_checksums ops_test_deploy)
+    run deploy eval 'load_settings && install_schema'
+    [ "$status" -eq 0 ] && [[ $output != *"installing"* ]]
+    [ "$(table_checksums ops_test_deploy)" = "$before" ]
+
+    run deploy eval 'load_settings && backup_create'
+    [ "$status" -eq 0 ]
+    file=${lines[-1]}
+    psql_super -d ops_test_deploy -c "UPDATE ta.patients SET name = 'Zmieniony'" >/dev/null
+    RESTORE_FILE=$file run deploy eval 'load_settings && YES=1 restore_run "$RESTORE_FILE"'
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$(table_checksums ops_test_deploy)" = "$before" ]
+    psql_super -d postgres -c "DROP DATABASE ops_test_deploy WITH (FORCE)" >/dev/null
+}
