@@ -68,3 +68,26 @@ SELECT regress.call($$SELECT api.login('{"username": "nikt@example.com", "passwo
 SELECT count(*) FROM ta.login_failures;
 DELETE FROM ta.login_failures;
 RESET ROLE;
+
+-- An unknown email costs what a wrong password costs, by design rather than by luck: each
+-- checks exactly one bcrypt hash (the unknown one a dummy's), of the cost real hashes have,
+-- and records one failure. (Counted within one transaction: the statistics are not flushed
+-- before it ends.)
+CREATE FUNCTION regress.calls(fn name) RETURNS bigint
+    LANGUAGE sql AS $$ SELECT coalesce((SELECT calls FROM pg_stat_xact_user_functions WHERE funcname = fn), 0) $$;
+SET track_functions = 'all';
+SET ROLE regress_ta_app;
+SELECT set_config('request.client_addr', '192.0.2.99', false);
+BEGIN;
+SELECT regress.calls('crypt') AS crypt0, regress.calls('login_failed') AS failed0 \gset
+SELECT regress.call($$SELECT api.login('{"username": "ktos-nowy@example.com", "password": "zle-haslo"}')$$) AS unknown_email;
+SELECT regress.calls('crypt') - :crypt0 AS bcrypt_checks, regress.calls('login_failed') - :failed0 AS failures_recorded;
+SELECT regress.calls('crypt') AS crypt0, regress.calls('login_failed') AS failed0 \gset
+SELECT regress.call($$SELECT api.login('{"username": "anna@gabinet-a.example.com", "password": "zle-haslo"}')$$) AS wrong_password;
+SELECT regress.calls('crypt') - :crypt0 AS bcrypt_checks, regress.calls('login_failed') - :failed0 AS failures_recorded;
+ROLLBACK;
+RESET ROLE;
+RESET track_functions;
+SELECT substring(prosrc FROM 'dummy constant text := ''(\$2a\$[0-9]+\$)') AS dummy_hash_cost,
+       (SELECT DISTINCT substring(password_hash FROM '^\$2a\$[0-9]+\$') FROM ta.users) AS real_hash_cost
+  FROM pg_proc WHERE oid = 'api.login(json)'::regprocedure;
