@@ -55,6 +55,7 @@ if [ -f "$ROOT/frontend/package.json" ]; then
     suite "SPA: browser end-to-end through nginx" \
         env BASE_URL="http://127.0.0.1:$WEB_PORT" npm --prefix "$ROOT/frontend" run -s e2e
     suite "nginx: production config (nginx -t)" "$ROOT/nginx/local.sh" check
+    suite "nginx: headers, caching, gzip, SPA fallback, /api/" "$ROOT/nginx/test.sh" "http://127.0.0.1:$WEB_PORT"
 fi
 
 [ $failed = 0 ] || say "failed suites: ${failures[*]}"
