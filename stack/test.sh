@@ -39,6 +39,23 @@ if [ -f "$ROOT/proxy/Makefile" ]; then
     suite "proxy: HTTP black-box" make -s -C "$ROOT/proxy" check-http
     suite "proxy: HTTP black-box under ASan+UBSan" \
         make -s -C "$ROOT/proxy" asan check-http PROXY_BIN="$ROOT/proxy/therapyassistance-proxy-asan"
+    # The same HTTP suite against the plain-SQL install, in a fresh second database of this cluster.
+    http_on_fallback() {
+        local db=ta_http_fallback
+        psql_super -d postgres -c "SET client_min_messages = warning" \
+            -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db OWNER $DB_OWNER" &&
+        TA_INSTALL=fallback "$ROOT/stack/install-db.sh" $db "$DB_OWNER" "$DB_APP" "$JWT_SECRET" &&
+        DATABASE_URL="postgresql:///$db?host=$PGSOCK&port=$DB_PORT&user=$DB_APP" make -s -C "$ROOT/proxy" check-http
+    }
+    suite "proxy: HTTP black-box (fallback install)" http_on_fallback
+fi
+if [ -f "$ROOT/frontend/package.json" ]; then
+    suite "SPA: lint, types, unit tests, bundle budget" \
+        bash -c "cd '$ROOT/frontend' && npm run -s lint && npm run -s typecheck && npm test && npm run -s budget"
+    suite "SPA: browser end-to-end through nginx" \
+        env BASE_URL="http://127.0.0.1:$WEB_PORT" npm --prefix "$ROOT/frontend" run -s e2e
+    suite "nginx: production config (nginx -t)" "$ROOT/nginx/local.sh" check
+    suite "nginx: headers, caching, gzip, SPA fallback, /api/" "$ROOT/nginx/test.sh" "http://127.0.0.1:$WEB_PORT"
 fi
 
 [ $failed = 0 ] || say "failed suites: ${failures[*]}"
