@@ -52,9 +52,15 @@ bool client_addr_trusted(const char *trusted, const char *addr)
 {
 	size_t len = strlen(addr);
 
-	for (const char *p = trusted; p != NULL && *p != '\0'; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
-		if (strncmp(p, addr, len) == 0 && (p[len] == ',' || p[len] == '\0'))
+	for (const char *p = trusted; *p != '\0';) {
+		size_t n = strcspn(p, ",");
+
+		if (n == len && strncmp(p, addr, len) == 0)
 			return true;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
 	return false;
 }
 
