@@ -23,15 +23,23 @@ CREATE FUNCTION ta.client_addr() RETURNS inet
     LANGUAGE sql STABLE AS $$ SELECT nullif(current_setting('request.client_addr', true), '')::inet $$;
 COMMENT ON FUNCTION ta.client_addr() IS 'The caller''s address from request.client_addr; NULL when unset.';
 
--- Raises PT429 when the account or the address has 10 failures in the last 15 minutes.
--- The message says when to retry; DETAIL carries the same as whole seconds.
+-- Waits for the account's and the address's turn, then raises PT429 when either has 10
+-- failures in the last 15 minutes. The turn (a transaction-level advisory lock, always
+-- address first, so two logins never wait for each other crosswise) makes concurrent
+-- attempts count one after another: without it, a burst of parallel guesses would all pass
+-- the check before any of their failures committed. The message says when to retry; DETAIL
+-- carries the same as whole seconds.
 CREATE FUNCTION ta.login_throttle(account text, addr inet) RETURNS void
-    LANGUAGE plpgsql STABLE AS $$
+    LANGUAGE plpgsql AS $$
 DECLARE
     window_start constant timestamptz := now() - interval '15 minutes';
     oldest timestamptz;
     wait_s integer;
 BEGIN
+    IF addr IS NOT NULL THEN
+        PERFORM pg_advisory_xact_lock(hashtextextended('ta.login_failures addr ' || addr::text, 0));
+    END IF;
+    PERFORM pg_advisory_xact_lock(hashtextextended('ta.login_failures email ' || account, 0));
     -- The 10th most recent failure of each kind decides: it leaves the window first.
     SELECT min(at) INTO oldest FROM (
         (SELECT f.at FROM ta.login_failures f WHERE f.email = account AND f.at > window_start
@@ -47,7 +55,7 @@ BEGIN
     END IF;
 END $$;
 COMMENT ON FUNCTION ta.login_throttle(text, inet) IS
-    'PT429 (DETAIL: seconds to wait) after 10 failed logins in 15 minutes for the account or the address.';
+    'Serialises logins per account and address; PT429 (DETAIL: seconds to wait) after 10 failures in 15 minutes.';
 
 -- Records a failed login (committed with the 401 answer) and forgets those older than a day.
 CREATE FUNCTION ta.login_failed(account text, addr inet) RETURNS void
