@@ -87,7 +87,9 @@ enum jwt_verdict jwt_verify_hs256(const char *token, const unsigned char *key, s
 	 */
 	if (jwt_decode(&jwt, token, key, (int)key_len) != 0 || jwt == NULL)
 		goto out;
-	if (jwt_get_alg(jwt) != JWT_ALG_HS256)
+	/* libjwt maps "alg" case-insensitively ("hs256" too); RFC 7515 and the database compare it exactly. */
+	if (jwt_get_alg(jwt) != JWT_ALG_HS256 || jwt_get_header(jwt, "alg") == NULL ||
+	    strcmp(jwt_get_header(jwt, "alg"), "HS256") != 0)
 		goto out;
 	sub = jwt_get_grant(jwt, "sub");
 	if (sub == NULL || sub[0] == '\0')
