@@ -39,7 +39,17 @@ if [ -f "$ROOT/proxy/Makefile" ]; then
     suite "proxy: HTTP black-box" make -s -C "$ROOT/proxy" check-http
     suite "proxy: HTTP black-box under ASan+UBSan" \
         make -s -C "$ROOT/proxy" asan check-http PROXY_BIN="$ROOT/proxy/therapyassistance-proxy-asan"
+    # Issue 9, security: attack and fault suites against the sanitizer build (see SECURITY.md), then a short
+    # pass of every fuzzing harness (make fuzz runs them longer).
+    export PROXY_BIN="$ROOT/proxy/therapyassistance-proxy-asan"
+    security() { make -s -C "$ROOT/proxy" asan && node --test --test-reporter=spec "$ROOT/security/$1.test.mjs"; }
+    suite "security: tenant isolation matrix" security tenancy
+    suite "security: JWT attacks" security jwt
+    suite "security: hostile input corpus" security hostile
+    suite "security: slow and half-open clients" security slow
+    suite "security: faults (kill -9, database restart, terminated connections)" security faults
 fi
+suite "fuzz: short pass of every harness" make -s -C "$ROOT/fuzz" run FUZZ_SECONDS="${FUZZ_SECONDS:-4}"
 
 [ $failed = 0 ] || say "failed suites: ${failures[*]}"
 echo "suites: $passed passed, $failed failed"

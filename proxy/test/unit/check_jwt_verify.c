@@ -197,6 +197,23 @@ START_TEST(alg_must_be_exactly_HS256)
 }
 END_TEST
 
+/* libjwt reads each segment as a C string: bytes after a NUL were signed but never checked. Found by fuzz/. */
+START_TEST(segments_with_nul_bytes_are_refused)
+{
+	char *claims = NULL;
+	/* {"alg":"HS256","typ":"JWT"}\0\0 . {"sub":"7","exp":9999999999} */
+	char *t = hs256_sign("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9AAA.eyJzdWIiOiI3IiwiZXhwIjo5OTk5OTk5OTk5fQ");
+
+	ck_assert_int_eq(verify(t, &claims), JWT_INVALID);
+	free(t);
+	/* {"alg":"HS256","typ":"JWT"} . {"sub":"7","exp":9999999999}\0{"sub":"8"} */
+	t = hs256_sign("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI3IiwiZXhwIjo5OTk5OTk5OTk5fQB7InN1YiI6IjgifQ");
+	ck_assert_int_eq(verify(t, &claims), JWT_INVALID);
+	ck_assert_ptr_null(claims);
+	free(t);
+}
+END_TEST
+
 Suite *jwt_verify_suite(void)
 {
 	return SUITE("jwt_verify", claims_are_passed_exactly_as_signed,
@@ -205,5 +222,6 @@ Suite *jwt_verify_suite(void)
 		     refuses_tampering_and_garbage,
 		     exp_and_sub_are_required,
 		     exp_must_be_a_number,
-		     alg_must_be_exactly_HS256);
+		     alg_must_be_exactly_HS256,
+		     segments_with_nul_bytes_are_refused);
 }
