@@ -4,11 +4,10 @@
 // crashes the proxy (it exits 0 with no sanitizer report) nor keeps /health from answering within a second.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import net from 'node:net';
 import { createSign, generateKeyPairSync, createHmac } from 'node:crypto';
 import { Proxy, newPractice, decodeClaims, signToken, expectError } from '../proxy/test/http/harness.mjs';
 import { superSql } from './db.mjs';
+import { rawStatus, healthWithin } from './net.mjs';
 
 const SECRET = process.env.JWT_SECRET;
 const b64 = (x) => Buffer.from(typeof x === 'string' ? x : JSON.stringify(x)).toString('base64url');
@@ -100,19 +99,6 @@ test('every attack token answers 401 Could not validate credentials with WWW-Aut
   }
 });
 
-// Sends raw bytes and resolves with the status line's code (fetch refuses to send control characters).
-function rawStatus(bytes) {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect(proxy.port, '127.0.0.1');
-    let data = '';
-    sock.setTimeout(5000, () => { sock.destroy(); reject(new Error(`no answer: ${data}`)); });
-    sock.on('data', (d) => { data += d; });
-    sock.on('error', reject);
-    sock.on('close', () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(data)?.[1] ?? 0)));
-    sock.end(bytes);
-  });
-}
-
 test('tokens with control characters or NUL bytes are refused with 400 or 401', async () => {
   const [h, p, s] = who.token.split('.');
   for (const junk of ['\x01\x7f', '\x00', '\x1b[31m', '\x00\x00\x00\x00', '\xff\xfe']) {
@@ -120,7 +106,7 @@ test('tokens with control characters or NUL bytes are refused with 400 or 401', 
     // read as that token (nothing is gained: the token before it is already valid); not tested here.
     const after = junk.includes('\x00') ? [] : [`${who.token}${junk}`];
     for (const token of [`${h}.${p}.${junk}${s}`, `${junk}${who.token}`, ...after]) {
-      const status = await rawStatus(Buffer.concat([Buffer.from('GET /patients HTTP/1.1\r\nHost: x\r\n' +
+      const status = await rawStatus(proxy.port, Buffer.concat([Buffer.from('GET /patients HTTP/1.1\r\nHost: x\r\n' +
         'Authorization: Bearer '), Buffer.from(token, 'latin1'), Buffer.from('\r\nConnection: close\r\n\r\n')]));
       assert.ok([400, 401].includes(status), `${JSON.stringify(token)}: ${status}`);
     }
@@ -181,16 +167,6 @@ test('a valid token of a user that no longer exists, or is archived, answers 401
   const pid = Number(decodeClaims(ghost.token).pid);
   assert.equal(superSql(`select count(*) from ta.patients where practice_id = ${pid}`), '0');
 });
-
-// GET /health on a fresh connection; rejects when no answer comes within ms (the user-visible bound).
-function healthWithin(port, ms) {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/health', agent: false, timeout: ms,
-      headers: { connection: 'close' } }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode)); });
-    req.on('timeout', () => { req.destroy(); reject(new Error(`/health did not answer within ${ms} ms`)); });
-    req.on('error', reject);
-  });
-}
 
 test('a burst of hostile tokens does not keep /health from answering within a second', async () => {
   const tokens = Object.values(attacks());
