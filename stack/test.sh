@@ -34,7 +34,8 @@ if [ -f "$ROOT/proxy/Makefile" ]; then
     # against this stack's database, once as built and once under AddressSanitizer/UBSan.
     JWT_SECRET=$(jwt_secret)
     PG_RESTART_COMMAND="$([ "$(id -u)" = 0 ] && echo runuser -u postgres --) $PGBIN/pg_ctl -D $PGDATA -l $PGDATA/postgresql.log -m fast -w restart"
-    export DATABASE_URL JWT_SECRET PG_RESTART_COMMAND
+    PG_CTL_COMMAND="$([ "$(id -u)" = 0 ] && echo runuser -u postgres --) $PGBIN/pg_ctl -D $PGDATA -l $PGDATA/postgresql.log"
+    export DATABASE_URL JWT_SECRET PG_RESTART_COMMAND PG_CTL_COMMAND
     suite "proxy: unit tests" make -s -C "$ROOT/proxy" test
     suite "proxy: HTTP black-box" make -s -C "$ROOT/proxy" check-http
     suite "proxy: HTTP black-box under ASan+UBSan" \
