@@ -11,8 +11,10 @@ MODULE_big = therapyassistance
 OBJS = extension/module.o extension/base64url.o extension/jwt.o extension/validators.o \
        extension/constant_time.o
 DATA_built = therapyassistance--1.0.sql
-PG_CFLAGS = -std=gnu11 -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
-            -Wno-sign-compare -Werror
+# The build does not depend on the checkout's path, so any checkout can tell whether the
+# installed files are its own (make up compares them byte for byte).
+PG_CFLAGS = -ffile-prefix-map=$(CURDIR)=. -std=gnu11 -Wextra -Wno-unused-parameter \
+            -Wno-missing-field-initializers -Wno-sign-compare -Werror
 EXTRA_CLEAN = sql/fallback/therapyassistance.sql
 
 # No LLVM bitcode: JIT inlining is not worth a clang dependency.

@@ -1,6 +1,6 @@
 # nginx serving the built SPA and sending /api/ to the proxy, with nginx/site.conf exactly as
 # on a VPS; unprivileged (listens on 8080). Build from the repository root.
-FROM node:18-bookworm-slim AS build
+FROM node:22-bookworm-slim AS build
 COPY ops/build.sh /src/ops/build.sh
 COPY frontend /src/frontend
 RUN /src/ops/build.sh spa /out

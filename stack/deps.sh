@@ -14,18 +14,20 @@ missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-
-if [ "$(id -u)" != 0 ]; then
-    say "missing Debian packages: ${missing[*]}"
-    say "install them with: sudo apt-get install -y ${missing[*]}"
-    exit 1
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" != 0 ]; then
+        say "missing Debian packages: ${missing[*]}"
+        say "install them with: sudo apt-get install -y ${missing[*]}"
+        exit 1
+    fi
+    say "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # Debian starts a system cluster and nginx on install; ours run from $WORK instead.
+    if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+        systemctl disable --now nginx >/dev/null 2>&1 || true
+    fi
 fi
-say "installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# Debian starts a system cluster and nginx on install; ours run from $WORK instead.
-if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
-    systemctl disable --now nginx >/dev/null 2>&1 || true
-fi
+# Debian 12's Node.js is too old for the SPA's tools: ops/build.sh fetches a newer one if so.
+exec "$ROOT/ops/build.sh" node

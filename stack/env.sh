@@ -16,6 +16,8 @@ DB_OWNER=ta_owner
 DB_APP=ta_app
 PGBIN=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
 export PGHOST=$PGSOCK PGPORT=$DB_PORT
+# A Node.js newer than the system's, when ops/build.sh had to fetch one for the SPA's tools.
+if [ -x "$ROOT/.work/node/bin/node" ]; then PATH=$ROOT/.work/node/bin:$PATH; fi
 # The database as the application (the proxy) reaches it.
 DATABASE_URL="postgresql:///$DB_NAME?host=$PGSOCK&port=$DB_PORT&user=$DB_APP"
 

@@ -40,6 +40,15 @@ if [ -f "$ROOT/proxy/Makefile" ]; then
     suite "proxy: HTTP black-box" make -s -C "$ROOT/proxy" check-http
     suite "proxy: HTTP black-box under ASan+UBSan" \
         make -s -C "$ROOT/proxy" asan check-http PROXY_BIN="$ROOT/proxy/therapyassistance-proxy-asan"
+    # The same HTTP suite against the plain-SQL install, in a fresh second database of this cluster.
+    http_on_fallback() {
+        local db=ta_http_fallback
+        psql_super -d postgres -c "SET client_min_messages = warning" \
+            -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db OWNER $DB_OWNER" &&
+        TA_INSTALL=fallback "$ROOT/stack/install-db.sh" $db "$DB_OWNER" "$DB_APP" "$JWT_SECRET" &&
+        DATABASE_URL="postgresql:///$db?host=$PGSOCK&port=$DB_PORT&user=$DB_APP" make -s -C "$ROOT/proxy" check-http
+    }
+    suite "proxy: HTTP black-box (fallback install)" http_on_fallback
     # Issue 9, security: attack and fault suites against the sanitizer build (see SECURITY.md), then a short
     # pass of every fuzzing harness (make fuzz runs them longer).
     export PROXY_BIN="$ROOT/proxy/therapyassistance-proxy-asan"
@@ -49,6 +58,14 @@ if [ -f "$ROOT/proxy/Makefile" ]; then
     suite "security: hostile input corpus" security hostile
     suite "security: slow and half-open clients" security slow
     suite "security: faults (kill -9, database restart, terminated connections)" security faults
+fi
+if [ -f "$ROOT/frontend/package.json" ]; then
+    suite "SPA: lint, types, unit tests, bundle budget" \
+        bash -c "cd '$ROOT/frontend' && npm run -s lint && npm run -s typecheck && npm test && npm run -s budget"
+    suite "SPA: browser end-to-end through nginx" \
+        env BASE_URL="http://127.0.0.1:$WEB_PORT" npm --prefix "$ROOT/frontend" run -s e2e
+    suite "nginx: production config (nginx -t)" "$ROOT/nginx/local.sh" check
+    suite "nginx: headers, caching, gzip, SPA fallback, /api/" "$ROOT/nginx/test.sh" "http://127.0.0.1:$WEB_PORT"
 fi
 suite "fuzz: short pass of every harness" make -s -C "$ROOT/fuzz" run FUZZ_SECONDS="${FUZZ_SECONDS:-4}"
 

@@ -1,0 +1,314 @@
+// The therapist's day in a real browser against the running stack (nginx → proxy → PostgreSQL):
+//   BASE_URL=http://127.0.0.1:8080 npm run e2e
+// Debian's chromium through playwright-core. A failed step leaves a screenshot in
+// e2e-screenshots/. Every screen is checked with axe-core at 375 and 1440 px; SCREENS=1 also
+// photographs each one there.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const BASE_URL = (process.env.BASE_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const SHOTS = new URL('../e2e-screenshots/', import.meta.url).pathname;
+const TIMEOUT = 10_000;
+// Evaluated through the DevTools protocol: the site's CSP rightly refuses an injected <script>.
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+const stamp = `${Date.now()}-${process.pid}`;
+const email = `e2e-${stamp}@example.com`;
+const password = 'haslo-e2e-123';
+const patient = `Anna Testowa ${stamp}`;
+
+function isoToday() {
+  const d = new Date();
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+}
+const plDate = (iso) => iso.split('-').reverse().join('.');
+const money = (text) => text.replace(/[\u00a0\u202f]/g, ' ');
+
+test('a therapist registers, books, writes, gets paid and logs out', async (t) => {
+  const profile = mkdtempSync(join(tmpdir(), 'ta-e2e-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1440, height: 900 },
+    locale: 'pl-PL',
+    args: ['--lang=pl', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run'],
+  });
+  context.setDefaultTimeout(TIMEOUT);
+  const page = context.pages()[0] ?? (await context.newPage());
+  const cspViolations = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+  });
+  t.after(async () => {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
+  });
+
+  let failed = false;
+  const step = (name, fn) => t.test(name, { skip: failed && 'an earlier step failed' }, async () => {
+    try {
+      await fn();
+    } catch (e) {
+      failed = true;
+      mkdirSync(SHOTS, { recursive: true });
+      await page.screenshot({ path: join(SHOTS, `${name.replace(/[^\p{L}\d]+/gu, '-')}.png`), fullPage: true });
+      throw e;
+    }
+  });
+  const heading = (name) => page.getByRole('heading', { level: 1, name });
+  const nav = (name) => page.getByRole('navigation', { name: 'Główna' }).getByRole('link', { name, exact: true });
+  const dialog = () => page.getByRole('dialog');
+  const logIn = async (pass) => {
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Hasło').fill(pass);
+    await page.getByRole('button', { name: 'Zaloguj się' }).click();
+  };
+  const today = isoToday();
+  /** Serious and critical axe-core findings on the page as it is now, one line each. */
+  const axeProblems = async (where) => {
+    await page.evaluate(AXE);
+    const found = await page.evaluate(async () =>
+      (await globalThis.axe.run(globalThis.document, { resultTypes: ['violations'] })).violations
+        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+        .map((v) => `${v.id}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`));
+    return found.map((f) => `${where} ${f}`);
+  };
+  let patientPath = '/pacjenci';
+  let paymentPath = '/platnosci';
+
+  await step('register a fresh user', async () => {
+    await page.goto(`${BASE_URL}/rejestracja`);
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Hasło', { exact: true }).fill('krotkie');
+    await page.getByLabel('Powtórz hasło').fill('krotkie');
+    await page.getByRole('button', { name: 'Utwórz konto' }).click();
+    await page.getByText('Hasło musi mieć co najmniej 8 znaków.').waitFor();
+    await page.getByLabel('Hasło', { exact: true }).fill(password);
+    await page.getByLabel('Powtórz hasło').fill(password);
+    await page.getByRole('button', { name: 'Utwórz konto' }).click();
+    await heading('Pulpit').waitFor();
+  });
+
+  await step('log out and log in again', async () => {
+    await page.getByRole('button', { name: 'Wyloguj' }).click();
+    await heading('Logowanie').waitFor();
+    await logIn('zle-haslo-123');
+    await page.getByRole('alert').filter({ hasText: 'Nieprawidłowy email lub hasło' }).waitFor();
+    assert.equal(await page.getByLabel('Email').inputValue(), email);
+    await logIn(password);
+    await heading('Pulpit').waitFor();
+  });
+
+  await step('add a patient', async () => {
+    await nav('Pacjenci').click();
+    await page.getByRole('button', { name: 'Dodaj pacjenta' }).click();
+    await dialog().getByRole('button', { name: 'Zapisz' }).click();
+    await dialog().getByText('Podaj imię i nazwisko.').waitFor();
+    await dialog().getByLabel('Imię i nazwisko').fill(patient);
+    await dialog().getByLabel('Telefon').fill('+48 600 100 200');
+    await dialog().getByLabel('Email').fill(`pacjent-${stamp}@example.com`);
+    await dialog().getByRole('button', { name: 'Zapisz' }).click();
+    await heading(patient).waitFor();
+    patientPath = new URL(page.url()).pathname;
+  });
+
+  await step('book an appointment by clicking a slot', async () => {
+    await nav('Kalendarz').click();
+    await heading('Kalendarz wizyt').waitFor();
+    await page.getByRole('button', { name: `Nowa wizyta: ${plDate(today)}, 10:00` }).click();
+    await dialog().getByLabel('Pacjent').selectOption({ label: patient });
+    assert.equal(await dialog().getByLabel('Koniec').inputValue(), '10:50');
+    await dialog().getByLabel('Cena (zł)').fill('150');
+    await dialog().getByRole('button', { name: 'Zapisz' }).click();
+    await page.getByRole('button', { name: `Wizyta 10:00–10:50 ${patient}` }).waitFor();
+  });
+
+  await step('see an overlapping booking refused, then book next to it', async () => {
+    await page.getByRole('button', { name: 'Nowa wizyta', exact: true }).click();
+    await dialog().getByLabel('Pacjent').selectOption({ label: patient });
+    await dialog().getByLabel('Data').fill(today);
+    await dialog().getByLabel('Początek').fill('10:30');
+    await dialog().getByLabel('Koniec').fill('11:20');
+    await dialog().getByLabel('Cena (zł)').fill('150');
+    await dialog().getByRole('button', { name: 'Zapisz' }).click();
+    await dialog().getByRole('alert').filter({ hasText: 'Wizyta koliduje z inną wizytą w tym terminie' }).waitFor();
+    assert.equal(await dialog().getByLabel('Początek').inputValue(), '10:30', 'what the user typed stays');
+    await dialog().getByLabel('Początek').fill('11:00');
+    await dialog().getByLabel('Koniec').fill('11:50');
+    await dialog().getByRole('button', { name: 'Zapisz' }).click();
+    await page.getByRole('button', { name: `Wizyta 11:00–11:50 ${patient}` }).waitFor();
+  });
+
+  await step('move an appointment and delete it', async () => {
+    await page.getByRole('button', { name: `Nowa wizyta: ${plDate(today)}, 14:00` }).click();
+    await dialog().getByLabel('Pacjent').selectOption({ label: patient });
+    await dialog().getByLabel('Cena (zł)').fill('150');
+    await dialog().getByRole('button', { name: 'Zapisz' }).click();
+    await page.getByRole('button', { name: `Wizyta 14:00–14:50 ${patient}` }).click();
+    await dialog().getByLabel('Początek').fill('15:00');
+    await dialog().getByLabel('Koniec').fill('15:50');
+    await dialog().getByRole('button', { name: 'Zapisz' }).click();
+    await page.getByRole('button', { name: `Wizyta 15:00–15:50 ${patient}` }).click();
+    await dialog().getByRole('button', { name: 'Usuń wizytę' }).click();
+    await dialog().getByRole('button', { name: 'Tak, usuń' }).click();
+    await page.getByRole('button', { name: `Wizyta 15:00–15:50 ${patient}` }).waitFor({ state: 'detached' });
+    assert.equal(await page.getByRole('button', { name: new RegExp(`^Wizyta .*${patient}`) }).count(), 2);
+  });
+
+  await step('edit a patient and archive another', async () => {
+    await nav('Pacjenci').click();
+    await page.getByRole('button', { name: 'Dodaj pacjenta' }).click();
+    await dialog().getByLabel('Imię i nazwisko').fill(`Do archiwum ${stamp}`);
+    await dialog().getByRole('button', { name: 'Zapisz' }).click();
+    await page.getByRole('button', { name: 'Edytuj' }).click();
+    await dialog().getByLabel('Email').fill('zly-adres');
+    await dialog().getByRole('button', { name: 'Zapisz' }).click();
+    await dialog().getByText('Nieprawidłowy adres email.').waitFor();
+    await dialog().getByLabel('Email').fill(`archiwum-${stamp}@example.com`);
+    await dialog().getByRole('button', { name: 'Zapisz' }).click();
+    await page.getByText(`archiwum-${stamp}@example.com`).waitFor();
+    await page.getByRole('button', { name: 'Archiwizuj' }).click();
+    await dialog().getByRole('button', { name: 'Archiwizuj' }).click();
+    await heading('Pacjenci').waitFor();
+    await page.getByRole('link', { name: patient }).waitFor();
+    assert.equal(await page.getByRole('link', { name: `Do archiwum ${stamp}` }).count(), 0);
+  });
+
+  await step('work with the keyboard alone', async () => {
+    const focused = () => page.evaluate(() => {
+      const el = globalThis.document.activeElement;
+      return el?.labels?.[0]?.textContent ?? el?.getAttribute('aria-label') ?? el?.textContent ?? el?.tagName;
+    });
+    await page.goto(`${BASE_URL}/pacjenci`);
+    await heading('Pacjenci').waitFor();
+    await page.keyboard.press('Tab');
+    assert.equal(await focused(), 'Przejdź do treści');
+    await page.keyboard.press('Enter');
+    assert.equal(await page.evaluate(() => globalThis.document.activeElement?.id), 'tresc');
+    await page.getByRole('button', { name: 'Dodaj pacjenta' }).focus();
+    await page.keyboard.press('Enter');
+    assert.equal(await focused(), 'Imię i nazwisko', 'a dialog starts at its first field');
+    const order = [];
+    for (let i = 0; i < 5; i += 1) {
+      await page.keyboard.press('Tab');
+      order.push(await focused());
+    }
+    assert.deepEqual(order, ['Telefon', 'Email', 'Uwagi', 'Anuluj', 'Zapisz']);
+    // Past the last control the browser's own UI may take a turn; the page behind stays inert.
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    assert.equal(await focused(), 'Zamknij', 'focus stays in the dialog');
+    await page.keyboard.press('Escape');
+    await dialog().waitFor({ state: 'detached' });
+    assert.equal(await focused(), 'Dodaj pacjenta', 'focus returns to what opened the dialog');
+  });
+
+  await step('write a note and edit it', async () => {
+    await nav('Notatki').click();
+    await page.getByLabel('Pacjent').selectOption({ label: patient });
+    await page.getByLabel('Nowa notatka').fill('Pierwsza sesja: wywiad.');
+    await page.getByRole('button', { name: 'Dodaj notatkę' }).click();
+    const notes = page.getByRole('list', { name: 'Notatki, od najnowszej' });
+    await notes.getByText('Pierwsza sesja: wywiad.').waitFor();
+    assert.equal(await page.getByLabel('Nowa notatka').inputValue(), '');
+    await page.getByRole('button', { name: 'Edytuj' }).click();
+    await page.getByLabel('Treść notatki').fill('Pierwsza sesja: wywiad i kontrakt.');
+    await page.getByRole('button', { name: 'Zapisz zmiany' }).click();
+    await notes.getByText('Pierwsza sesja: wywiad i kontrakt.').waitFor();
+  });
+
+  await step('record a payment for both appointments and see them paid', async () => {
+    await nav('Płatności').click();
+    await page.getByRole('button', { name: 'Nowa płatność' }).click();
+    await dialog().getByLabel('Pacjent').selectOption({ label: patient });
+    const boxes = dialog().getByRole('checkbox');
+    await boxes.nth(1).waitFor();
+    assert.equal(await boxes.count(), 2);
+    await boxes.nth(0).check();
+    await boxes.nth(1).check();
+    assert.equal(await dialog().getByLabel('Kwota (zł)').inputValue(), '300,00', 'amount prefilled as the sum');
+    await dialog().getByLabel('Forma płatności').selectOption('CASH');
+    await dialog().getByRole('button', { name: 'Zapisz płatność' }).click();
+    await heading(`Płatność z ${plDate(today)}`).waitFor();
+    paymentPath = new URL(page.url()).pathname;
+    const paid = page.getByRole('region', { name: 'Opłacone wizyty' }).getByText('opłacona', { exact: true });
+    await paid.nth(1).waitFor();
+    assert.equal(await paid.count(), 2);
+    await nav('Kalendarz').click();
+    await page.getByRole('button', { name: `Wizyta 10:00–10:50 ${patient} (opłacona)` }).waitFor();
+    await page.getByRole('button', { name: `Wizyta 11:00–11:50 ${patient} (opłacona)` }).waitFor();
+  });
+
+  await step('filter the payments and check the statistics', async () => {
+    await nav('Płatności').click();
+    await page.getByRole('row').filter({ hasText: patient }).waitFor();
+    await page.getByLabel('Forma płatności').selectOption('TRANSFER');
+    await page.getByText('Brak płatności.').waitFor();
+    await page.getByLabel('Forma płatności').selectOption('CASH');
+    await page.getByRole('row').filter({ hasText: patient }).waitFor();
+    await page.getByText('Strona 1 z 1 · razem 1').waitFor();
+    await page.getByRole('link', { name: 'Statystyki' }).click();
+    await heading('Statystyki płatności').waitFor();
+    const total = page.locator('dt', { hasText: 'Razem' }).locator('xpath=following-sibling::dd[1]');
+    await total.waitFor();
+    assert.equal(money(await total.innerText()), '300,00 zł');
+    const cash = page.locator('dt', { hasText: 'Gotówka' }).locator('xpath=following-sibling::dd');
+    assert.deepEqual((await cash.allInnerTexts()).map(money), ['300,00 zł', 'Płatności: 1']);
+  });
+
+  await step('every screen passes axe at 375 and 1440 px', async () => {
+    const dir = join(SHOTS, 'screens');
+    if (process.env.SCREENS) mkdirSync(dir, { recursive: true });
+    const routes = ['/', '/pacjenci', patientPath, '/kalendarz', '/kalendarz?widok=miesiac',
+      `/notatki?pacjent=${patientPath.split('/').pop()}`, '/platnosci', paymentPath, '/platnosci/statystyki'];
+    const problems = [];
+    for (const width of [375, 1440]) {
+      await page.setViewportSize({ width, height: 900 });
+      for (const route of routes) {
+        await page.goto(`${BASE_URL}${route}`);
+        await page.getByRole('heading', { level: 1 }).waitFor();
+        await page.waitForLoadState('networkidle');
+        problems.push(...await axeProblems(`${width}px ${route}`));
+        if (process.env.SCREENS) {
+          await page.screenshot({ path: join(dir, `${width}${route.replace(/[/?=]+/g, '-')}.png`), fullPage: true });
+        }
+      }
+    }
+    await page.setViewportSize({ width: 1440, height: 900 });
+    await nav('Kalendarz').click();
+    await page.getByRole('button', { name: new RegExp(`^Wizyta .*${patient}`) }).first().click();
+    problems.push(...await axeProblems('appointment dialog'));
+    await page.keyboard.press('Escape');
+    await dialog().waitFor({ state: 'detached' });
+    assert.deepEqual(problems, []);
+  });
+
+  await step('an expired session returns to the login screen with a message', async () => {
+    await page.evaluate(() => localStorage.setItem('token', 'expired.or.revoked'));
+    await page.goto(`${BASE_URL}/pacjenci`);
+    await heading('Logowanie').waitFor();
+    await page.getByRole('status').filter({ hasText: 'Sesja wygasła. Zaloguj się ponownie.' }).waitFor();
+    await logIn(password);
+    await heading('Pacjenci').waitFor();
+  });
+
+  await step('log out', async () => {
+    await page.getByRole('button', { name: 'Wyloguj' }).click();
+    await heading('Logowanie').waitFor();
+    await page.goto(`${BASE_URL}/platnosci`);
+    await heading('Logowanie').waitFor();
+    const problems = await axeProblems('/logowanie');
+    await page.getByRole('link', { name: 'Zarejestruj się' }).click();
+    await heading('Rejestracja').waitFor();
+    problems.push(...await axeProblems('/rejestracja'));
+    assert.deepEqual(problems, []);
+    assert.deepEqual(cspViolations, [], 'the page broke no Content-Security-Policy rule');
+  });
+});

@@ -1,0 +1,97 @@
+import { useState } from 'react';
+import { Link } from 'react-router-dom';
+import { createAppointment, deleteAppointment, updateAppointment } from '../api/endpoints';
+import type { Appointment, Patient } from '../api/types';
+import { Alert } from '../components/Alert';
+import { PaidBadge } from '../components/AppointmentList';
+import { Dialog } from '../components/Dialog';
+import { TextField } from '../components/Field';
+import { PatientSelect } from '../components/PatientSelect';
+import { formatTime, minutesToTime, timeToMinutes } from '../format/dates';
+import { moneyInput, parseMoney } from '../format/money';
+import { useAction } from '../forms/useAction';
+import { useForm } from '../forms/useForm';
+import { validateAppointment } from '../forms/validation';
+
+// A typical therapy session; the end time can be changed before saving.
+const SESSION_MINUTES = 50;
+const LAST_PRICE_KEY = 'ta.lastPrice';
+
+export interface Slot { date: string; start_time: string }
+
+/** Books an appointment in `slot`, or edits, moves or deletes `appointment`. */
+export function AppointmentDialog({ appointment, slot, patients, onChanged, onClose }: {
+  appointment?: Appointment;
+  slot?: Slot;
+  patients: readonly Patient[];
+  onChanged: () => void;
+  onClose: () => void;
+}) {
+  const start = appointment ? formatTime(appointment.start_time) : slot?.start_time ?? '09:00';
+  const form = useForm({
+    patient_id: appointment ? String(appointment.patient_id) : '',
+    date: appointment?.date ?? slot?.date ?? '',
+    start_time: start,
+    end_time: appointment ? formatTime(appointment.end_time) : minutesToTime(timeToMinutes(start) + SESSION_MINUTES),
+    price: appointment ? moneyInput(appointment.price) : localStorage.getItem(LAST_PRICE_KEY) ?? '',
+  });
+  const [confirmingDelete, setConfirmingDelete] = useState(false);
+  const remove = useAction();
+
+  const submit = form.onSubmit(validateAppointment, async (v) => {
+    const input = {
+      patient_id: Number(v.patient_id),
+      date: v.date,
+      start_time: v.start_time,
+      end_time: v.end_time,
+      price: parseMoney(v.price) ?? 0,
+    };
+    if (appointment) await updateAppointment(appointment.id, input);
+    else await createAppointment(input);
+    localStorage.setItem(LAST_PRICE_KEY, v.price);
+    onChanged();
+  });
+
+  return (
+    <Dialog title={appointment ? 'Wizyta' : 'Nowa wizyta'} onClose={onClose}>
+      <form noValidate onSubmit={submit} className="space-y-4">
+        <Alert message={form.apiMessage ?? remove.error} />
+        {appointment && (
+          <p className="flex flex-wrap items-center gap-2 text-sm">
+            <PaidBadge paid={appointment.is_paid} />
+            <Link className="link" to={`/notatki?pacjent=${appointment.patient_id}`}>Notatki pacjenta</Link>
+          </p>
+        )}
+        <PatientSelect patients={patients} {...form.field('patient_id')} />
+        <TextField label="Data" type="date" {...form.field('date')} />
+        <div className="grid grid-cols-2 gap-3">
+          <TextField label="Początek" type="time" step={300} {...form.field('start_time')} />
+          <TextField label="Koniec" type="time" step={300} {...form.field('end_time')} />
+        </div>
+        <TextField label="Cena (zł)" inputMode="decimal" autoComplete="off" {...form.field('price')} />
+        <div className="flex flex-wrap justify-end gap-2">
+          {appointment && !confirmingDelete && (
+            <button type="button" className="btn-secondary mr-auto" onClick={() => setConfirmingDelete(true)}>
+              Usuń wizytę
+            </button>
+          )}
+          <button type="button" className="btn-secondary" onClick={onClose}>Anuluj</button>
+          <button type="submit" className="btn-primary" disabled={form.busy}>Zapisz</button>
+        </div>
+        {appointment && confirmingDelete && (
+          <div className="flex flex-wrap items-center gap-2 rounded-md border border-red-200 bg-red-50 p-3 text-sm">
+            <span className="mr-auto">Usunąć tę wizytę?</span>
+            <button type="button" className="btn-secondary" onClick={() => setConfirmingDelete(false)}>Nie</button>
+            <button type="button" className="btn-danger" disabled={remove.busy} autoFocus
+              onClick={() => remove.run(async () => {
+                await deleteAppointment(appointment.id);
+                onChanged();
+              })}>
+              Tak, usuń
+            </button>
+          </div>
+        )}
+      </form>
+    </Dialog>
+  );
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# nginx/test.sh BASE_URL: what the site promises, asked of a running nginx (make up's):
+# security headers on every answer, caching by kind of file, gzip, the SPA fallback,
+# /api/ reaching the proxy, and the body limit answering in the contract's JSON shape.
+set -euo pipefail
+base=${1:?usage: nginx/test.sh http://127.0.0.1:8080}
+failures=0
+
+check() {  # check DESCRIPTION COMMAND...: one line per promise
+    if "${@:2}"; then echo "ok   $1"; else echo "FAIL $1"; failures=$((failures + 1)); fi
+}
+headers() { curl -sS -o /dev/null -D - "$@" | tr -d '\r'; }
+has() { grep -qi "^$1" <<<"$2"; }
+
+index=$(headers "$base/")
+asset=$(curl -sS "$base/" | grep -o '/assets/index-[^"]*\.js' | head -1)
+asset_headers=$(headers -H 'Accept-Encoding: gzip' "$base$asset")
+route=$(headers "$base/pacjenci/7")
+api=$(headers "$base/api/health")
+
+for h in 'Strict-Transport-Security: max-age=' "Content-Security-Policy: default-src 'self'" \
+         'X-Content-Type-Options: nosniff' 'X-Frame-Options: DENY' 'Referrer-Policy: '; do
+    check "index.html sends $h" has "$h" "$index"
+    check "hashed asset sends $h" has "$h" "$asset_headers"
+    check "API answer sends $h" has "$h" "$api"
+done
+check "index.html is revalidated on every visit" has 'Cache-Control: no-cache' "$index"
+check "hashed asset is cached for a year" has 'Cache-Control: public, max-age=31536000, immutable' "$asset_headers"
+check "JavaScript is gzipped" has 'Content-Encoding: gzip' "$asset_headers"
+check "a client-side route answers 200 with the SPA" has 'HTTP/1.1 200' "$route"
+check "a client-side route is the SPA's index.html" \
+    bash -c "curl -sS '$base/pacjenci/7' | grep -q '<div id=\"root\">'"
+check "a missing asset is 404, not the SPA" \
+    test "$(curl -s -o /dev/null -w '%{http_code}' "$base/assets/missing.js")" = 404
+check "/api/health reaches the proxy" test "$(curl -sS "$base/api/health" | tr -d ' ')" = '{"status":"healthy"}'
+check "server version is not disclosed" bash -c "! grep -qi '^Server: nginx/' <<<'$index'"
+big=$(mktemp)
+trap 'rm -f "$big"' EXIT
+head -c 2097152 /dev/zero | tr '\0' a > "$big"
+too_large=$(curl -sS -H 'Content-Type: application/json' --data-binary @"$big" -w '\n%{http_code}' "$base/api/patients/")
+check "a 2 MiB body is refused with 413" test "${too_large##*$'\n'}" = 413
+check "the 413 carries a JSON detail" grep -q '"detail"' <<<"$too_large"
+docs=$(headers "$base/api/docs")
+check "the API docs page gets its own CSP" has "Content-Security-Policy: default-src 'self'; script-src 'self' 'unsafe-inline'" "$docs"
+
+[ $failures = 0 ] || { echo "$failures failed"; exit 1; }
