@@ -51,7 +51,7 @@ static void check_date(const uint8_t *s, size_t n)
 
 	if (shaped) {
 		int y = atoi((const char *)s), m = (s[5] - '0') * 10 + s[6] - '0', dd = (s[8] - '0') * 10 + s[9] - '0';
-		struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = dd, .tm_hour = 12};
+		struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = dd};   /* midnight: t / 86400 is exact */
 		time_t t = timegm(&tm);
 		struct tm back;
 
