@@ -3,6 +3,7 @@
 #   make down    stop them
 #   make psql    psql on the local database as its owner
 #   make test    every test suite
+#   make fuzz    every libFuzzer harness in fuzz/ for FUZZ_SECONDS (default 60) each
 #   make backup  back up the local database (prints the file last); make restore FILE=... [YES=1]
 
 EXTENSION = therapyassistance
@@ -39,7 +40,7 @@ sql/fallback/therapyassistance.sql: sql/fallback/head.sql sql/namespaces.sql \
 TA_INSTALL := $(if $(filter fallback,$(INSTALL)),fallback,extension)
 export TA_INSTALL PORT WEB_PORT JWT_SECRET ALLOWED_ORIGINS
 
-.PHONY: up down psql test regress fallback-sql backup restore
+.PHONY: up down psql test regress fallback-sql backup restore fuzz
 fallback-sql: sql/fallback/therapyassistance.sql
 
 up:
@@ -50,6 +51,8 @@ psql:
 	@stack/psql.sh
 test:
 	@stack/test.sh
+fuzz:
+	@$(MAKE) -s -C fuzz run FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60)
 regress: all fallback-sql
 	@regress/run.sh
 

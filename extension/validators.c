@@ -28,12 +28,12 @@ is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-/* Characters allowed in a dot-atom local part (RFC 5322 atext), plus UTF-8. */
+/* Characters allowed in a dot-atom local part (RFC 5322 atext), plus UTF-8. (strchr finds the NUL too.) */
 static bool
 is_atext(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) ||
-		strchr("!#$%&'*+/=?^_`{|}~-", c) != NULL || c >= 0x80;
+		(c != '\0' && strchr("!#$%&'*+/=?^_`{|}~-", c) != NULL) || c >= 0x80;
 }
 
 static bool

@@ -64,7 +64,7 @@ backup_check() {
     local -; set -o pipefail
     if [ ! -f "$file" ] || [ ! -r "$file" ]; then fail "cannot read backup file '$file'"; return 1; fi
     case $file in
-        *.dump.gz) toc=$(gzip -t -- "$file" 2>/dev/null && archive_of "$file" 2>/dev/null | pg_restore --list 2>/dev/null) ;;
+        *.dump.gz) toc=$(restore_from "$file" --list 2>/dev/null) ;;
         *.dump)    toc=$(pg_restore --list -- "$file" 2>/dev/null) ;;
         *) fail "'$file' is not a .dump or .dump.gz file"; return 1 ;;
     esac || { fail "'$file' is not a readable pg_dump archive (pg_restore --list failed): refusing it"; return 1; }
@@ -168,20 +168,20 @@ confirm() {
 restore_sql() {
     local file=$1 strategy=$2 list=$3
     local -; set -o pipefail
-    archive_of "$file" | pg_restore --list |
+    restore_from "$file" --list |
         grep -v " POLICY ta [a-z_]* $BACKUP_POLICY " |
         if [ "$strategy" = schema ]; then grep -v ' EXTENSION \| COMMENT - EXTENSION '; else cat; fi \
         > "$list" || return 1
-    archive_of "$file" | pg_restore --no-owner -L "$list" --section=pre-data -f - || return 1
+    restore_from "$file" --no-owner -L "$list" --section=pre-data -f - || return 1
     cat <<'SQL'
 SELECT pg_catalog.set_config('ta.restore_forced', coalesce(pg_catalog.string_agg(c.oid::pg_catalog.text, ','), ''), true)
   FROM pg_catalog.pg_class c
  WHERE c.relnamespace = 'ta'::pg_catalog.regnamespace AND c.relforcerowsecurity;
 SQL
     forced_tables_sql 'NO FORCE'
-    archive_of "$file" | pg_restore --no-owner -L "$list" --section=data -f - || return 1
+    restore_from "$file" --no-owner -L "$list" --section=data -f - || return 1
     forced_tables_sql FORCE
-    archive_of "$file" | pg_restore --no-owner -L "$list" --section=post-data -f - || return 1
+    restore_from "$file" --no-owner -L "$list" --section=post-data -f - || return 1
     printf 'SELECT ta.configure(%s, %s);\n' "$(sql_literal "$JWT_SECRET")" "$(sql_literal "$JWT_EXPIRATION_HOURS")"
     # A shared instance's single role owns the api and may call it already.
     [ "$TA_APP" = "$TA_OWNER" ] || printf 'SELECT ta.grant_api(%s);\n' "$(sql_literal "$TA_APP")"
@@ -199,13 +199,14 @@ END \$\$;
 SQL
 }
 
-# archive_of FILE: the archive on stdout. pg_restore --list stops reading after the table of
-# contents: the SIGPIPE (status 141) that then ends the writer of a large archive is no error
-# (backup_check tests a .gz whole with gzip -t).
-archive_of() {
-    local status=0
-    case $1 in *.gz) gzip -dc -- "$1" ;; *) cat -- "$1" ;; esac || status=$?
-    [ $status = 0 ] || [ $status = 141 ]
+archive_of() { case $1 in *.gz) gzip -dc -- "$1" ;; *) cat -- "$1" ;; esac; }
+
+# pg_restore ARGS... on FILE's archive. pg_restore stops reading once it has what it needs (the TOC, one
+# section); the rest is drained, or gzip dies of SIGPIPE and fails the pipeline for any backup over 64 kB.
+restore_from() {
+    local file=$1 rc=0
+    shift
+    archive_of "$file" | { pg_restore "$@" || rc=$?; cat >/dev/null; return $rc; }
 }
 
 # restore_run FILE: restores FILE into TA_DB without ever leaving it half restored.

@@ -6,7 +6,8 @@
 packages=(make gcc postgresql-15 postgresql-server-dev-15 libpq-dev
           libmicrohttpd-dev libjansson-dev libjwt-dev check pkg-config
           nginx chromium curl ca-certificates
-          bats shellcheck docker-compose openssl systemd)
+          bats shellcheck docker-compose openssl systemd
+          clang libclang-rt-14-dev)
 command -v node >/dev/null || packages+=(nodejs npm)
 
 missing=()

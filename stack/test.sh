@@ -34,7 +34,8 @@ if [ -f "$ROOT/proxy/Makefile" ]; then
     # against this stack's database, once as built and once under AddressSanitizer/UBSan.
     JWT_SECRET=$(jwt_secret)
     PG_RESTART_COMMAND="$([ "$(id -u)" = 0 ] && echo runuser -u postgres --) $PGBIN/pg_ctl -D $PGDATA -l $PGDATA/postgresql.log -m fast -w restart"
-    export DATABASE_URL JWT_SECRET PG_RESTART_COMMAND
+    PG_CTL_COMMAND="$([ "$(id -u)" = 0 ] && echo runuser -u postgres --) $PGBIN/pg_ctl -D $PGDATA -l $PGDATA/postgresql.log"
+    export DATABASE_URL JWT_SECRET PG_RESTART_COMMAND PG_CTL_COMMAND
     suite "proxy: unit tests" make -s -C "$ROOT/proxy" test
     suite "proxy: HTTP black-box" make -s -C "$ROOT/proxy" check-http
     suite "proxy: HTTP black-box under ASan+UBSan" \
@@ -48,6 +49,15 @@ if [ -f "$ROOT/proxy/Makefile" ]; then
         DATABASE_URL="postgresql:///$db?host=$PGSOCK&port=$DB_PORT&user=$DB_APP" make -s -C "$ROOT/proxy" check-http
     }
     suite "proxy: HTTP black-box (fallback install)" http_on_fallback
+    # Issue 9, security: attack and fault suites against the sanitizer build (see SECURITY.md), then a short
+    # pass of every fuzzing harness (make fuzz runs them longer).
+    export PROXY_BIN="$ROOT/proxy/therapyassistance-proxy-asan"
+    security() { make -s -C "$ROOT/proxy" asan && node --test --test-reporter=spec "$ROOT/security/$1.test.mjs"; }
+    suite "security: tenant isolation matrix" security tenancy
+    suite "security: JWT attacks" security jwt
+    suite "security: hostile input corpus" security hostile
+    suite "security: slow and half-open clients" security slow
+    suite "security: faults (kill -9, database restart, terminated connections)" security faults
 fi
 if [ -f "$ROOT/frontend/package.json" ]; then
     suite "SPA: lint, types, unit tests, bundle budget" \
@@ -57,6 +67,7 @@ if [ -f "$ROOT/frontend/package.json" ]; then
     suite "nginx: production config (nginx -t)" "$ROOT/nginx/local.sh" check
     suite "nginx: headers, caching, gzip, SPA fallback, /api/" "$ROOT/nginx/test.sh" "http://127.0.0.1:$WEB_PORT"
 fi
+suite "fuzz: short pass of every harness" make -s -C "$ROOT/fuzz" run FUZZ_SECONDS="${FUZZ_SECONDS:-4}"
 
 [ $failed = 0 ] || say "failed suites: ${failures[*]}"
 echo "suites: $passed passed, $failed failed"

@@ -38,13 +38,12 @@ static int base64url_value(char c)
 }
 
 /*
- * Decodes the token's payload segment (between the dots) into a new NUL-terminated string: the claims exactly
- * as signed. Returns NULL when out of memory or not base64url (libjwt has already decoded it once).
+ * Decodes len base64url characters at start into a new NUL-terminated string (caller frees). Returns NULL when out
+ * of memory, not base64url, or when the bytes hold a NUL: libjwt parsed the segment as a C string, so bytes after
+ * a NUL were signed but never checked.
  */
-static char *payload_text(const char *token)
+static char *segment_text(const char *start, size_t len)
 {
-	const char *start = strchr(token, '.') + 1;
-	size_t len = strcspn(start, ".");
 	char *out = malloc(len * 3 / 4 + 1);
 	size_t o = 0;
 	unsigned bits = 0, nbits = 0;
@@ -66,6 +65,10 @@ static char *payload_text(const char *token)
 		}
 	}
 	out[o] = '\0';
+	if (memchr(out, '\0', o) != NULL) {
+		free(out);
+		return NULL;
+	}
 	return out;
 }
 
@@ -74,7 +77,8 @@ enum jwt_verdict jwt_verify_hs256(const char *token, const unsigned char *key, s
 {
 	jwt_t *jwt = NULL;
 	enum jwt_verdict verdict = JWT_INVALID;
-	const char *sub;
+	const char *sub, *payload;
+	char *header;
 	double exp, nbf;
 
 	*claims = NULL;
@@ -87,7 +91,9 @@ enum jwt_verdict jwt_verify_hs256(const char *token, const unsigned char *key, s
 	 */
 	if (jwt_decode(&jwt, token, key, (int)key_len) != 0 || jwt == NULL)
 		goto out;
-	if (jwt_get_alg(jwt) != JWT_ALG_HS256)
+	/* libjwt maps "alg" case-insensitively ("hs256" too); RFC 7515 and the database compare it exactly. */
+	if (jwt_get_alg(jwt) != JWT_ALG_HS256 || jwt_get_header(jwt, "alg") == NULL ||
+	    strcmp(jwt_get_header(jwt, "alg"), "HS256") != 0)
 		goto out;
 	sub = jwt_get_grant(jwt, "sub");
 	if (sub == NULL || sub[0] == '\0')
@@ -98,8 +104,11 @@ enum jwt_verdict jwt_verify_hs256(const char *token, const unsigned char *key, s
 		verdict = JWT_EXPIRED;
 		goto out;
 	}
-	/* A signature verified means the token has two dots and a JSON payload. */
-	*claims = payload_text(token);
+	/* A signature verified means the token has two dots and a JSON payload: the claims exactly as signed. */
+	header = segment_text(token, strcspn(token, "."));
+	payload = strchr(token, '.') + 1;
+	*claims = header != NULL ? segment_text(payload, strcspn(payload, ".")) : NULL;
+	free(header);
 	if (*claims != NULL)
 		verdict = JWT_VALID;
 out:

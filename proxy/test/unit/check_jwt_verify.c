@@ -179,6 +179,41 @@ START_TEST(exp_must_be_a_number)
 }
 END_TEST
 
+/* RFC 7515: "alg" is case-sensitive. libjwt reads "hs256" as HS256; we and the database do not. */
+START_TEST(alg_must_be_exactly_HS256)
+{
+	char *claims = NULL;
+	/* {"alg":"hs256","typ":"JWT"} . {"sub":"7","exp":9999999999} */
+	char *t = hs256_sign("eyJhbGciOiJoczI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI3IiwiZXhwIjo5OTk5OTk5OTk5fQ");
+
+	ck_assert_int_eq(verify(t, &claims), JWT_INVALID);
+	ck_assert_ptr_null(claims);
+	free(t);
+	/* The same payload under {"alg":"HS256","typ":"JWT"} is fine. */
+	t = hs256_sign("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI3IiwiZXhwIjo5OTk5OTk5OTk5fQ");
+	ck_assert_int_eq(verify(t, &claims), JWT_VALID);
+	free(claims);
+	free(t);
+}
+END_TEST
+
+/* libjwt reads each segment as a C string: bytes after a NUL were signed but never checked. Found by fuzz/. */
+START_TEST(segments_with_nul_bytes_are_refused)
+{
+	char *claims = NULL;
+	/* {"alg":"HS256","typ":"JWT"}\0\0 . {"sub":"7","exp":9999999999} */
+	char *t = hs256_sign("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9AAA.eyJzdWIiOiI3IiwiZXhwIjo5OTk5OTk5OTk5fQ");
+
+	ck_assert_int_eq(verify(t, &claims), JWT_INVALID);
+	free(t);
+	/* {"alg":"HS256","typ":"JWT"} . {"sub":"7","exp":9999999999}\0{"sub":"8"} */
+	t = hs256_sign("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI3IiwiZXhwIjo5OTk5OTk5OTk5fQB7InN1YiI6IjgifQ");
+	ck_assert_int_eq(verify(t, &claims), JWT_INVALID);
+	ck_assert_ptr_null(claims);
+	free(t);
+}
+END_TEST
+
 Suite *jwt_verify_suite(void)
 {
 	return SUITE("jwt_verify", claims_are_passed_exactly_as_signed,
@@ -186,5 +221,7 @@ Suite *jwt_verify_suite(void)
 		     refuses_other_algorithms_and_keys,
 		     refuses_tampering_and_garbage,
 		     exp_and_sub_are_required,
-		     exp_must_be_a_number);
+		     exp_must_be_a_number,
+		     alg_must_be_exactly_HS256,
+		     segments_with_nul_bytes_are_refused);
 }
