@@ -21,6 +21,16 @@ SQL
     for db in ops_test_ext ops_test_fb; do
         seed_practice "$db" terapeuta@example.com
         seed_practice "$db" druga.praktyka@example.com
+        # A year of notes that do not compress away: the archive runs well past a pipe buffer
+        # after its table of contents (a check that stopped reading there once refused such backups).
+        psql_super -d "$db" >/dev/null <<'SQL'
+SELECT set_config('request.jwt.claims', json_build_object('sub', id::text, 'pid', practice_id)::text, false)
+  FROM ta.users WHERE email = 'terapeuta@example.com';
+SELECT count(api.create_session_note(json_build_object(
+           'patient_id', (SELECT min(id) FROM ta.patients),
+           'content', (SELECT string_agg(md5(i || random()::text), ' ') FROM generate_series(1, 12)))))
+  FROM generate_series(1, 1000) i;
+SQL
     done
 }
 
@@ -60,6 +70,7 @@ SQL
     file=${lines[-1]}
     [ -f "$file" ] && [[ $file == "$BACKUP_DIR"/ops_test_ext-*.dump.gz ]]
     [ "$(stat -c %a "$file")" = 600 ]
+    [ "$(stat -c %s "$file")" -gt 131072 ]         # twice what a pipe buffer holds
 
     damage ops_test_ext
     [ "$(table_checksums ops_test_ext)" != "$before" ]
