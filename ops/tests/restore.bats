@@ -28,7 +28,7 @@ SELECT set_config('request.jwt.claims', json_build_object('sub', id::text, 'pid'
   FROM ta.users WHERE email = 'terapeuta@example.com';
 SELECT count(api.create_session_note(json_build_object(
            'patient_id', (SELECT min(id) FROM ta.patients),
-           'content', (SELECT string_agg(md5(i || random()::text), ' ') FROM generate_series(1, 12)))))
+           'content', (SELECT string_agg(md5(i || '.' || g || random()::text), ' ') FROM generate_series(1, 12) g))))
   FROM generate_series(1, 1000) i;
 SQL
     done
