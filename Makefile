@@ -26,12 +26,13 @@ include $(PGXS)
 endif
 
 # The two installs are built from the same files; only native.sql has a SQL twin.
-SHARED_SQL = sql/namespaces.sql sql/tables.sql sql/api.sql
+SHARED_SQL = sql/namespaces.sql sql/tables.sql sql/throttle.sql sql/api.sql sql/audit.sql
 therapyassistance--1.0.sql: sql/extension_head.sql sql/namespaces.sql sql/native.sql \
-                            sql/tables.sql sql/api.sql sql/extension_tail.sql
+                            sql/tables.sql sql/throttle.sql sql/api.sql sql/audit.sql sql/extension_tail.sql
 	cat $^ > $@
 sql/fallback/therapyassistance.sql: sql/fallback/head.sql sql/namespaces.sql \
-                                    sql/fallback/native.sql sql/tables.sql sql/api.sql
+                                    sql/fallback/native.sql sql/tables.sql sql/throttle.sql sql/api.sql \
+                                    sql/audit.sql
 	cat $^ > $@
 
 # `make up INSTALL=fallback` runs on the plain-SQL install. (PGXS uses INSTALL for the

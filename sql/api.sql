@@ -427,6 +427,7 @@ DECLARE
     -- too, so the answer time does not tell which emails are registered.
     dummy constant text := '$2a$10$NnRac5jddq3Fy.ZZYrBC5./nZbcJtOUoRPXOsI0GHiCOnJ7h7gx5e';
     now_s bigint := extract(epoch FROM now())::bigint;
+    addr inet := ta.client_addr();
 BEGIN
     PERFORM ta.require_object(body);
     address := btrim(coalesce(ta.field_text(body, 'username'), ta.field_text(body, 'email')));
@@ -436,11 +437,17 @@ BEGIN
     ELSIF secret IS NULL THEN
         PERFORM ta.raise('22023', 'Hasło jest wymagane', 'password');
     END IF;
+    PERFORM ta.login_throttle(lower(address), addr);
     SELECT * INTO u FROM ta.users WHERE lower(users.email) = lower(address) AND deleted_at IS NULL;
     IF NOT ta.secure_equal(crypt(secret, coalesce(u.password_hash, dummy)), coalesce(u.password_hash, dummy))
        OR u.id IS NULL THEN
-        PERFORM ta.raise('28000', 'Nieprawidłowy email lub hasło');
+        -- Answered, not raised: an error would roll back the count of this failure. The
+        -- status travels in response.status (PostgREST's way); the proxy answers 401.
+        PERFORM ta.login_failed(lower(address), addr);
+        PERFORM set_config('response.status', '401', true);
+        RETURN json_build_object('detail', 'Nieprawidłowy email lub hasło');
     END IF;
+    DELETE FROM ta.login_failures f WHERE f.email = lower(address);
     SELECT * INTO s FROM ta.settings;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'therapyassistance is not configured: the owner must run ta.configure(jwt_secret)'
@@ -465,29 +472,34 @@ DECLARE
     skip integer := ta.query_int(params, 'skip', 0, 0, 1000000000);
     lim integer := ta.query_int(params, 'limit', 100, 1, 1000);
     search text := lower(nullif(btrim(ta.field_text(params, 'search')), ''));
+    uid bigint := ta.caller();
+    result json;
+    ids bigint[];
 BEGIN
-    PERFORM ta.caller();
-    RETURN coalesce((
-        SELECT json_agg(ta.patient_out(p) ORDER BY p.id)
-          FROM (SELECT * FROM ta.patients p
-                 WHERE p.deleted_at IS NULL
-                   AND (search IS NULL OR strpos(lower(p.name), search) > 0
-                        OR strpos(lower(p.email), search) > 0 OR strpos(p.phone, search) > 0)
-                 ORDER BY p.id OFFSET skip LIMIT lim) p), '[]');
+    SELECT coalesce(json_agg(ta.patient_out(p) ORDER BY p.id), '[]'), array_agg(p.id ORDER BY p.id)
+      INTO result, ids
+      FROM (SELECT * FROM ta.patients p
+             WHERE p.deleted_at IS NULL
+               AND (search IS NULL OR strpos(lower(p.name), search) > 0
+                    OR strpos(lower(p.email), search) > 0 OR strpos(p.phone, search) > 0)
+             ORDER BY p.id OFFSET skip LIMIT lim) p;
+    PERFORM ta.audit(uid, 'read', ids);
+    RETURN result;
 END $$;
 COMMENT ON FUNCTION api.list_patients(json) IS 'GET /patients?skip&limit[&search]';
 
 CREATE FUNCTION api.get_patient(id bigint) RETURNS json
     LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
+    uid bigint := ta.caller();
     result json;
 BEGIN
-    PERFORM ta.caller();
     SELECT row_to_json(ta.patient_out(p)) INTO result FROM ta.patients p
      WHERE p.id = get_patient.id AND p.deleted_at IS NULL;
     IF result IS NULL THEN
         PERFORM ta.raise('P0002', 'Pacjent nie został znaleziony');
     END IF;
+    PERFORM ta.audit(uid, 'read', ARRAY[get_patient.id]);
     RETURN result;
 END $$;
 COMMENT ON FUNCTION api.get_patient(bigint) IS 'GET /patients/{id}';
@@ -498,13 +510,14 @@ DECLARE
     c text;
     col text;
     p ta.patients;
+    uid bigint := ta.caller();
 BEGIN
-    PERFORM ta.caller();
     PERFORM ta.require_object(body);
     INSERT INTO ta.patients (practice_id, name, phone, email, notes)
     VALUES (ta.current_practice_id(), ta.field_text(body, 'name'), ta.field_optional_text(body, 'phone'),
             ta.field_optional_text(body, 'email'), ta.field_text(body, 'notes'))
     RETURNING * INTO p;
+    PERFORM ta.audit(uid, 'create', ARRAY[p.id]);
     RETURN row_to_json(ta.patient_out(p));
 EXCEPTION WHEN integrity_constraint_violation THEN
     GET STACKED DIAGNOSTICS c = CONSTRAINT_NAME, col = COLUMN_NAME;
@@ -518,8 +531,8 @@ DECLARE
     c text;
     col text;
     p ta.patients;
+    uid bigint := ta.caller();
 BEGIN
-    PERFORM ta.caller();
     PERFORM ta.require_object(body);
     UPDATE ta.patients SET
         name = CASE WHEN body -> 'name' IS NULL THEN name ELSE ta.field_text(body, 'name') END,
@@ -531,6 +544,7 @@ BEGIN
     IF p.id IS NULL THEN
         PERFORM ta.raise('P0002', 'Pacjent nie został znaleziony');
     END IF;
+    PERFORM ta.audit(uid, 'update', ARRAY[p.id]);
     RETURN row_to_json(ta.patient_out(p));
 EXCEPTION WHEN integrity_constraint_violation THEN
     GET STACKED DIAGNOSTICS c = CONSTRAINT_NAME, col = COLUMN_NAME;
@@ -553,6 +567,7 @@ BEGIN
      WHERE patient_id = delete_patient.id AND deleted_at IS NULL;
     UPDATE ta.session_notes SET deleted_at = now(), deleted_by = uid
      WHERE patient_id = delete_patient.id AND deleted_at IS NULL;
+    PERFORM ta.audit(uid, 'delete', ARRAY[delete_patient.id]);
     RETURN json_build_object('detail', 'Pacjent został usunięty');
 END $$;
 COMMENT ON FUNCTION api.delete_patient(bigint) IS 'DELETE /patients/{id}: archives, keeps the records.';
@@ -569,16 +584,21 @@ DECLARE
     date_from date := ta.query_date(params, 'date_from');
     date_to date := ta.query_date(params, 'date_to');
     patient bigint := ta.query_id(params, 'patient_id');
+    uid bigint := ta.caller();
+    result json;
+    ids bigint[];
 BEGIN
-    PERFORM ta.caller();
-    RETURN coalesce((
-        SELECT json_agg(ta.appointment_out(a) ORDER BY a.date, a.start_time, a.id)
-          FROM (SELECT * FROM ta.appointments a
-                 WHERE a.deleted_at IS NULL
-                   AND (date_from IS NULL OR a.date >= date_from)
-                   AND (date_to IS NULL OR a.date <= date_to)
-                   AND (patient IS NULL OR a.patient_id = patient)
-                 ORDER BY a.date, a.start_time, a.id OFFSET skip LIMIT lim) a), '[]');
+    SELECT coalesce(json_agg(ta.appointment_out(a) ORDER BY a.date, a.start_time, a.id), '[]'),
+           array_agg(DISTINCT a.patient_id)
+      INTO result, ids
+      FROM (SELECT * FROM ta.appointments a
+             WHERE a.deleted_at IS NULL
+               AND (date_from IS NULL OR a.date >= date_from)
+               AND (date_to IS NULL OR a.date <= date_to)
+               AND (patient IS NULL OR a.patient_id = patient)
+             ORDER BY a.date, a.start_time, a.id OFFSET skip LIMIT lim) a;
+    PERFORM ta.audit(uid, 'read', ids);
+    RETURN result;
 END $$;
 COMMENT ON FUNCTION api.list_appointments(json) IS
     'GET /appointments?skip&limit&date_from&date_to[&patient_id] (inclusive dates)';
@@ -586,15 +606,16 @@ COMMENT ON FUNCTION api.list_appointments(json) IS
 CREATE FUNCTION api.get_appointment(id bigint) RETURNS json
     LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
-    result json;
+    uid bigint := ta.caller();
+    a ta.appointments;
 BEGIN
-    PERFORM ta.caller();
-    SELECT row_to_json(ta.appointment_out(a)) INTO result FROM ta.appointments a
-     WHERE a.id = get_appointment.id AND a.deleted_at IS NULL;
-    IF result IS NULL THEN
+    SELECT * INTO a FROM ta.appointments
+     WHERE appointments.id = get_appointment.id AND deleted_at IS NULL;
+    IF NOT FOUND THEN
         PERFORM ta.raise('P0002', 'Wizyta nie została znaleziona');
     END IF;
-    RETURN result;
+    PERFORM ta.audit(uid, 'read', ARRAY[a.patient_id]);
+    RETURN row_to_json(ta.appointment_out(a));
 END $$;
 COMMENT ON FUNCTION api.get_appointment(bigint) IS 'GET /appointments/{id}';
 
@@ -618,8 +639,8 @@ DECLARE
     c text;
     col text;
     a ta.appointments;
+    uid bigint := ta.caller();
 BEGIN
-    PERFORM ta.caller();
     PERFORM ta.require_object(body);
     PERFORM ta.require_patient(ta.field_id(body, 'patient_id'));
     PERFORM ta.check_is_paid(body, false);
@@ -628,6 +649,7 @@ BEGIN
             ta.field_time(body, 'start_time'), ta.field_time(body, 'end_time'),
             ta.field_money(body, 'price'), ta.field_id(body, 'session_note_id'))
     RETURNING * INTO a;
+    PERFORM ta.audit(uid, 'create', ARRAY[a.patient_id]);
     RETURN row_to_json(ta.appointment_out(a));
 EXCEPTION WHEN integrity_constraint_violation THEN
     GET STACKED DIAGNOSTICS c = CONSTRAINT_NAME, col = COLUMN_NAME;
@@ -641,14 +663,16 @@ DECLARE
     c text;
     col text;
     a ta.appointments;
+    uid bigint := ta.caller();
+    old_patient bigint;
 BEGIN
-    PERFORM ta.caller();
     PERFORM ta.require_object(body);
     SELECT * INTO a FROM ta.appointments
      WHERE appointments.id = update_appointment.id AND deleted_at IS NULL FOR UPDATE;
     IF NOT FOUND THEN
         PERFORM ta.raise('P0002', 'Wizyta nie została znaleziona');
     END IF;
+    old_patient := a.patient_id;
     IF body -> 'patient_id' IS NOT NULL THEN
         PERFORM ta.require_patient(ta.field_id(body, 'patient_id'));
     END IF;
@@ -663,6 +687,7 @@ BEGIN
                                ELSE ta.field_id(body, 'session_note_id') END
      WHERE appointments.id = update_appointment.id
     RETURNING * INTO a;
+    PERFORM ta.audit(uid, 'update', ARRAY(SELECT DISTINCT unnest(ARRAY[old_patient, a.patient_id])));
     RETURN row_to_json(ta.appointment_out(a));
 EXCEPTION WHEN integrity_constraint_violation THEN
     GET STACKED DIAGNOSTICS c = CONSTRAINT_NAME, col = COLUMN_NAME;
@@ -684,6 +709,7 @@ BEGIN
         PERFORM ta.raise('P0001', 'Nie można usunąć opłaconej wizyty: najpierw usuń ją z płatności');
     END IF;
     UPDATE ta.appointments SET deleted_at = now(), deleted_by = uid WHERE appointments.id = a.id;
+    PERFORM ta.audit(uid, 'delete', ARRAY[a.patient_id]);
     RETURN json_build_object('detail', 'Wizyta została usunięta');
 END $$;
 COMMENT ON FUNCTION api.delete_appointment(bigint) IS 'DELETE /appointments/{id}: archives it.';
@@ -691,9 +717,11 @@ COMMENT ON FUNCTION api.delete_appointment(bigint) IS 'DELETE /appointments/{id}
 ---------------------------------------------------------------------------------------
 -- Session notes
 
-CREATE FUNCTION ta.notes_page(patient bigint, q json) RETURNS json
+-- A page of notes (of one patient or all) and the ids of the patients they belong to.
+CREATE FUNCTION ta.notes_page(patient bigint, q json, OUT body json, OUT patient_ids bigint[])
     LANGUAGE sql STABLE AS $$
-    SELECT coalesce(json_agg(ta.note_out(n) ORDER BY n.created_at DESC, n.id DESC), '[]')
+    SELECT coalesce(json_agg(ta.note_out(n) ORDER BY n.created_at DESC, n.id DESC), '[]'),
+           array_agg(DISTINCT n.patient_id)
       FROM (SELECT * FROM ta.session_notes n
              WHERE n.deleted_at IS NULL AND (patient IS NULL OR n.patient_id = patient)
              ORDER BY n.created_at DESC, n.id DESC
@@ -703,18 +731,25 @@ $$;
 
 CREATE FUNCTION api.list_session_notes(q json) RETURNS json
     LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    uid bigint := ta.caller();
+    page record := ta.notes_page(NULL, q);
 BEGIN
-    PERFORM ta.caller();
-    RETURN ta.notes_page(NULL, q);
+    PERFORM ta.audit(uid, 'read', page.patient_ids);
+    RETURN page.body;
 END $$;
 COMMENT ON FUNCTION api.list_session_notes(json) IS 'GET /session_notes?skip&limit, newest first';
 
 CREATE FUNCTION api.list_patient_session_notes(patient_id bigint, q json) RETURNS json
     LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    uid bigint := ta.caller();
+    page record;
 BEGIN
-    PERFORM ta.caller();
     PERFORM ta.require_patient(patient_id);
-    RETURN ta.notes_page(patient_id, q);
+    page := ta.notes_page(patient_id, q);
+    PERFORM ta.audit(uid, 'read', ARRAY[patient_id]);
+    RETURN page.body;
 END $$;
 COMMENT ON FUNCTION api.list_patient_session_notes(bigint, json) IS
     'GET /session_notes/{patient_id}?skip&limit, newest first';
@@ -725,13 +760,14 @@ DECLARE
     c text;
     col text;
     n ta.session_notes;
+    uid bigint := ta.caller();
 BEGIN
-    PERFORM ta.caller();
     PERFORM ta.require_object(body);
     PERFORM ta.require_patient(ta.field_id(body, 'patient_id'));
     INSERT INTO ta.session_notes (practice_id, patient_id, content)
     VALUES (ta.current_practice_id(), ta.field_id(body, 'patient_id'), ta.field_text(body, 'content'))
     RETURNING * INTO n;
+    PERFORM ta.audit(uid, 'create', ARRAY[n.patient_id]);
     RETURN row_to_json(ta.note_out(n));
 EXCEPTION WHEN integrity_constraint_violation THEN
     GET STACKED DIAGNOSTICS c = CONSTRAINT_NAME, col = COLUMN_NAME;
@@ -742,15 +778,16 @@ COMMENT ON FUNCTION api.create_session_note(json) IS 'POST /session_notes';
 CREATE FUNCTION api.get_session_note(id bigint) RETURNS json
     LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
-    result json;
+    uid bigint := ta.caller();
+    n ta.session_notes;
 BEGIN
-    PERFORM ta.caller();
-    SELECT row_to_json(ta.note_out(n)) INTO result FROM ta.session_notes n
-     WHERE n.id = get_session_note.id AND n.deleted_at IS NULL;
-    IF result IS NULL THEN
+    SELECT * INTO n FROM ta.session_notes
+     WHERE session_notes.id = get_session_note.id AND deleted_at IS NULL;
+    IF NOT FOUND THEN
         PERFORM ta.raise('P0002', 'Notatka nie została znaleziona');
     END IF;
-    RETURN result;
+    PERFORM ta.audit(uid, 'read', ARRAY[n.patient_id]);
+    RETURN row_to_json(ta.note_out(n));
 END $$;
 COMMENT ON FUNCTION api.get_session_note(bigint) IS 'GET /session_notes/note/{id}';
 
@@ -760,8 +797,8 @@ DECLARE
     c text;
     col text;
     n ta.session_notes;
+    uid bigint := ta.caller();
 BEGIN
-    PERFORM ta.caller();
     PERFORM ta.require_object(body);
     UPDATE ta.session_notes SET
         content = CASE WHEN body -> 'content' IS NULL THEN content ELSE ta.field_text(body, 'content') END,
@@ -771,6 +808,7 @@ BEGIN
     IF n.id IS NULL THEN
         PERFORM ta.raise('P0002', 'Notatka nie została znaleziona');
     END IF;
+    PERFORM ta.audit(uid, 'update', ARRAY[n.patient_id]);
     RETURN row_to_json(ta.note_out(n));
 EXCEPTION WHEN integrity_constraint_violation THEN
     GET STACKED DIAGNOSTICS c = CONSTRAINT_NAME, col = COLUMN_NAME;
@@ -782,13 +820,16 @@ CREATE FUNCTION api.delete_session_note(id bigint) RETURNS json
     LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
     uid bigint := ta.caller();
+    patient bigint;
 BEGIN
     UPDATE ta.session_notes SET deleted_at = now(), deleted_by = uid
-     WHERE session_notes.id = delete_session_note.id AND deleted_at IS NULL;
+     WHERE session_notes.id = delete_session_note.id AND deleted_at IS NULL
+    RETURNING patient_id INTO patient;
     IF NOT FOUND THEN
         PERFORM ta.raise('P0002', 'Notatka nie została znaleziona');
     END IF;
     UPDATE ta.appointments SET session_note_id = NULL WHERE session_note_id = delete_session_note.id;
+    PERFORM ta.audit(uid, 'delete', ARRAY[patient]);
     RETURN json_build_object('detail', 'Notatka została usunięta');
 END $$;
 COMMENT ON FUNCTION api.delete_session_note(bigint) IS 'DELETE /session_notes/{id}: archives it.';
@@ -837,8 +878,8 @@ DECLARE
     col text;
     pay ta.payments;
     ids bigint[];
+    uid bigint := ta.caller();
 BEGIN
-    PERFORM ta.caller();
     PERFORM ta.require_object(body);
     PERFORM ta.require_patient(ta.field_id(body, 'patient_id'));
     ids := ta.field_ids(body, 'appointment_ids');
@@ -851,6 +892,7 @@ BEGIN
             coalesce(ta.field_day(body, 'payment_date'), current_date))
     RETURNING * INTO pay;
     PERFORM ta.link_appointments(pay, ids, false);
+    PERFORM ta.audit(uid, 'create', ARRAY[pay.patient_id]);
     RETURN ta.payment_json(pay);
 EXCEPTION WHEN integrity_constraint_violation THEN
     GET STACKED DIAGNOSTICS c = CONSTRAINT_NAME, col = COLUMN_NAME;
@@ -870,8 +912,9 @@ DECLARE
     date_to date := ta.query_date(params, 'date_to');
     method text := ta.field_scalar(params, 'payment_method');
     result json;
+    ids bigint[];
+    uid bigint := ta.caller();
 BEGIN
-    PERFORM ta.caller();
     IF method NOT IN ('CASH', 'TRANSFER') THEN
         PERFORM ta.raise('22023', 'Metoda płatności musi być CASH lub TRANSFER', 'payment_method');
     END IF;
@@ -884,11 +927,11 @@ BEGIN
            AND (method IS NULL OR p.payment_method = method))
     SELECT json_build_object(
         'total', (SELECT count(*) FROM matching),
-        'payments', coalesce((
-            SELECT json_agg(ta.payment_json(p) ORDER BY p.payment_date DESC, p.id DESC)
-              FROM (SELECT * FROM matching m ORDER BY m.payment_date DESC, m.id DESC OFFSET skip LIMIT lim) p),
-            '[]'))
-      INTO result;
+        'payments', coalesce(json_agg(ta.payment_json(p) ORDER BY p.payment_date DESC, p.id DESC), '[]')),
+           array_agg(DISTINCT p.patient_id)
+      INTO result, ids
+      FROM (SELECT * FROM matching m ORDER BY m.payment_date DESC, m.id DESC OFFSET skip LIMIT lim) p;
+    PERFORM ta.audit(uid, 'read', ids);
     RETURN result;
 END $$;
 COMMENT ON FUNCTION api.list_payments(json) IS
@@ -897,15 +940,16 @@ COMMENT ON FUNCTION api.list_payments(json) IS
 CREATE FUNCTION api.get_payment(id bigint) RETURNS json
     LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
-    result json;
+    uid bigint := ta.caller();
+    pay ta.payments;
 BEGIN
-    PERFORM ta.caller();
-    SELECT ta.payment_json(p) INTO result FROM ta.payments p
-     WHERE p.id = get_payment.id AND p.deleted_at IS NULL;
-    IF result IS NULL THEN
+    SELECT * INTO pay FROM ta.payments
+     WHERE payments.id = get_payment.id AND deleted_at IS NULL;
+    IF NOT FOUND THEN
         PERFORM ta.raise('P0002', 'Płatność nie została znaleziona');
     END IF;
-    RETURN result;
+    PERFORM ta.audit(uid, 'read', ARRAY[pay.patient_id]);
+    RETURN ta.payment_json(pay);
 END $$;
 COMMENT ON FUNCTION api.get_payment(bigint) IS 'GET /payments/{id}';
 
@@ -916,8 +960,8 @@ DECLARE
     col text;
     pay ta.payments;
     ids bigint[];
+    uid bigint := ta.caller();
 BEGIN
-    PERFORM ta.caller();
     PERFORM ta.require_object(body);
     UPDATE ta.payments SET
         amount = CASE WHEN body -> 'amount' IS NULL THEN amount ELSE ta.field_money(body, 'amount') END,
@@ -942,6 +986,7 @@ BEGIN
         SELECT array_agg(a.id) INTO ids FROM ta.appointments a WHERE a.payment_id = pay.id;
     END IF;
     PERFORM ta.link_appointments(pay, coalesce(ids, '{}'), true);
+    PERFORM ta.audit(uid, 'update', ARRAY[pay.patient_id]);
     RETURN ta.payment_json(pay);
 EXCEPTION WHEN integrity_constraint_violation THEN
     GET STACKED DIAGNOSTICS c = CONSTRAINT_NAME, col = COLUMN_NAME;
@@ -954,15 +999,18 @@ CREATE FUNCTION api.delete_payment(id bigint) RETURNS json
     LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
     uid bigint := ta.caller();
+    patient bigint;
 BEGIN
     UPDATE ta.payments p SET deleted_at = now(), deleted_by = uid,
            archived_appointment_ids = (SELECT array_agg(a.id ORDER BY a.id) FROM ta.appointments a
                                         WHERE a.payment_id = p.id)
-     WHERE p.id = delete_payment.id AND p.deleted_at IS NULL;
+     WHERE p.id = delete_payment.id AND p.deleted_at IS NULL
+    RETURNING p.patient_id INTO patient;
     IF NOT FOUND THEN
         PERFORM ta.raise('P0002', 'Płatność nie została znaleziona');
     END IF;
     UPDATE ta.appointments SET payment_id = NULL WHERE payment_id = delete_payment.id;
+    PERFORM ta.audit(uid, 'delete', ARRAY[patient]);
     RETURN json_build_object('detail', 'Płatność została usunięta, wizyty oznaczone jako nieopłacone');
 END $$;
 COMMENT ON FUNCTION api.delete_payment(bigint) IS
@@ -970,9 +1018,11 @@ COMMENT ON FUNCTION api.delete_payment(bigint) IS
 
 CREATE FUNCTION api.unpaid_appointments(patient_id bigint) RETURNS json
     LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    uid bigint := ta.caller();
 BEGIN
-    PERFORM ta.caller();
     PERFORM ta.require_patient(patient_id);
+    PERFORM ta.audit(uid, 'read', ARRAY[patient_id]);
     RETURN coalesce((SELECT json_agg(a.id ORDER BY a.date, a.start_time, a.id) FROM ta.appointments a
                       WHERE a.patient_id = unpaid_appointments.patient_id
                         AND a.deleted_at IS NULL AND a.payment_id IS NULL), '[]');
@@ -986,8 +1036,10 @@ DECLARE
     params json := ta.query_params(q);
     date_from date := ta.query_date(params, 'date_from');
     date_to date := ta.query_date(params, 'date_to');
+    uid bigint := ta.caller();
 BEGIN
-    PERFORM ta.caller();
+    -- Sums over the practice's payments: audited as a read of no one patient.
+    PERFORM ta.audit(uid, 'read', '{}');
     RETURN (SELECT json_build_object(
                 'total_payments', count(*),
                 'total_amount', coalesce(sum(p.amount), 0),

@@ -29,7 +29,7 @@ echo "GET /patients: $rows rows, $bytes bytes"
 
 # The statement the proxy prepares for this route, with the same claims.
 cat >"$WORK/patients.sql" <<SQL
-WITH claims AS MATERIALIZED (SELECT set_config('request.jwt.claims', '$claims', true)) SELECT api.list_patients('{}'::json)::text FROM claims;
+WITH request AS MATERIALIZED (SELECT set_config('request.client_addr', '127.0.0.1', true), set_config('request.route', 'GET /patients', true), set_config('request.jwt.claims', '$claims', true)), answer AS MATERIALIZED (SELECT api.list_patients('{}'::json)::text AS body FROM request) SELECT body, current_setting('response.status', true) FROM answer;
 SQL
 
 proxy_pid=$(ss -ltnpH "sport = :${PROXY_URL##*:}" | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -1)

@@ -2,6 +2,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "config.h"
 
+#include "client_addr.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -80,6 +82,35 @@ static int split_origins(struct proxy_config *cfg, const char *text, char *err, 
 	return 0;
 }
 
+/* Canonicalises TRUSTED_PROXIES (comma-separated numeric addresses) into cfg->trusted_proxies. */
+static int parse_trusted_proxies(struct proxy_config *cfg, const char *text, char *err, size_t errlen)
+{
+	size_t used = 0;
+
+	for (const char *p = text; *p != '\0';) {
+		size_t len = strcspn(p, ",");
+		char addr[CLIENT_ADDR_MAX];
+
+		if (strspn(p, " \t") < len) {
+			if (client_addr_normalize(p, len, addr) != 0) {
+				snprintf(err, errlen, "TRUSTED_PROXIES must list numeric IP addresses, got \"%.*s\"",
+					 (int)len, p);
+				return -1;
+			}
+			if (used + strlen(addr) + 2 > sizeof(cfg->trusted_proxies)) {
+				snprintf(err, errlen, "TRUSTED_PROXIES is too long");
+				return -1;
+			}
+			used += (size_t)snprintf(cfg->trusted_proxies + used, sizeof(cfg->trusted_proxies) - used,
+						 "%s%s", used ? "," : "", addr);
+		}
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
 /* SQLAlchemy-style URLs (postgresql+asyncpg://) from the original's .env become plain libpq URLs. */
 static int normalise_database_url(struct proxy_config *cfg, const char *url, char *err, size_t errlen)
 {
@@ -102,7 +133,7 @@ static int normalise_database_url(struct proxy_config *cfg, const char *url, cha
 
 int config_load(struct proxy_config *cfg, config_lookup_fn lookup, void *ctx, char *err, size_t errlen)
 {
-	const char *origins, *url;
+	const char *origins, *url, *trusted;
 	unsigned hours = 24;
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -140,6 +171,11 @@ int config_load(struct proxy_config *cfg, config_lookup_fn lookup, void *ctx, ch
 	origins = lookup(ctx, "ALLOWED_ORIGINS");
 	if (split_origins(cfg, origins != NULL ? origins : "http://localhost:3000,http://localhost:5173", err,
 			  errlen) != 0)
+		return -1;
+
+	/* Only a proxy on this machine (nginx) is believed about who the client is, unless told otherwise. */
+	trusted = lookup(ctx, "TRUSTED_PROXIES");
+	if (parse_trusted_proxies(cfg, trusted != NULL ? trusted : "127.0.0.1,::1", err, errlen) != 0)
 		return -1;
 
 	cfg->listen_address = nonempty(lookup(ctx, "LISTEN_ADDRESS"));

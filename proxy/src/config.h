@@ -29,6 +29,8 @@ struct proxy_config {
 	unsigned max_connections;
 	unsigned max_connections_per_ip;
 	unsigned connection_timeout_seconds;
+	/* TRUSTED_PROXIES in canonical form, comma separated: peers whose X-Real-IP/X-Forwarded-For is believed. */
+	char trusted_proxies[512];
 };
 
 /* Fills cfg from lookup. Returns 0, or -1 with a human message in err (the proxy then refuses to start). */

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "access_log.h"
+#include "client_addr.h"
 #include "config.h"
 #include "cors.h"
 #include "db_pool.h"
@@ -42,7 +43,7 @@
 /* Headers and the read buffer share this per-connection memory; larger headers answer 431. */
 #define CONNECTION_MEMORY (64 * 1024)
 #define POOL_WAIT_MS 5000
-#define MAX_SQL 512
+#define MAX_SQL 640
 
 #define DETAIL_INTERNAL "Wewnętrzny błąd serwera"
 #define DETAIL_UNAVAILABLE "Usługa chwilowo niedostępna, spróbuj ponownie"
@@ -71,6 +72,8 @@ struct request {
 	char request_id[65];
 	char method[16];
 	char path[201];
+	char client_addr[CLIENT_ADDR_MAX]; /* the peer's, or what a trusted proxy forwarded; "" when unknown */
+	char retry_after[16];            /* seconds, for a 429 */
 	const char *origin;              /* libmicrohttpd's copy, valid until the request completes */
 	bool cors_allowed;
 	bool checked;                    /* check_before_body ran */
@@ -110,6 +113,8 @@ static enum MHD_Result respond(struct request *r, struct MHD_Connection *c, int 
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Origin");
 	if (status == MHD_HTTP_UNAUTHORIZED)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+	if (status == MHD_HTTP_TOO_MANY_REQUESTS && r->retry_after[0] != '\0')
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, r->retry_after);
 	r->responded = true;
 	r->status = status;
 	if (r->hold) {
@@ -183,9 +188,33 @@ static enum MHD_Result respond_db_error(struct request *r, struct MHD_Connection
 	}
 	if (message == NULL)
 		message = DETAIL_INTERNAL;
+	/* A 429's DETAIL is the number of seconds to wait (ta.login_throttle). */
+	if (status == MHD_HTTP_TOO_MANY_REQUESTS) {
+		const char *wait = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+
+		if (wait != NULL && wait[0] != '\0' && strlen(wait) < sizeof(r->retry_after) &&
+		    strspn(wait, "0123456789") == strlen(wait))
+			memcpy(r->retry_after, wait, strlen(wait) + 1);
+	}
 	if (status == 422 && column != NULL)
 		return respond_detail(r, c, status, message, column, message);
 	return respond_detail(r, c, status, message, NULL, NULL);
+}
+
+/*
+ * The status a function chose without raising (response.status, PostgREST's way): 200 when it set none,
+ * -1 when it set something that is not an HTTP status.
+ */
+static int answer_status(const PGresult *res)
+{
+	const char *text = PQgetisnull(res, 0, 1) ? "" : PQgetvalue(res, 0, 1);
+	size_t len = strlen(text);
+
+	if (len == 0)
+		return MHD_HTTP_OK;
+	if (len != 3 || strspn(text, "0123456789") != 3 || text[0] < '2' || text[0] > '5')
+		return -1;
+	return atoi(text);
 }
 
 /* Runs the route's prepared statement with params and answers with its JSON or its error. */
@@ -205,10 +234,11 @@ static enum MHD_Result call_database(struct request *r, struct MHD_Connection *c
 	db_pool_release(srv->pool, conn);
 	if (res == NULL)
 		return respond_detail(r, c, MHD_HTTP_SERVICE_UNAVAILABLE, DETAIL_UNAVAILABLE, NULL, NULL);
-	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && PQnfields(res) == 1) {
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && PQnfields(res) == 2 &&
+	    answer_status(res) > 0) {
 		const char *json = PQgetisnull(res, 0, 0) ? "null" : PQgetvalue(res, 0, 0);
 
-		ret = respond(r, c, MHD_HTTP_OK,
+		ret = respond(r, c, answer_status(res),
 			      MHD_create_response_from_buffer(strlen(json), (void *)json, MHD_RESPMEM_MUST_COPY),
 			      "application/json");
 	} else if (PQresultStatus(res) == PGRES_FATAL_ERROR) {
@@ -306,12 +336,13 @@ static int login_form_json(struct request *r, struct MHD_Connection *c, char **f
 static enum MHD_Result dispatch_api(struct request *r, struct MHD_Connection *c)
 {
 	const struct route *route = r->match.route;
-	const char *params[4];
+	const char *params[5];
 	char id_text[24];
 	char *query_json = NULL, *form_json = NULL;
 	enum MHD_Result ret = MHD_NO;
 	int n = 0;
 
+	params[n++] = r->client_addr;
 	if (route->authenticated)
 		params[n++] = r->claims;
 	if (route->takes_id) {
@@ -475,6 +506,19 @@ static void set_request_id(struct request *r, struct MHD_Connection *c)
 		 (unsigned long)atomic_fetch_add(&r->srv->request_counter, 1));
 }
 
+/* The client's address (see client_addr_resolve); "" when the peer's cannot be told. */
+static void set_client_addr(struct request *r, struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	char peer[CLIENT_ADDR_MAX];
+
+	if (info == NULL || client_addr_from_sockaddr(info->client_addr, peer) != 0)
+		return;
+	client_addr_resolve(peer, r->srv->cfg->trusted_proxies,
+			    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Real-IP"),
+			    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Forwarded-For"), r->client_addr);
+}
+
 static void begin_request(struct http_server *srv, struct MHD_Connection *c, const char *url, const char *method,
 			  struct request *r)
 {
@@ -484,6 +528,7 @@ static void begin_request(struct http_server *srv, struct MHD_Connection *c, con
 	snprintf(r->method, sizeof(r->method), "%s", method);
 	snprintf(r->path, sizeof(r->path), "%s", url);
 	set_request_id(r, c);
+	set_client_addr(r, c);
 }
 
 /* True when the client waits for "100 Continue" before sending its body. */

@@ -20,6 +20,7 @@ const struct route route_table[] = {
 	API("GET", "/patients", "api.list_patients", true, false, true, BODY_NONE),
 	API("POST", "/patients", "api.create_patient", true, false, false, BODY_JSON),
 	API("GET", "/patients/{id}", "api.get_patient", true, true, false, BODY_NONE),
+	API("GET", "/patients/{id}/export", "api.export_patient", true, true, false, BODY_NONE),
 	API("PUT", "/patients/{id}", "api.update_patient", true, true, false, BODY_JSON),
 	API("DELETE", "/patients/{id}", "api.delete_patient", true, true, false, BODY_NONE),
 
@@ -44,6 +45,8 @@ const struct route route_table[] = {
 	API("GET", "/payments/{id}", "api.get_payment", true, true, false, BODY_NONE),
 	API("PATCH", "/payments/{id}", "api.update_payment", true, true, false, BODY_JSON),
 	API("DELETE", "/payments/{id}", "api.delete_payment", true, true, false, BODY_NONE),
+
+	API("GET", "/audit", "api.list_audit", true, false, true, BODY_NONE),
 };
 
 const size_t route_count = sizeof(route_table) / sizeof(route_table[0]);
@@ -147,10 +150,17 @@ int route_sql(const struct route *r, char *buf, size_t buflen)
 {
 	char args[64] = "";
 	size_t alen = 0;
-	int n = r->authenticated ? 2 : 1;
+	int n = r->authenticated ? 3 : 2;
 	int written;
 
 	if (r->function == NULL)
+		return -1;
+	if (r->handler == HANDLER_HEALTH) {
+		written = snprintf(buf, buflen, "SELECT %s()::text", r->function);
+		return (written < 0 || (size_t)written >= buflen) ? -1 : written;
+	}
+	/* The route's name goes into the SQL as a literal: it comes from this table, never from a request. */
+	if (strchr(r->pattern, '\'') != NULL)
 		return -1;
 	if (r->takes_id)
 		alen += (size_t)snprintf(args + alen, sizeof(args) - alen, "%s$%d::bigint", alen ? ", " : "", n++);
@@ -159,16 +169,17 @@ int route_sql(const struct route *r, char *buf, size_t buflen)
 	if (r->body != BODY_NONE)
 		alen += (size_t)snprintf(args + alen, sizeof(args) - alen, "%s$%d::json", alen ? ", " : "", n++);
 	/*
-	 * One statement is one transaction in autocommit, so the claims set here (is_local) vanish with it and
-	 * nothing leaks to the next request on this pooled connection. MATERIALIZED makes set_config run before
-	 * the api function reads the claims.
+	 * One statement is one transaction in autocommit, so the settings made here (is_local) vanish with it and
+	 * nothing leaks to the next request on this pooled connection. The first MATERIALIZED CTE makes set_config
+	 * run before the api function reads them; the second makes the function run before response.status (set
+	 * by a function that answers other than 200 without raising, e.g. a failed login) is read.
 	 */
-	if (r->authenticated)
-		written = snprintf(buf, buflen,
-				   "WITH claims AS MATERIALIZED (SELECT set_config('request.jwt.claims', $1, true)) "
-				   "SELECT %s(%s)::text FROM claims",
-				   r->function, args);
-	else
-		written = snprintf(buf, buflen, "SELECT %s(%s)::text", r->function, args);
+	written = snprintf(buf, buflen,
+			   "WITH request AS MATERIALIZED (SELECT set_config('request.client_addr', $1, true), "
+			   "set_config('request.route', '%s %s', true)%s), "
+			   "answer AS MATERIALIZED (SELECT %s(%s)::text AS body FROM request) "
+			   "SELECT body, current_setting('response.status', true) FROM answer",
+			   r->method, r->pattern, r->authenticated ? ", set_config('request.jwt.claims', $2, true)" : "",
+			   r->function, args);
 	return (written < 0 || (size_t)written >= buflen) ? -1 : written;
 }

@@ -59,8 +59,10 @@ enum route_match_result route_find(const char *method, const char *path, struct 
 int route_parse_id(const char *s, size_t len, int64_t *out);
 
 /*
- * Writes the SQL prepared for an api route into buf: claims as $1 for authenticated routes, then id, query and
- * body in that order. Returns the length, or -1 when buf is too small or the route calls no function.
+ * Writes the SQL prepared for an api route into buf: the client address as $1, claims as $2 for authenticated
+ * routes, then id, query and body in that order; it answers one row of (body, response.status). GET /health's
+ * takes nothing and answers the body only. Returns the length, or -1 when buf is too small or the route calls
+ * no function.
  */
 int route_sql(const struct route *r, char *buf, size_t buflen);
 

@@ -12,16 +12,19 @@ CREATE FUNCTION regress.login(email text, password text DEFAULT 'haslo-testowe')
                                     ->> 'access_token', (SELECT jwt_secret FROM ta.settings))::text, false)
 $$;
 
--- Runs a query returning one value; answers its text with timestamps masked, or the
--- error as "ERROR sqlstate (field): message". The failed call is rolled back whole.
+-- Runs a query returning one value; answers its text with timestamps masked (prefixed
+-- with "status N: " when the call set response.status), or the error as
+-- "ERROR sqlstate (field): message". The failed call is rolled back whole.
 CREATE FUNCTION regress.call(query text) RETURNS text
     LANGUAGE plpgsql AS $$
 DECLARE
     result text;
     field text;
 BEGIN
+    PERFORM set_config('response.status', '', true);
     EXECUTE query INTO result;
-    RETURN regexp_replace(result, '"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+[+-][0-9:]+"', '"<ts>"', 'g');
+    RETURN coalesce('status ' || nullif(current_setting('response.status', true), '') || ': ', '')
+           || regexp_replace(result, '"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+[+-][0-9:]+"', '"<ts>"', 'g');
 EXCEPTION WHEN OTHERS THEN
     GET STACKED DIAGNOSTICS field = COLUMN_NAME;
     RETURN format('ERROR %s%s: %s', SQLSTATE, CASE WHEN field <> '' THEN ' (' || field || ')' END, SQLERRM);

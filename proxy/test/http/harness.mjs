@@ -46,6 +46,10 @@ export class Proxy {
     p.port = await freePort();
     p.base = `http://127.0.0.1:${p.port}`;
     p.stdout = '';
+    // Each proxy's requests come from an address of their own (X-Real-IP, believed from loopback as from
+    // nginx), so failed logins of one test file never count against another's (the database throttles
+    // per address).
+    p.clientAddr = randomAddress();
     p.stderr = '';
     p.child = spawn(BIN, [], {
       env: {
@@ -90,6 +94,7 @@ export class Proxy {
   // One request. body: an object (sent as JSON), a string/Buffer (sent as is), or a FormData.
   async call(method, path, { token, body, headers = {} } = {}) {
     const h = { ...headers };
+    if (!Object.keys(h).some((k) => k.toLowerCase() === 'x-real-ip')) h['x-real-ip'] = this.clientAddr;
     if (token) h.authorization = `Bearer ${token}`;
     let payload = body;
     if (body !== undefined && typeof body === 'object' && !(body instanceof FormData) &&
@@ -124,6 +129,12 @@ export function expectError(res, status, detail) {
   assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${res.text}`);
   assert.equal(typeof res.json?.detail, 'string', `no detail in ${res.text}`);
   if (detail !== undefined) assert.equal(res.json.detail, detail);
+}
+
+// A random address from 198.18.0.0/15 (set aside for tests).
+export function randomAddress() {
+  const [a, b, c] = randomBytes(3);
+  return `198.${18 + (a & 1)}.${b}.${c}`;
 }
 
 function b64url(data) {

@@ -30,7 +30,7 @@ test('GET /openapi.json is an OpenAPI 3 document of every contract path', async 
     ['/auth/register', 'post'], ['/auth/login', 'post'], ['/patients', 'get'], ['/patients/{id}', 'put'],
     ['/appointments/{id}', 'delete'], ['/session_notes/note/{id}', 'get'], ['/payments/{id}', 'patch'],
     ['/payments/patient/{patient_id}/unpaid-appointments', 'get'], ['/payments/statistics/summary', 'get'],
-    ['/health', 'get'], ['/', 'get'],
+    ['/health', 'get'], ['/', 'get'], ['/audit', 'get'], ['/patients/{id}/export', 'get'],
   ]) assert.ok(r.json.paths[path]?.[method], `${method} ${path}`);
 });
 

@@ -74,6 +74,28 @@ START_TEST(defaults)
 	ck_assert_int_eq(cfg.jwt_expiration_hours, 24);
 	ck_assert_uint_eq(cfg.pool_size, cfg.threads);
 	ck_assert_uint_eq(cfg.jwt_secret_len, 32);
+	ck_assert_str_eq(cfg.trusted_proxies, "127.0.0.1,::1");
+	dotenv_free(&env);
+}
+END_TEST
+
+START_TEST(trusted_proxies)
+{
+	static struct proxy_config cfg;
+	struct dotenv env;
+	char err[256];
+
+	ck_assert_int_eq(load(&cfg, &env, SECRET "DB_NAME=x\nTRUSTED_PROXIES= 172.18.0.5 , ::FFFF:10.0.0.2,\n", err,
+			      sizeof(err)),
+			 0);
+	ck_assert_str_eq(cfg.trusted_proxies, "172.18.0.5,10.0.0.2");
+	dotenv_free(&env);
+	/* Empty: no one is believed, every client is its peer address. */
+	ck_assert_int_eq(load(&cfg, &env, SECRET "DB_NAME=x\nTRUSTED_PROXIES=\n", err, sizeof(err)), 0);
+	ck_assert_str_eq(cfg.trusted_proxies, "");
+	dotenv_free(&env);
+	ck_assert_int_eq(load(&cfg, &env, SECRET "DB_NAME=x\nTRUSTED_PROXIES=127.0.0.0/8\n", err, sizeof(err)), -1);
+	ck_assert(strstr(err, "TRUSTED_PROXIES") != NULL);
 	dotenv_free(&env);
 }
 END_TEST
@@ -152,6 +174,7 @@ Suite *config_suite(void)
 		     dotenv_syntax,
 		     refuses_short_or_missing_secret,
 		     defaults,
+		     trusted_proxies,
 		     refuses_bad_numbers_and_missing_database,
 		     database_url_or_parts);
 }

@@ -114,27 +114,51 @@ START_TEST(no_path_matches_two_patterns)
 }
 END_TEST
 
-START_TEST(sql_passes_claims_then_id_query_body)
+START_TEST(sql_passes_address_claims_then_id_query_body)
 {
-	char sql[512];
+	char sql[640];
 	struct route_match m;
 
 	route_find("GET", "/session_notes/1", &m);
 	ck_assert_int_gt(route_sql(m.route, sql, sizeof(sql)), 0);
-	ck_assert_str_eq(sql, "WITH claims AS MATERIALIZED (SELECT set_config('request.jwt.claims', $1, true)) "
-			      "SELECT api.list_patient_session_notes($2::bigint, $3::json)::text FROM claims");
+	ck_assert_str_eq(sql, "WITH request AS MATERIALIZED (SELECT set_config('request.client_addr', $1, true), "
+			      "set_config('request.route', 'GET /session_notes/{patient_id}', true), "
+			      "set_config('request.jwt.claims', $2, true)), "
+			      "answer AS MATERIALIZED (SELECT api.list_patient_session_notes($3::bigint, $4::json)::text "
+			      "AS body FROM request) "
+			      "SELECT body, current_setting('response.status', true) FROM answer");
 	route_find("PUT", "/patients/1", &m);
 	route_sql(m.route, sql, sizeof(sql));
-	ck_assert(strstr(sql, "api.update_patient($2::bigint, $3::json)") != NULL);
+	ck_assert(strstr(sql, "api.update_patient($3::bigint, $4::json)") != NULL);
 	route_find("POST", "/auth/login", &m);
 	route_sql(m.route, sql, sizeof(sql));
-	ck_assert_str_eq(sql, "SELECT api.login($1::json)::text");
+	ck_assert(strstr(sql, "set_config('request.client_addr', $1, true)") != NULL);
+	ck_assert(strstr(sql, "request.jwt.claims") == NULL);
+	ck_assert(strstr(sql, "SELECT api.login($2::json)::text AS body") != NULL);
 	route_find("GET", "/health", &m);
 	route_sql(m.route, sql, sizeof(sql));
 	ck_assert_str_eq(sql, "SELECT api.health()::text");
 	ck_assert_int_eq(route_sql(m.route, sql, 10), -1);
 	route_find("GET", "/docs", &m);
 	ck_assert_int_eq(route_sql(m.route, sql, sizeof(sql)), -1);
+	/* Every route's SQL fits the buffer the server prepares it in. */
+	for (size_t i = 0; i < route_count; i++)
+		if (route_table[i].function != NULL)
+			ck_assert_int_gt(route_sql(&route_table[i], sql, sizeof(sql)), 0);
+}
+END_TEST
+
+START_TEST(audit_and_export_routes)
+{
+	int64_t id;
+
+	ck_assert_str_eq(found("GET", "/audit", NULL)->function, "api.list_audit");
+	ck_assert_str_eq(found("GET", "/audit/", NULL)->function, "api.list_audit");
+	ck_assert(found("GET", "/audit", NULL)->takes_query);
+	ck_assert_str_eq(found("GET", "/patients/12/export", &id)->function, "api.export_patient");
+	ck_assert_int_eq(id, 12);
+	ck_assert_str_eq(found("GET", "/patients/12/export/", NULL)->function, "api.export_patient");
+	ck_assert(found("GET", "/patients/12/export", NULL)->authenticated);
 }
 END_TEST
 
@@ -146,5 +170,6 @@ Suite *route_table_suite(void)
 		     wrong_method_lists_the_allowed_ones,
 		     ids_must_be_integers,
 		     no_path_matches_two_patterns,
-		     sql_passes_claims_then_id_query_body);
+		     sql_passes_address_claims_then_id_query_body,
+		     audit_and_export_routes);
 }

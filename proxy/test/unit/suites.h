@@ -18,5 +18,6 @@ Suite *form_suite(void);
 Suite *jwt_verify_suite(void);
 Suite *access_log_suite(void);
 Suite *openapi_suite(void);
+Suite *client_addr_suite(void);
 
 #endif
