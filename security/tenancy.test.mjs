@@ -1,7 +1,7 @@
 // Tenant isolation matrix: practice B tries every route that takes an id with practice A's ids (live and
 // archived rows), and id-bearing fields in bodies and query strings. Every attempt answers 404 (or the refusal a
 // missing id gets) without any of A's data, and A's rows, read as the superuser, are byte for byte unchanged.
-// Lists, statistics and unpaid lists show only the caller's rows.
+// Lists, statistics, unpaid lists and the audit trail show only the caller's rows.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -147,7 +147,7 @@ test("ids of the other practice inside bodies and query strings are refused like
   assert.equal(practiceSnapshot(b.pid), bBefore, "B's rows changed by refused requests");
 });
 
-test('lists, filters, statistics and unpaid lists show only the own practice', async () => {
+test('lists, filters, statistics, unpaid lists and the audit trail show only the own practice', async () => {
   const ownIds = async (path) => {
     const r = await asB('GET', path);
     assert.equal(r.status, 200, `${path}: ${r.text}`);
@@ -175,6 +175,19 @@ test('lists, filters, statistics and unpaid lists show only the own practice', a
   const statsDay = await ownIds('/payments/statistics/summary?date_from=2034-03-01&date_to=2034-03-01');
   assert.equal(statsDay.total_payments, 1);
   assert.deepEqual(await ownIds(`/payments/patient/${B.patient.id}/unpaid-appointments`), [B.unpaid.id]);
+
+  // The audit trail: B's names only B's user and B's patients, also when asked for A's patient or user.
+  const aUser = Number(decodeClaims(a.token).sub);
+  const bUser = Number(decodeClaims(b.token).sub);
+  const trail = await ownIds('/audit?limit=1000');
+  assert.ok(trail.some((row) => row.patient_ids.includes(B.patient.id)), 'B sees its own trail');
+  assert.ok(trail.every((row) => row.user_id === bUser), 'only B\'s user in B\'s trail');
+  const aPatientIds = [A.patient.id, A.archivedPatient.id];
+  assert.ok(trail.every((row) => row.patient_ids.every((id) => !aPatientIds.includes(id))), 'none of A\'s patients');
+  assert.deepEqual(await ownIds(`/audit?patient_id=${A.patient.id}`), []);
+  assert.deepEqual(await ownIds(`/audit?user_id=${aUser}`), []);
+  const aTrail = await proxy.call('GET', `/audit?patient_id=${A.patient.id}`, { token: a.token });
+  assert.ok(aTrail.json.length > 0 && aTrail.json.every((row) => row.user_id === aUser), 'A sees its own trail');
 
   // A still sees its own, so the lists above were empty of A's rows for the right reason.
   const aPatients = await proxy.call('GET', '/patients?limit=500', { token: a.token });
