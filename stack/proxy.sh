@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # stack/proxy.sh start|stop: the C REST proxy on $PORT against the local database.
-# start builds it, starts it in the background and waits for /health; stop sends SIGTERM.
+# start builds it, starts it in the background (restarts it when the build is newer than the
+# running process) and waits for /health; stop sends SIGTERM (in-flight requests finish).
 # shellcheck source=stack/env.sh
 . "$(dirname "$0")/env.sh"
 
@@ -12,7 +13,12 @@ running() { [ -s "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
 case "${1:-}" in
 start)
     env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS make -s -C "$ROOT/proxy" all >/dev/null
-    if running; then exit 0; fi
+    if running; then
+        # Still the binary it was started from: nothing to do. A newer build replaces it.
+        [ "$ROOT/proxy/therapyassistance-proxy" -nt "$PIDFILE" ] || exit 0
+        say "the proxy was rebuilt: restarting it"
+        "$0" stop
+    fi
     mkdir -p "$WORK"
     DATABASE_URL=$DATABASE_URL JWT_SECRET=$(jwt_secret) PORT=$PORT \
         ALLOWED_ORIGINS=${ALLOWED_ORIGINS:-http://localhost:$WEB_PORT,http://127.0.0.1:$WEB_PORT} \
