@@ -67,6 +67,7 @@ http {
     fastcgi_temp_path $WORK_DIR/tmp/fastcgi;
     uwsgi_temp_path $WORK_DIR/tmp/uwsgi;
     scgi_temp_path $WORK_DIR/tmp/scgi;
+    limit_req_zone \$binary_remote_addr zone=ta_login:1m rate=5r/s;
     upstream ta_proxy {
         server 127.0.0.1:$PORT;
         keepalive 8;
