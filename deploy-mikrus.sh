@@ -45,6 +45,8 @@ Mikrus' shared PostgreSQL (the credentials from the Mikrus panel):
 Settings live in /etc/therapyassistance/.env (read by the proxy) and owner.env; edit them and
 run ./deploy-mikrus.sh restart. Backups: BACKUP_DIR (/var/backups/therapyassistance),
 BACKUP_KEEP (14), BACKUP_COPY_DIR (e.g. Mikrus' backup space), set in .env.
+Behind an HTTPS front (Mikrus' *.wykr.es, a tunnel): REAL_IP_FROM=<the front's addresses> in
+.env, then ./deploy-mikrus.sh deploy, so logins are counted per visitor, not per front.
 USAGE
 }
 
@@ -112,6 +114,7 @@ write_settings() {
         env_line BACKUP_DIR "${BACKUP_DIR:-/var/backups/therapyassistance}"
         env_line BACKUP_KEEP "${BACKUP_KEEP:-14}"
         env_line BACKUP_COPY_DIR "${BACKUP_COPY_DIR:-}"
+        env_line REAL_IP_FROM "${REAL_IP_FROM:-}"
     ) || exit 1
     owner_env=$(
         echo "# The role that owns the database and installs the schema (not given to the proxy)."
@@ -172,8 +175,9 @@ render_units() {
 # nginx: the SPA's files from nginx/ under $NGINX_DIR/therapyassistance/, and a site that is
 # either nginx/therapyassistance.conf for the domain (once its certificate exists) or plain HTTP.
 render_nginx() {
-    local conf=$NGINX_DIR/therapyassistance site=$NGINX_DIR/sites-available/therapyassistance
+    local conf=$NGINX_DIR/therapyassistance site=$NGINX_DIR/sites-available/therapyassistance real_ip
     [ -f "$TA_ROOT/nginx/site.conf" ] || die "nginx/ is not in this checkout"
+    real_ip=$(real_ip_lines) || exit 1
     mkdir -p "$conf" "$NGINX_DIR/sites-available"
     cp "$TA_ROOT/nginx/site.conf" "$TA_ROOT/nginx/security-headers.conf" "$conf/"
     WEB_ROOT=$TA_HOME/current/web
@@ -188,6 +192,25 @@ render_nginx() {
     else
         render nginx-http.conf "$site"
     fi
+    if [ -n "$real_ip" ]; then printf '%s\n' "$real_ip" >> "$site"; fi
+}
+
+# Behind a front that terminates HTTPS for you (Mikrus' *.wykr.es, a tunnel, a load balancer),
+# every visitor would seem to come from the front's address, and ten failed logins by anyone
+# would lock the address everybody shares. REAL_IP_FROM (in .env: the front's addresses or
+# networks, separated by commas or spaces) makes nginx take the visitor's address from the
+# front's X-Forwarded-For instead, as it does for no one else.
+real_ip_lines() {
+    local entry
+    [ -n "${REAL_IP_FROM:-}" ] || return 0
+    echo "# REAL_IP_FROM: the visitor's address as these fronts report it."
+    for entry in ${REAL_IP_FROM//,/ }; do
+        [[ $entry =~ ^[0-9A-Fa-f.:]+(/[0-9]{1,3})?$ ]] ||
+            die "REAL_IP_FROM: \"$entry\" is not an address or a network (e.g. 10.0.0.1 or 10.0.0.0/8)"
+        echo "set_real_ip_from $entry;"
+    done
+    echo "real_ip_header X-Forwarded-For;"
+    echo "real_ip_recursive on;"
 }
 
 # ---------------------------------------------------------------------------------------

@@ -10,8 +10,23 @@ setup() {
            SYSTEMD_DIR=$BATS_TEST_TMPDIR/systemd NGINX_DIR=$BATS_TEST_TMPDIR/nginx
 }
 
+# An nginx a test started is stopped even when the test fails.
+teardown() {
+    local pidfile=$BATS_TEST_TMPDIR/run/nginx.pid
+    if [ -s "$pidfile" ]; then kill "$(cat "$pidfile")" 2>/dev/null || true; fi
+}
+
 # Runs deploy-mikrus.sh's functions in a subshell: deploy FUNCTION ARGS...
 deploy() { bash -c 'script=$1; shift; . "$script"; "$@"' deploy-test "$DEPLOY" "$@"; }
+
+# A TCP port nothing listens on.
+free_port() {
+    local p
+    while :; do
+        p=$((20000 + RANDOM % 20000))
+        ss -ltnH "sport = :$p" | grep -q . || { echo "$p"; return; }
+    done
+}
 
 @test "help, no command, unknown commands and stray arguments" {
     run "$DEPLOY" help
@@ -151,6 +166,55 @@ CONF
     run check_nginx
     echo "$output"
     [ "$status" -eq 0 ]
+}
+
+@test "behind an HTTPS front, REAL_IP_FROM makes nginx see the visitor's address, and only for that front" {
+    [ -f "$ROOT/nginx/site.conf" ] || skip "nginx/ is not in this checkout yet"
+    command -v nginx >/dev/null || skip "nginx is not installed"
+    mkdir -p "$NGINX_DIR/logs" "$BATS_TEST_TMPDIR/run"
+    cp /etc/nginx/mime.types "$NGINX_DIR/"
+    probe=$(free_port)
+    export PORT=8123
+    # Starts nginx with the rendered site and a probe server that answers the address nginx
+    # believes; the realip settings are at http level, as the site file is included there.
+    serve() {
+        cat > "$NGINX_DIR/test.conf" <<CONF
+pid $BATS_TEST_TMPDIR/run/nginx.pid;
+error_log $NGINX_DIR/logs/error.log;
+events {}
+http {
+    access_log off;
+    include $NGINX_DIR/sites-available/therapyassistance;
+    server { listen 127.0.0.1:$probe; location / { return 200 "\$remote_addr"; } }
+}
+CONF
+        nginx -p "$NGINX_DIR" -c "$NGINX_DIR/test.conf"
+        for _ in $(seq 50); do curl -fs "http://127.0.0.1:$probe/" >/dev/null && return 0; sleep 0.1; done
+        return 1
+    }
+    stop() { kill "$(cat "$BATS_TEST_TMPDIR/run/nginx.pid")"; sleep 0.3; }
+    seen() { curl -fsS -H "X-Forwarded-For: $1" "http://127.0.0.1:$probe/"; }
+
+    WEB_PORT=$(free_port) run deploy render_nginx
+    [ "$status" -eq 0 ]
+    serve
+    [ "$(seen 203.0.113.7)" = 127.0.0.1 ]    # no front configured: the header is not believed
+    stop
+    REAL_IP_FROM="127.0.0.1, 2001:db8::/32" WEB_PORT=$(free_port) run deploy render_nginx
+    [ "$status" -eq 0 ]
+    grep -qx 'set_real_ip_from 2001:db8::/32;' "$NGINX_DIR/sites-available/therapyassistance"
+    serve
+    [ "$(seen 203.0.113.7)" = 203.0.113.7 ]  # from the front: the visitor's address
+    stop
+    REAL_IP_FROM=10.9.9.9 WEB_PORT=$(free_port) run deploy render_nginx
+    serve
+    [ "$(seen 203.0.113.7)" = 127.0.0.1 ]    # another front: not believed
+    stop
+    cp "$NGINX_DIR/sites-available/therapyassistance" "$BATS_TEST_TMPDIR/before"
+    REAL_IP_FROM="10.0.0.1; include /etc/passwd" run deploy render_nginx
+    [ "$status" -ne 0 ]
+    [[ $output == *"REAL_IP_FROM"*"is not an address or a network"* ]]
+    cmp "$BATS_TEST_TMPDIR/before" "$NGINX_DIR/sites-available/therapyassistance"
 }
 
 @test "database steps on a shared PostgreSQL: install once, run again unchanged, back up, restore" {
