@@ -6,7 +6,7 @@ import { Alert, Loading } from '../components/Alert';
 import { AuditTable } from '../components/AuditTable';
 import { Pager } from '../components/Pager';
 
-const PAGE_SIZE = 10;
+const PAGE_SIZE = 20;
 
 /** Who read or changed this patient's data and when, newest first (the audit trail). */
 export function AccessHistory({ patientId }: { patientId: number }) {
