@@ -287,15 +287,21 @@ test('a therapist registers, books, writes, gets paid and logs out', async (t) =
     await entries.waitFor();
     const first = await times();
     assert.equal(first.length, 50);
-    await page.getByRole('button', { name: 'Starsze' }).click();
+    const loaded = async () => {
+      await page.getByText('Wczytywanie…').waitFor({ state: 'detached' });
+      await entries.waitFor();
+    };
+    await page.getByRole('button', { name: 'Starsze' }).press('Enter');
     await page.getByText('Strona 2', { exact: true }).waitFor();
-    await entries.waitFor();
+    await loaded();
     const second = await times();
     assert.ok(second.length > 0);
     assert.ok(Date.parse(second[0]) <= Date.parse(first.at(-1)), 'page 2 starts where page 1 ended');
+    assert.equal(await page.evaluate(() => globalThis.document.activeElement?.textContent), 'Starsze →',
+      'the keyboard focus stays on the button');
     await page.getByRole('button', { name: 'Nowsze' }).click();
     await page.getByText('Strona 1', { exact: true }).waitFor();
-    await entries.waitFor();
+    await loaded();
     assert.equal((await times())[0], first[0]);
   });
 

@@ -25,11 +25,9 @@ export function AccessHistory({ patientId }: { patientId: number }) {
       </div>
       <div className="px-4"><Alert message={audit.error} /></div>
       {shown ? <AuditTable entries={shown.rows} label="Wpisy historii dostępu" /> : !audit.error && <div className="px-4"><Loading /></div>}
-      {shown && (
-        <div className="px-4">
-          <Pager page={page} hasMore={shown.hasMore} onPage={setPage} label="Strony historii dostępu" />
-        </div>
-      )}
+      <div className="px-4">
+        <Pager page={page} hasMore={shown?.hasMore} onPage={setPage} label="Strony historii dostępu" />
+      </div>
     </section>
   );
 }

@@ -67,7 +67,7 @@ export default function AuditScreen() {
             : !audit.error && <div className="p-4"><Loading /></div>}
         </div>
       )}
-      {shown && !badRange && <Pager page={page} hasMore={shown.hasMore} onPage={setPage} />}
+      {!badRange && <Pager page={page} hasMore={shown?.hasMore} onPage={setPage} />}
     </div>
   );
 }
