@@ -23,16 +23,16 @@ export default function PatientScreen() {
   const [archiving, setArchiving] = useState(false);
   const exporting = useAction();
   const [exported, setExported] = useState<string | null>(null);
-  // The export is audited too: a new count remounts the history at its first page, showing it.
-  const [exports, setExports] = useState(0);
+  // Exports and edits are audited too: a new count remounts the history at its first page, showing them.
+  const [changes, setChanges] = useState(0);
 
-  // Not disabled while busy (that would drop the keyboard focus); a second click waits instead.
+  // Not disabled while busy (that would drop the keyboard focus); a click meanwhile does nothing.
   async function exportData() {
     if (exporting.busy) return;
     setExported(null);
     await exporting.run(async () => {
       setExported(await downloadPatientExport(id));
-      setExports((n) => n + 1);
+      setChanges((n) => n + 1);
     });
   }
 
@@ -82,11 +82,11 @@ export default function PatientScreen() {
         {payments.data ? <PaymentTable payments={payments.data.payments} showPatient={false} /> : <Loading />}
       </section>
 
-      <AccessHistory key={exports} patientId={id} />
+      <AccessHistory key={changes} patientId={id} />
 
       {editing && (
         <PatientDialog patient={p} onClose={() => setEditing(false)}
-          onSaved={() => { setEditing(false); patient.reload(); }} />
+          onSaved={() => { setEditing(false); patient.reload(); setChanges((n) => n + 1); }} />
       )}
       {archiving && (
         <ConfirmDialog
