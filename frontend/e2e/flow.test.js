@@ -28,6 +28,11 @@ function isoToday() {
   return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
 }
 const plDate = (iso) => iso.split('-').reverse().join('.');
+function addDays(iso, days) {
+  const d = new Date(`${iso}T12:00:00`);
+  d.setDate(d.getDate() + days);
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+}
 const money = (text) => text.replace(/[\u00a0\u202f]/g, ' ');
 
 test('a therapist registers, books, writes, gets paid and logs out', async (t) => {
@@ -224,6 +229,82 @@ test('a therapist registers, books, writes, gets paid and logs out', async (t) =
     await notes.getByText('Pierwsza sesja: wywiad i kontrakt.').waitFor();
   });
 
+  await step("see who opened a patient's data and export it", async () => {
+    await nav('Pacjenci').click();
+    await page.getByRole('link', { name: patient }).click();
+    const openedAt = Date.now();
+    await heading(patient).waitFor();
+    const history = page.getByRole('region', { name: 'Historia dostępu', exact: true });
+    const views = history.getByRole('row').filter({ hasText: 'Odczyt: karta pacjenta' });
+    await views.first().waitFor();
+    const newest = views.first();
+    const at = Date.parse(await newest.locator('time').getAttribute('datetime'));
+    assert.ok(Math.abs(at - openedAt) < 30_000, `the newest view is the one just made (${new Date(at).toISOString()})`);
+    assert.match(await newest.innerText(), new RegExp(`Ty \\(${email.replace(/[.+]/g, '\\$&')}\\)`));
+    assert.match(await newest.innerText(), /127\.0\.0\.1/);
+
+    const id = patientPath.split('/').pop();
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Eksportuj dane pacjenta' }).click(),
+    ]);
+    assert.equal(download.suggestedFilename(), `pacjent-${id}-${today}.json`);
+    const exported = JSON.parse(readFileSync(await download.path(), 'utf8'));
+    assert.equal(exported.patient.name, patient);
+    assert.deepEqual(exported.session_notes.map((n) => n.content), ['Pierwsza sesja: wywiad i kontrakt.']);
+    assert.equal(exported.appointments.length, 3, 'the deleted appointment is in the export too');
+    assert.ok(exported.access_log.some((e) => e.route === 'GET /patients/{id}'));
+    await page.getByRole('status').filter({ hasText: `Pobrano plik pacjent-${id}-${today}.json` }).waitFor();
+    await history.getByRole('row').filter({ hasText: 'Eksport: wszystkie dane pacjenta (plik)' }).waitFor();
+  });
+
+  await step('read the practice\'s access log, filtered by day and patient', async () => {
+    await nav('Dziennik dostępu').click();
+    await heading('Dziennik dostępu').waitFor();
+    const entries = page.getByRole('region', { name: 'Wpisy dziennika' });
+    const exportRow = entries.getByRole('row').filter({ hasText: 'Eksport: wszystkie dane pacjenta (plik)' });
+    await exportRow.waitFor();
+    await exportRow.getByRole('link', { name: patient }).click();
+    await heading(patient).waitFor();
+    await page.goBack();
+    await heading('Dziennik dostępu').waitFor();
+    await page.getByLabel('Od dnia').fill(today);
+    await page.getByLabel('Do dnia').fill(today);
+    await page.getByLabel('Pacjent').selectOption({ label: patient });
+    await exportRow.waitFor();
+    const rows = await entries.getByRole('row').allInnerTexts();
+    assert.ok(rows.length > 5, 'a day of work leaves many entries');
+    assert.ok(rows.slice(1).every((r) => r.includes(patient)), 'every entry names the chosen patient');
+    await page.getByLabel('Od dnia').fill(addDays(today, 1));
+    await page.getByLabel('Do dnia').fill(addDays(today, 2));
+    await page.getByText('Brak wpisów.').waitFor();
+    await page.getByLabel('Do dnia').fill(today);
+    await page.getByText('Data końcowa jest przed początkową.').waitFor();
+
+    // A day's work is more than a page: older entries are a click away, and none is shown twice.
+    await nav('Dziennik dostępu').click();
+    const times = () => entries.locator('time').evaluateAll((ts) => ts.map((t) => t.getAttribute('datetime')));
+    await entries.waitFor();
+    const first = await times();
+    assert.equal(first.length, 50);
+    const loaded = async () => {
+      await page.getByText('Wczytywanie…').waitFor({ state: 'detached' });
+      await entries.waitFor();
+    };
+    await page.getByRole('button', { name: 'Starsze' }).press('Enter');
+    await page.getByText('Strona 2', { exact: true }).waitFor();
+    await loaded();
+    const second = await times();
+    assert.ok(second.length > 0);
+    assert.ok(Date.parse(second[0]) <= Date.parse(first.at(-1)), 'page 2 starts where page 1 ended');
+    assert.equal(await page.evaluate(() => globalThis.document.activeElement?.textContent), 'Starsze →',
+      'the keyboard focus stays on the button');
+    await page.getByRole('button', { name: 'Nowsze' }).click();
+    await page.getByText('Strona 1', { exact: true }).waitFor();
+    await loaded();
+    assert.equal((await times())[0], first[0]);
+  });
+
   await step('record a payment for both appointments and see them paid', async () => {
     await nav('Płatności').click();
     await page.getByRole('button', { name: 'Nowa płatność' }).click();
@@ -267,7 +348,8 @@ test('a therapist registers, books, writes, gets paid and logs out', async (t) =
     const dir = join(SHOTS, 'screens');
     if (process.env.SCREENS) mkdirSync(dir, { recursive: true });
     const routes = ['/', '/pacjenci', patientPath, '/kalendarz', '/kalendarz?widok=miesiac',
-      `/notatki?pacjent=${patientPath.split('/').pop()}`, '/platnosci', paymentPath, '/platnosci/statystyki'];
+      `/notatki?pacjent=${patientPath.split('/').pop()}`, '/platnosci', paymentPath, '/platnosci/statystyki',
+      '/dziennik'];
     const problems = [];
     for (const width of [375, 1440]) {
       await page.setViewportSize({ width, height: 900 });

@@ -15,6 +15,7 @@ const NotesScreen = lazy(() => import('./screens/NotesScreen'));
 const PaymentsScreen = lazy(() => import('./screens/PaymentsScreen'));
 const PaymentScreen = lazy(() => import('./screens/PaymentScreen'));
 const StatisticsScreen = lazy(() => import('./screens/StatisticsScreen'));
+const AuditScreen = lazy(() => import('./screens/AuditScreen'));
 
 function RequireAuth() {
   const { token } = useAuth();
@@ -44,6 +45,7 @@ export function App() {
               <Route path="platnosci" element={<PaymentsScreen />} />
               <Route path="platnosci/statystyki" element={<StatisticsScreen />} />
               <Route path="platnosci/:id" element={<PaymentScreen />} />
+              <Route path="dziennik" element={<AuditScreen />} />
               <Route path="*" element={<NotFound />} />
             </Route>
           </Routes>

@@ -1,7 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ApiError, apiError, errorText, NETWORK_MESSAGE, SESSION_EXPIRED_MESSAGE, tokenExpiry } from './client';
+import {
+  ApiError, apiError, errorText, NETWORK_MESSAGE, SESSION_EXPIRED_MESSAGE, tokenExpiry, tokenUser,
+} from './client';
 
 describe('apiError', () => {
   it("shows the contract's detail as it is", () => {
@@ -42,6 +44,20 @@ describe('tokenExpiry', () => {
     expect(tokenExpiry(jwt({ sub: '1' }))).toBeNull();
     expect(tokenExpiry('not-a-token')).toBeNull();
     expect(tokenExpiry('a.%%%.c')).toBeNull();
+  });
+});
+
+describe('tokenUser', () => {
+  it('reads the user id and email the login put in the token', () => {
+    expect(tokenUser(jwt({ sub: '7', email: 'terapeuta@example.com', pid: 3 })))
+      .toEqual({ id: 7, email: 'terapeuta@example.com' });
+    expect(tokenUser(jwt({ sub: '7' }))).toEqual({ id: 7, email: null });
+  });
+  it('gives null when the token names no user', () => {
+    expect(tokenUser(jwt({ email: 'x@example.com' }))).toBeNull();
+    expect(tokenUser(jwt({ sub: 'abc' }))).toBeNull();
+    expect(tokenUser('not-a-token')).toBeNull();
+    expect(tokenUser(`a.${Buffer.from('"7"').toString('base64url')}.c`)).toBeNull();
   });
 });
 

@@ -122,15 +122,29 @@ export async function request<T>(method: string, path: string, options: RequestO
   return data as T;
 }
 
-/** Seconds since the epoch when the JWT expires, or null when it carries no readable `exp`. */
-export function tokenExpiry(token: string): number | null {
+/** The JWT's payload, or null when it is not readable JSON. */
+function tokenPayload(token: string): Record<string, unknown> | null {
   const payload = token.split('.')[1];
   if (!payload) return null;
   try {
     const json = atob(payload.replace(/-/g, '+').replace(/_/g, '/'));
-    const exp = (JSON.parse(json) as { exp?: unknown }).exp;
-    return typeof exp === 'number' ? exp : null;
+    const claims: unknown = JSON.parse(json);
+    return typeof claims === 'object' && claims !== null ? claims as Record<string, unknown> : null;
   } catch {
     return null;
   }
+}
+
+/** Seconds since the epoch when the JWT expires, or null when it carries no readable `exp`. */
+export function tokenExpiry(token: string): number | null {
+  const exp = tokenPayload(token)?.exp;
+  return typeof exp === 'number' ? exp : null;
+}
+
+/** Who the JWT was issued to (`sub`, `email`), or null when it does not say. */
+export function tokenUser(token: string): { id: number; email: string | null } | null {
+  const claims = tokenPayload(token);
+  const id = Number(claims?.sub);
+  if (!claims || !Number.isSafeInteger(id) || id <= 0) return null;
+  return { id, email: typeof claims.email === 'string' ? claims.email : null };
 }

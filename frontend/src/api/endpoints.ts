@@ -1,8 +1,8 @@
 // The contract's routes as typed functions, one per use case.
 import { request, type Query } from './client';
 import type {
-  Appointment, AppointmentInput, Patient, PatientInput, Payment, PaymentInput, PaymentPage,
-  PaymentStatistics, PaymentWithPatient, SessionNote,
+  Appointment, AppointmentInput, AuditEntry, Patient, PatientExport, PatientInput, Payment, PaymentInput,
+  PaymentPage, PaymentStatistics, PaymentWithPatient, SessionNote,
 } from './types';
 
 interface Detail { detail: string }
@@ -27,6 +27,7 @@ export const createPatient = (p: PatientInput) => request<Patient>('POST', '/pat
 export const updatePatient = (id: number, p: PatientInput) =>
   request<Patient>('PUT', `/patients/${id}`, { json: p });
 export const archivePatient = (id: number) => request<Detail>('DELETE', `/patients/${id}`);
+export const exportPatient = (id: number) => request<PatientExport>('GET', `/patients/${id}/export`);
 
 export const listAppointments = (query: { date_from?: string; date_to?: string; patient_id?: number }) =>
   request<Appointment[]>('GET', '/appointments', { query: { ...query, limit: MAX_LIMIT } });
@@ -67,3 +68,15 @@ export const paymentStatistics = (dateFrom: string, dateTo: string) =>
   request<PaymentStatistics>('GET', '/payments/statistics/summary', {
     query: { date_from: dateFrom, date_to: dateTo },
   });
+
+export interface AuditFilters {
+  patient_id?: number;
+  date_from?: string;
+  date_to?: string;
+  skip?: number;
+  limit?: number;
+}
+
+/** The practice's audit trail, newest first. */
+export const listAudit = (filters: AuditFilters) =>
+  request<AuditEntry[]>('GET', '/audit', { query: filters as Query });

@@ -78,3 +78,26 @@ export interface PaymentInput {
   description: string | null;
   payment_date: string;
 }
+
+export type AuditAction = 'read' | 'create' | 'update' | 'delete' | 'export';
+
+/** One request that read or changed patient data (GET /audit). */
+export interface AuditEntry {
+  id: number;
+  at: string;
+  user_id: number;
+  action: AuditAction;
+  /** "GET /patients/{id}"; null for a change made outside the API (e.g. the database console). */
+  route: string | null;
+  patient_ids: number[];
+  client_addr: string | null;
+}
+
+/** Everything stored about one patient, archived rows included (GET /patients/{id}/export). */
+export interface PatientExport {
+  patient: Patient & { deleted_at: string | null };
+  appointments: object[];
+  session_notes: object[];
+  payments: object[];
+  access_log: { at: string; user_id: number; action: AuditAction; route: string | null }[];
+}

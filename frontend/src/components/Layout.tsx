@@ -10,6 +10,7 @@ const links = [
   { to: '/kalendarz', label: 'Kalendarz' },
   { to: '/notatki', label: 'Notatki' },
   { to: '/platnosci', label: 'Płatności' },
+  { to: '/dziennik', label: 'Dziennik dostępu' },
 ];
 
 /** The frame of every logged-in screen: navigation, "Wyloguj", and the screen itself. */

@@ -1,0 +1,73 @@
+import { useSearchParams } from 'react-router-dom';
+import { listAudit } from '../api/endpoints';
+import { pageOf, pageQuery, parsePage } from '../api/paging';
+import { usePatients } from '../api/usePatients';
+import { useResource } from '../api/useResource';
+import { Alert, Loading, Notice } from '../components/Alert';
+import { AuditTable } from '../components/AuditTable';
+import { TextField } from '../components/Field';
+import { Pager } from '../components/Pager';
+import { PatientSelect } from '../components/PatientSelect';
+import { ScreenTitle } from '../components/ScreenTitle';
+import { isIsoDate } from '../format/dates';
+
+const PAGE_SIZE = 50;
+
+/** The practice's audit trail (GDPR art. 30): who read or changed which patient's data, when, from where. */
+export default function AuditScreen() {
+  const [params, setParams] = useSearchParams();
+  const patients = usePatients();
+
+  const filter = {
+    od: params.get('od') ?? '',
+    do: params.get('do') ?? '',
+    pacjent: params.get('pacjent') ?? '',
+  };
+  const page = parsePage(params.get('strona'));
+  const badRange = isIsoDate(filter.od) && isIsoDate(filter.do) && filter.od > filter.do;
+  const query = {
+    date_from: isIsoDate(filter.od) ? filter.od : undefined,
+    date_to: isIsoDate(filter.do) ? filter.do : undefined,
+    patient_id: Number(filter.pacjent) || undefined,
+    ...pageQuery(page, PAGE_SIZE),
+  };
+  const audit = useResource(JSON.stringify(query), () => listAudit(query));
+  const shown = audit.data ? pageOf(audit.data, PAGE_SIZE) : null;
+
+  const filled = (f: typeof filter) => Object.fromEntries(Object.entries(f).filter(([, v]) => v));
+  /** Changing a filter goes back to the newest entries. */
+  function setFilter(name: keyof typeof filter, value: string) {
+    setParams(filled({ ...filter, [name]: value }));
+  }
+  function setPage(n: number) {
+    setParams(n > 1 ? { ...filled(filter), strona: String(n) } : filled(filter));
+  }
+
+  return (
+    <div className="space-y-4">
+      <div className="space-y-1">
+        <ScreenTitle title="Dziennik dostępu">Dziennik dostępu</ScreenTitle>
+        <p className="text-slate-600">
+          Każde wyświetlenie i każda zmiana danych pacjentów, od najnowszych (RODO, art. 30). Wpisów nie można
+          zmienić ani usunąć.
+        </p>
+      </div>
+      <form className="card grid gap-3 sm:grid-cols-3" aria-label="Filtry" onSubmit={(e) => e.preventDefault()}>
+        <TextField label="Od dnia" type="date" value={filter.od} onChange={(e) => setFilter('od', e.target.value)} />
+        <TextField label="Do dnia" type="date" value={filter.do} onChange={(e) => setFilter('do', e.target.value)}
+          error={badRange ? 'Data końcowa jest przed początkową.' : undefined} />
+        <PatientSelect name="pacjent" patients={patients.data ?? []} emptyLabel="Wszyscy pacjenci"
+          value={filter.pacjent} onChange={(e) => setFilter('pacjent', e.target.value)} />
+      </form>
+      <Alert message={audit.error} />
+      <Alert message={patients.error} />
+      {badRange ? <Notice message="Popraw zakres dat, aby zobaczyć wpisy." /> : (
+        <div className="card p-0" aria-busy={audit.loading}>
+          {shown ? <AuditTable entries={shown.rows} patients={patients.byId} label="Wpisy dziennika" />
+            : !audit.error && <div className="p-4"><Loading /></div>}
+        </div>
+      )}
+      {!badRange && <Pager page={page} hasMore={shown?.hasMore} onPage={setPage} />}
+    </div>
+  );
+}
