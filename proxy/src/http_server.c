@@ -788,7 +788,8 @@ struct http_server *http_server_start(const struct proxy_config *cfg)
 		free(srv);
 		return NULL;
 	}
-	srv->pool = db_pool_create(srv->keywords, srv->values, cfg->pool_size, srv->statements, route_count);
+	srv->pool = db_pool_create(srv->keywords, srv->values, cfg->pool_size, srv->statements, route_count,
+				   cfg->prepared_statements != 0);
 	if (srv->pool == NULL || listen_address_parse(cfg->listen_address, cfg->port, &addr) != 0) {
 		fprintf(stderr, "therapyassistance-proxy: cannot use LISTEN_ADDRESS \"%s\"\n", cfg->listen_address);
 		db_pool_destroy(srv->pool);
