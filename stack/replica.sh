@@ -29,11 +29,7 @@ hot_standby = on
 hot_standby_feedback = on
 CONF
     fi
-    if ! running; then
-        mkdir -p "$RSOCK"
-        [ "$(id -u)" = 0 ] && chown postgres: "$RSOCK"
-        as_pg "$PGBIN/pg_ctl" -D "$RDATA" -l "$RDATA/postgresql.log" -w -t 60 start >/dev/null
-    fi
+    running || pg_start "$RDATA" "$RSOCK"
     say "replica streaming from the primary on socket $RSOCK (port $RPORT)"
     ;;
 stop)
