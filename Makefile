@@ -1,9 +1,10 @@
 # TherapyAssistance: the PostgreSQL extension (PGXS) and the entry points of the whole stack.
-#   make up      start PostgreSQL, the proxy and nginx with the SPA locally (see README)
+#   make up      start PostgreSQL, the proxy and nginx with the SPA locally (see README); REPLICA=1 adds a replica
 #   make down    stop them
 #   make psql    psql on the local database as its owner
 #   make test    every test suite
 #   make fuzz    every libFuzzer harness in fuzz/ for FUZZ_SECONDS (default 60) each
+#   make bench   benchmark the whole stack into bench/REPORT.md (under 10 minutes); make bench-quick: a minute
 #   make backup  back up the local database (prints the file last); make restore FILE=... [YES=1]
 
 EXTENSION = therapyassistance
@@ -38,9 +39,9 @@ sql/fallback/therapyassistance.sql: sql/fallback/head.sql sql/namespaces.sql \
 # `make up INSTALL=fallback` runs on the plain-SQL install. (PGXS uses INSTALL for the
 # install program, so the choice travels to the scripts as TA_INSTALL.)
 TA_INSTALL := $(if $(filter fallback,$(INSTALL)),fallback,extension)
-export TA_INSTALL PORT WEB_PORT JWT_SECRET ALLOWED_ORIGINS
+export TA_INSTALL PORT WEB_PORT DB_PORT JWT_SECRET ALLOWED_ORIGINS REPLICA
 
-.PHONY: up down psql test regress fallback-sql backup restore fuzz
+.PHONY: up down psql test regress fallback-sql backup restore fuzz bench bench-quick
 fallback-sql: sql/fallback/therapyassistance.sql
 
 up:
@@ -51,6 +52,10 @@ psql:
 	@stack/psql.sh
 test:
 	@stack/test.sh
+bench:
+	@bench/run.sh full
+bench-quick:
+	@bench/run.sh quick
 fuzz:
 	@$(MAKE) -s -C fuzz run FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60)
 regress: all fallback-sql

@@ -24,9 +24,7 @@ timezone = 'Europe/Warsaw'
 CONF
 fi
 if ! pg_running; then
-    mkdir -p "$PGSOCK"
-    [ "$(id -u)" = 0 ] && chown postgres: "$PGSOCK"
-    as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -l "$PGDATA/postgresql.log" -w -t 60 start >/dev/null
+    pg_start "$PGDATA" "$PGSOCK"
     say "PostgreSQL running on socket $PGSOCK (port $DB_PORT)"
 fi
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the stack and its tests need, only those missing.
+# stack/deps.sh [bench]: installs the Debian packages the stack and its tests need (with bench: and make bench's
+# tools), only those missing.
 # shellcheck source=stack/env.sh
 . "$(dirname "$0")/env.sh"
 
@@ -9,6 +10,7 @@ packages=(make gcc postgresql-15 postgresql-server-dev-15 libpq-dev
           bats shellcheck docker-compose openssl systemd
           clang libclang-rt-14-dev)
 command -v node >/dev/null || packages+=(nodejs npm)
+if [ "${1:-}" = bench ]; then packages+=(wrk pgbouncer linux-perf); fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -24,9 +26,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-    # Debian starts a system cluster and nginx on install; ours run from $WORK instead.
+    # Debian starts a system cluster, nginx and pgbouncer on install; ours run from $WORK instead.
     if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
-        systemctl disable --now nginx >/dev/null 2>&1 || true
+        systemctl disable --now nginx pgbouncer >/dev/null 2>&1 || true
     fi
 fi
 # Debian 12's Node.js is too old for the SPA's tools: ops/build.sh fetches a newer one if so.

@@ -33,6 +33,13 @@ psql_super() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -U postgres "$@"; }
 
 pg_running() { as_pg "$PGBIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; }
 
+# pg_start DATA SOCKETS: starts the cluster in DATA, its socket folder made (and given to postgres) first.
+pg_start() {
+    mkdir -p "$2"
+    if [ "$(id -u)" = 0 ]; then chown postgres: "$2"; fi
+    as_pg "$PGBIN/pg_ctl" -D "$1" -l "$1/postgresql.log" -w -t 60 start >/dev/null
+}
+
 # The JWT secret: JWT_SECRET from the environment, else one generated once into $WORK.
 jwt_secret() {
     if [ -n "${JWT_SECRET:-}" ]; then

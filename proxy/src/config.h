@@ -26,6 +26,10 @@ struct proxy_config {
 	unsigned port;
 	unsigned threads;
 	unsigned pool_size;
+	/* DB_PREPARED_STATEMENTS: 1 (default) prepares each route's statement once per connection; 0 sends it with
+	 * every request as an unnamed statement, for poolers that hand each transaction another server connection
+	 * (pgbouncer in transaction mode before 1.21). */
+	unsigned prepared_statements;
 	unsigned max_connections;
 	unsigned max_connections_per_ip;
 	unsigned connection_timeout_seconds;

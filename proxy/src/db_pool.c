@@ -22,6 +22,7 @@ struct db_pool {
 	const char *const *values;
 	const char *const *statements;
 	size_t nstatements;
+	bool prepare;
 	size_t size;
 	size_t nfree;
 	struct db_conn **free_list;   /* stack of size slots, nfree of them in use */
@@ -29,7 +30,7 @@ struct db_pool {
 };
 
 struct db_pool *db_pool_create(const char *const *keywords, const char *const *values, size_t size,
-			       const char *const *statements, size_t nstatements)
+			       const char *const *statements, size_t nstatements, bool prepare)
 {
 	struct db_pool *pool;
 
@@ -49,6 +50,7 @@ struct db_pool *db_pool_create(const char *const *keywords, const char *const *v
 	pool->values = values;
 	pool->statements = statements;
 	pool->nstatements = nstatements;
+	pool->prepare = prepare;
 	pool->size = size;
 	for (size_t i = 0; i < size; i++)
 		pool->free_list[pool->nfree++] = &pool->conns[i];
@@ -163,6 +165,9 @@ PGresult *db_conn_exec(struct db_pool *pool, struct db_conn *conn, size_t statem
 	char name[16];
 	uint64_t bit = UINT64_C(1) << statement;
 
+	if (!pool->prepare)
+		return unless_broken(conn, PQexecParams(conn->pg, pool->statements[statement], nparams, NULL, params,
+							NULL, NULL, 0));
 	snprintf(name, sizeof(name), "s%zu", statement);
 	if ((conn->prepared & bit) == 0) {
 		PGresult *res = PQprepare(conn->pg, name, pool->statements[statement], 0, NULL);

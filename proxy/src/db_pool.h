@@ -3,6 +3,7 @@
 #define TA_DB_POOL_H
 
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #define DB_POOL_MAX_STATEMENTS 64
@@ -12,10 +13,11 @@ struct db_conn;
 
 /*
  * Creates a pool of size connections, opened lazily. keywords/values (PQconnectdbParams, expand_dbname) and
- * statements (SQL texts, indexed by statement number) must outlive the pool. Returns NULL when out of memory.
+ * statements (SQL texts, indexed by statement number) must outlive the pool. With prepare false, statements are
+ * sent as unnamed ones with every call (what a transaction-mode pooler needs). Returns NULL when out of memory.
  */
 struct db_pool *db_pool_create(const char *const *keywords, const char *const *values, size_t size,
-			       const char *const *statements, size_t nstatements);
+			       const char *const *statements, size_t nstatements, bool prepare);
 /* Closes every connection; no connection may be acquired any more. */
 void db_pool_destroy(struct db_pool *pool);
 
@@ -28,8 +30,8 @@ struct db_conn *db_pool_acquire(struct db_pool *pool, int timeout_ms, const char
 void db_pool_release(struct db_pool *pool, struct db_conn *conn);
 
 /*
- * Runs prepared statement number statement with text parameters, preparing it first on this connection if
- * needed. Returns the result (caller PQclears; an error result when preparing failed), or NULL when the
+ * Runs statement number statement with text parameters, preparing it first on this connection if needed (or
+ * as an unnamed statement, see db_pool_create). Returns the result (caller PQclears; an error result when preparing failed), or NULL when the
  * connection broke (the database went away; the caller answers 503).
  */
 PGresult *db_conn_exec(struct db_pool *pool, struct db_conn *conn, size_t statement, int nparams,

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <jansson.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -43,6 +44,8 @@
 /* Headers and the read buffer share this per-connection memory; larger headers answer 431. */
 #define CONNECTION_MEMORY (64 * 1024)
 #define POOL_WAIT_MS 5000
+/* Verified tokens each server thread remembers: a practice's few users, many times over. */
+#define TOKEN_CACHE_PER_THREAD 256
 #define MAX_SQL 640
 
 #define DETAIL_INTERNAL "Wewnętrzny błąd serwera"
@@ -60,6 +63,7 @@ struct http_server {
 	const char *values[CONFIG_CONNINFO_MAX];
 	char sql[DB_POOL_MAX_STATEMENTS][MAX_SQL];
 	const char *statements[DB_POOL_MAX_STATEMENTS];  /* statement n is route_table[n]'s call, or NULL */
+	pthread_key_t token_cache;                       /* each server thread's struct token_cache */
 	atomic_long active_requests;
 	atomic_ulong request_counter;
 	unsigned request_id_prefix;
@@ -451,6 +455,21 @@ static enum MHD_Result dispatch(struct request *r, struct MHD_Connection *c)
 
 /* ---- the first callback: everything decided before the body ---- */
 
+/* This server thread's token cache, made on first use (NULL when out of memory: tokens are then verified in full). */
+static struct token_cache *thread_token_cache(struct http_server *srv)
+{
+	struct token_cache *cache = pthread_getspecific(srv->token_cache);
+
+	if (cache == NULL) {
+		cache = token_cache_create(TOKEN_CACHE_PER_THREAD);
+		if (cache != NULL && pthread_setspecific(srv->token_cache, cache) != 0) {
+			token_cache_destroy(cache);
+			cache = NULL;
+		}
+	}
+	return cache;
+}
+
 /* Verifies the bearer token into r->claims. Returns 0, or answers 401 itself and returns -1. */
 static int authenticate(struct request *r, struct MHD_Connection *c, enum MHD_Result *ret)
 {
@@ -469,8 +488,8 @@ static int authenticate(struct request *r, struct MHD_Connection *c, enum MHD_Re
 	token = header + 7;
 	while (*token == ' ')
 		token++;
-	if (jwt_verify_hs256(token, (const unsigned char *)cfg->jwt_secret, cfg->jwt_secret_len, time(NULL),
-			     &r->claims) != JWT_VALID) {
+	if (jwt_verify_hs256_cached(thread_token_cache(r->srv), token, (const unsigned char *)cfg->jwt_secret,
+				    cfg->jwt_secret_len, time(NULL), &r->claims) != JWT_VALID) {
 		*ret = respond_detail(r, c, MHD_HTTP_UNAUTHORIZED, "Could not validate credentials", NULL, NULL);
 		return -1;
 	}
@@ -788,10 +807,17 @@ struct http_server *http_server_start(const struct proxy_config *cfg)
 		free(srv);
 		return NULL;
 	}
-	srv->pool = db_pool_create(srv->keywords, srv->values, cfg->pool_size, srv->statements, route_count);
+	/* A server thread's cache is freed when the thread ends (MHD_stop_daemon joins them). */
+	if (pthread_key_create(&srv->token_cache, token_cache_destroy) != 0) {
+		free(srv);
+		return NULL;
+	}
+	srv->pool = db_pool_create(srv->keywords, srv->values, cfg->pool_size, srv->statements, route_count,
+				   cfg->prepared_statements != 0);
 	if (srv->pool == NULL || listen_address_parse(cfg->listen_address, cfg->port, &addr) != 0) {
 		fprintf(stderr, "therapyassistance-proxy: cannot use LISTEN_ADDRESS \"%s\"\n", cfg->listen_address);
 		db_pool_destroy(srv->pool);
+		pthread_key_delete(srv->token_cache);
 		free(srv);
 		return NULL;
 	}
@@ -808,6 +834,7 @@ struct http_server *http_server_start(const struct proxy_config *cfg)
 	if (srv->daemon == NULL) {
 		fprintf(stderr, "therapyassistance-proxy: cannot listen on %s port %u\n", cfg->listen_address, cfg->port);
 		db_pool_destroy(srv->pool);
+		pthread_key_delete(srv->token_cache);
 		free(srv);
 		return NULL;
 	}
@@ -827,5 +854,6 @@ void http_server_stop(struct http_server *srv, int grace_seconds)
 	if (listener != MHD_INVALID_SOCKET)
 		close(listener);
 	db_pool_destroy(srv->pool);
+	pthread_key_delete(srv->token_cache);
 	free(srv);
 }

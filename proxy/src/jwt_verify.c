@@ -1,4 +1,5 @@
 /* HS256 only, exp required and enforced, sub required: libjwt checks the signature, we check the rest. */
+#define _POSIX_C_SOURCE 200809L
 #include "jwt_verify.h"
 
 #include <errno.h>
@@ -72,8 +73,9 @@ static char *segment_text(const char *start, size_t len)
 	return out;
 }
 
-enum jwt_verdict jwt_verify_hs256(const char *token, const unsigned char *key, size_t key_len, time_t now,
-				  char **claims)
+/* jwt_verify_hs256, also telling exp and nbf (-1 when absent) of a valid token. */
+static enum jwt_verdict verify(const char *token, const unsigned char *key, size_t key_len, time_t now, char **claims,
+			       double *exp_out, double *nbf_out)
 {
 	jwt_t *jwt = NULL;
 	enum jwt_verdict verdict = JWT_INVALID;
@@ -100,7 +102,9 @@ enum jwt_verdict jwt_verify_hs256(const char *token, const unsigned char *key, s
 		goto out;
 	if (numeric_claim(jwt, "exp", &exp) != 0)
 		goto out;
-	if (exp <= (double)now || (numeric_claim(jwt, "nbf", &nbf) == 0 && nbf > (double)now)) {
+	if (numeric_claim(jwt, "nbf", &nbf) != 0)
+		nbf = -1;
+	if (exp <= (double)now || nbf > (double)now) {
 		verdict = JWT_EXPIRED;
 		goto out;
 	}
@@ -109,9 +113,36 @@ enum jwt_verdict jwt_verify_hs256(const char *token, const unsigned char *key, s
 	payload = strchr(token, '.') + 1;
 	*claims = header != NULL ? segment_text(payload, strcspn(payload, ".")) : NULL;
 	free(header);
-	if (*claims != NULL)
+	if (*claims != NULL) {
 		verdict = JWT_VALID;
+		*exp_out = exp;
+		*nbf_out = nbf;
+	}
 out:
 	jwt_free(jwt);
+	return verdict;
+}
+
+enum jwt_verdict jwt_verify_hs256(const char *token, const unsigned char *key, size_t key_len, time_t now,
+				  char **claims)
+{
+	double exp, nbf;
+
+	return verify(token, key, key_len, now, claims, &exp, &nbf);
+}
+
+enum jwt_verdict jwt_verify_hs256_cached(struct token_cache *cache, const char *token, const unsigned char *key,
+					 size_t key_len, time_t now, char **claims)
+{
+	const char *known = cache != NULL && token != NULL ? token_cache_get(cache, token, now) : NULL;
+	enum jwt_verdict verdict;
+	double exp, nbf;
+
+	if (known != NULL && (*claims = strdup(known)) != NULL)
+		return JWT_VALID;
+	verdict = verify(token, key, key_len, now, claims, &exp, &nbf);
+	/* Only a verified token is remembered: a failure is verified again next time. */
+	if (verdict == JWT_VALID && cache != NULL)
+		token_cache_put(cache, token, *claims, exp, nbf);
 	return verdict;
 }

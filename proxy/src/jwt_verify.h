@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "token_cache.h"
+
 enum jwt_verdict {
 	JWT_VALID,
 	JWT_INVALID,   /* malformed, bad signature, alg other than HS256, no sub or exp */
@@ -17,5 +19,13 @@ enum jwt_verdict {
  */
 enum jwt_verdict jwt_verify_hs256(const char *token, const unsigned char *key, size_t key_len, time_t now,
 				  char **claims);
+
+/*
+ * jwt_verify_hs256 with cache (NULL: none): a token byte-identical to one this cache saw verified with key
+ * passes again while its exp (and nbf) allow, without the HMAC; anything else is verified in full, and kept
+ * only when valid. A cache must only ever see one key: the server's.
+ */
+enum jwt_verdict jwt_verify_hs256_cached(struct token_cache *cache, const char *token, const unsigned char *key,
+					 size_t key_len, time_t now, char **claims);
 
 #endif

@@ -75,6 +75,7 @@ START_TEST(defaults)
 	ck_assert_uint_eq(cfg.pool_size, cfg.threads);
 	ck_assert_uint_eq(cfg.jwt_secret_len, 32);
 	ck_assert_str_eq(cfg.trusted_proxies, "127.0.0.1,::1");
+	ck_assert_uint_eq(cfg.prepared_statements, 1);
 	dotenv_free(&env);
 }
 END_TEST
@@ -114,6 +115,12 @@ START_TEST(refuses_bad_numbers_and_missing_database)
 	ck_assert_int_eq(load(&cfg, &env, SECRET "DB_NAME=x\nDB_POOL_SIZE=0\n", err, sizeof(err)), -1);
 	dotenv_free(&env);
 	ck_assert_int_eq(load(&cfg, &env, SECRET "DB_NAME=x\nJWT_EXPIRATION_HOURS=-1\n", err, sizeof(err)), -1);
+	dotenv_free(&env);
+	ck_assert_int_eq(load(&cfg, &env, SECRET "DB_NAME=x\nDB_PREPARED_STATEMENTS=yes\n", err, sizeof(err)), -1);
+	ck_assert(strstr(err, "DB_PREPARED_STATEMENTS") != NULL);
+	dotenv_free(&env);
+	ck_assert_int_eq(load(&cfg, &env, SECRET "DB_NAME=x\nDB_PREPARED_STATEMENTS=0\n", err, sizeof(err)), 0);
+	ck_assert_uint_eq(cfg.prepared_statements, 0);
 	dotenv_free(&env);
 	ck_assert_int_eq(load(&cfg, &env, SECRET "DB_HOST=localhost\n", err, sizeof(err)), -1);
 	ck_assert(strstr(err, "DATABASE_URL") != NULL);

@@ -214,6 +214,47 @@ START_TEST(segments_with_nul_bytes_are_refused)
 }
 END_TEST
 
+/* Only a verified token is remembered; a remembered one still expires and is then refused. */
+START_TEST(the_cache_keeps_valid_tokens_only_and_enforces_exp)
+{
+	struct token_cache *cache = token_cache_create(16);
+	char *valid = token(JWT_ALG_HS256, key, "7", NOW + 60);
+	char *expired = token(JWT_ALG_HS256, key, "7", NOW - 1);
+	char *foreign = token(JWT_ALG_HS256, (const unsigned char *)"fedcba9876543210fedcba9876543210", "7", NOW + 60);
+	char *claims = NULL, *again = NULL;
+
+	ck_assert_int_eq(jwt_verify_hs256_cached(cache, foreign, key, KEY_LEN, NOW, &claims), JWT_INVALID);
+	ck_assert_int_eq(jwt_verify_hs256_cached(cache, expired, key, KEY_LEN, NOW, &claims), JWT_EXPIRED);
+	ck_assert_int_eq(jwt_verify_hs256_cached(cache, "not.a.token", key, KEY_LEN, NOW, &claims), JWT_INVALID);
+	ck_assert_ptr_null(claims);
+	ck_assert_uint_eq(token_cache_count(cache), 0);
+	/* Still refused the second time: nothing about a failure was kept. */
+	ck_assert_int_eq(jwt_verify_hs256_cached(cache, foreign, key, KEY_LEN, NOW, &claims), JWT_INVALID);
+
+	ck_assert_int_eq(jwt_verify_hs256_cached(cache, valid, key, KEY_LEN, NOW, &claims), JWT_VALID);
+	ck_assert_uint_eq(token_cache_count(cache), 1);
+	ck_assert_int_eq(jwt_verify_hs256_cached(cache, valid, key, KEY_LEN, NOW + 59, &again), JWT_VALID);
+	ck_assert_str_eq(again, claims);
+	free(again);
+	again = NULL;
+	ck_assert_int_eq(jwt_verify_hs256_cached(cache, valid, key, KEY_LEN, NOW + 60, &again), JWT_EXPIRED);
+	ck_assert_ptr_null(again);
+	ck_assert_uint_eq(token_cache_count(cache), 0);
+	/* One changed byte of a cached token is a different token, verified in full (and refused). */
+	ck_assert_int_eq(jwt_verify_hs256_cached(cache, valid, key, KEY_LEN, NOW, &again), JWT_VALID);
+	free(again);
+	again = NULL;
+	valid[strlen(valid) - 10] = valid[strlen(valid) - 10] == 'A' ? 'B' : 'A';
+	ck_assert_int_eq(jwt_verify_hs256_cached(cache, valid, key, KEY_LEN, NOW, &again), JWT_INVALID);
+	ck_assert_ptr_null(again);
+	free(claims);
+	free(valid);
+	free(expired);
+	free(foreign);
+	token_cache_destroy(cache);
+}
+END_TEST
+
 Suite *jwt_verify_suite(void)
 {
 	return SUITE("jwt_verify", claims_are_passed_exactly_as_signed,
@@ -223,5 +264,6 @@ Suite *jwt_verify_suite(void)
 		     exp_and_sub_are_required,
 		     exp_must_be_a_number,
 		     alg_must_be_exactly_HS256,
-		     segments_with_nul_bytes_are_refused);
+		     segments_with_nul_bytes_are_refused,
+		     the_cache_keeps_valid_tokens_only_and_enforces_exp);
 }

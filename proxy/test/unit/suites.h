@@ -19,5 +19,6 @@ Suite *jwt_verify_suite(void);
 Suite *access_log_suite(void);
 Suite *openapi_suite(void);
 Suite *client_addr_suite(void);
+Suite *token_cache_suite(void);
 
 #endif
