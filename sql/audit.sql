@@ -48,9 +48,18 @@ CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON ta.audit_log
 -- slow as a write. What that risks: a crash of PostgreSQL itself (not of the proxy) within
 -- a fraction of a second may lose the newest read rows; never a write, nor the audit row
 -- of a write, and no later commit can survive without them (WAL is ordered).
+--
+-- On a hot standby (the read replica of the proxy's DB_READ_URL) nothing can be written: the
+-- row is then handed to the proxy in response.audit, and the proxy writes it on the primary
+-- with api.record_read before it answers; if that fails, the answer is never sent.
 CREATE FUNCTION ta.audit(uid bigint, action text, patient_ids bigint[]) RETURNS void
     LANGUAGE plpgsql AS $$
 BEGIN
+    IF pg_is_in_recovery() THEN
+        PERFORM set_config('response.audit',
+                           json_build_object('action', action, 'patient_ids', coalesce(patient_ids, '{}'))::text, true);
+        RETURN;
+    END IF;
     IF action = 'read' AND pg_current_xact_id_if_assigned() IS NULL THEN
         PERFORM set_config('synchronous_commit', 'off', true);
     END IF;
@@ -125,4 +134,26 @@ END $$;
 COMMENT ON FUNCTION api.export_patient(bigint) IS
     'GET /patients/{id}/export: every stored row about the patient, archived ones too, and who accessed them.';
 
-REVOKE ALL ON FUNCTION api.list_audit(json), api.export_patient(bigint) FROM PUBLIC;
+-- The audit row of a read that the read replica answered (see ta.audit), written on the
+-- primary by the proxy before the answer leaves. Only reads can be served by a replica, so
+-- only their actions are taken; the practice and user are the caller's, as for every row.
+CREATE FUNCTION api.record_read(audit json) RETURNS json
+    LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    uid bigint := ta.caller();
+    act text := audit ->> 'action';
+    ids bigint[];
+BEGIN
+    IF json_typeof(audit) IS DISTINCT FROM 'object' OR act IS NULL OR act NOT IN ('read', 'export')
+       OR json_typeof(audit -> 'patient_ids') IS DISTINCT FROM 'array' THEN
+        PERFORM ta.raise('22023', 'Nieprawidłowy wpis dziennika dostępu');
+    END IF;
+    SELECT array_agg(ta.to_id(e, 'patient_ids') ORDER BY n) INTO ids
+      FROM json_array_elements_text(audit -> 'patient_ids') WITH ORDINALITY AS t(e, n);
+    PERFORM ta.audit(uid, act, ids);
+    RETURN '{}';
+END $$;
+COMMENT ON FUNCTION api.record_read(json) IS
+    'The audit row of a read served by the read replica, written on the primary by the proxy (no route).';
+
+REVOKE ALL ON FUNCTION api.list_audit(json), api.export_patient(bigint), api.record_read(json) FROM PUBLIC;

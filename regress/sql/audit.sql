@@ -128,6 +128,23 @@ SELECT regress.call(format('SELECT api.export_patient(%s) -> ''patient'' ->> ''d
 SELECT * FROM regress.audit_since(:mark);
 RESET ROLE;
 
+-- The audit row of a read the replica served, written here by the proxy: reads and exports
+-- only, as the caller of the claims, ids as given; anything else is refused and writes none.
+SELECT regress.audit_mark() AS mark \gset
+SET ROLE regress_ta_app;
+SELECT regress.call(format('SELECT api.record_read(%L)', json_build_object('action', 'read', 'patient_ids', json_build_array(:p1, :p2))));
+SELECT regress.call(format('SELECT api.record_read(%L)', json_build_object('action', 'export', 'patient_ids', json_build_array(:p2))));
+SELECT regress.call($$SELECT api.record_read('{"action": "read", "patient_ids": []}')$$);
+SELECT regress.call(q) FROM (VALUES
+    ($$SELECT api.record_read('{"action": "delete", "patient_ids": [1]}')$$),
+    ($$SELECT api.record_read('{"action": "read", "patient_ids": ["1; DROP TABLE ta.audit_log"]}')$$),
+    ($$SELECT api.record_read('{"action": "read"}')$$),
+    ($$SELECT api.record_read('[]')$$),
+    ($$SELECT api.record_read(NULL)$$)
+) AS t(q);
+RESET ROLE;
+SELECT * FROM regress.audit_since(:mark);
+
 -- Another practice sees none of these rows.
 SET ROLE regress_ta_app;
 SELECT regress.login('bruno@gabinet-b.example.com');
