@@ -13,14 +13,23 @@ running() { [ -s "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
 case "${1:-}" in
 start)
     env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS make -s -C "$ROOT/proxy" all >/dev/null
+    # With the replica of make up REPLICA=1 running, reads go to it (bench/README.md, *Scaling out*).
+    read_url=
+    if "$ROOT/stack/replica.sh" status; then
+        read_url="postgresql:///$DB_NAME?host=$WORK/run-replica&port=$((DB_PORT + 1))&user=$DB_APP"
+    fi
     if running; then
-        # Still the binary it was started from: nothing to do. A newer build replaces it.
-        [ "$ROOT/proxy/therapyassistance-proxy" -nt "$PIDFILE" ] || exit 0
-        say "the proxy was rebuilt: restarting it"
+        # Still the binary and the replica it was started with: nothing to do. Otherwise it is replaced.
+        if [ ! "$ROOT/proxy/therapyassistance-proxy" -nt "$PIDFILE" ] &&
+           [ "$read_url" = "$(cat "$WORK/proxy.read_url" 2>/dev/null)" ]; then
+            exit 0
+        fi
+        say "the proxy was rebuilt or the replica came or went: restarting it"
         "$0" stop
     fi
     mkdir -p "$WORK"
-    DATABASE_URL=$DATABASE_URL JWT_SECRET=$(jwt_secret) PORT=$PORT \
+    printf '%s' "$read_url" >"$WORK/proxy.read_url"
+    DATABASE_URL=$DATABASE_URL DB_READ_URL=$read_url JWT_SECRET=$(jwt_secret) PORT=$PORT \
         ALLOWED_ORIGINS=${ALLOWED_ORIGINS:-http://localhost:$WEB_PORT,http://127.0.0.1:$WEB_PORT} \
         PROXY_ENV_FILE=/dev/null nohup "$ROOT/proxy/therapyassistance-proxy" >>"$LOG" 2>&1 &
     echo $! >"$PIDFILE"

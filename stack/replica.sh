@@ -2,7 +2,8 @@
 # stack/replica.sh start|stop: a streaming replica of the local cluster (`make up REPLICA=1`): a hot standby in
 # $WORK/replica on port DB_PORT+1 (Unix socket $WORK/run-replica, no TCP), made once with pg_basebackup and
 # following the primary through replication slot ta_replica (so a stopped replica catches up when started again).
-# Read-only: the proxy stays on the primary (bench/README.md says why).
+# The local proxy reads from it (DB_READ_URL) while it runs; bench/README.md, *Scaling out*, says how.
+#   stack/replica.sh status: exit 0 when it runs
 # shellcheck source=stack/env.sh
 . "$(dirname "$0")/env.sh"
 
@@ -52,8 +53,11 @@ stop)
         say "replica stopped"
     fi
     ;;
+status)
+    running
+    ;;
 *)
-    say "usage: $0 start|stop"
+    say "usage: $0 start|stop|status"
     exit 2
     ;;
 esac

@@ -49,6 +49,21 @@ if [ -f "$ROOT/proxy/Makefile" ]; then
         DATABASE_URL="postgresql:///$db?host=$PGSOCK&port=$DB_PORT&user=$DB_APP" make -s -C "$ROOT/proxy" check-http
     }
     suite "proxy: HTTP black-box (fallback install)" http_on_fallback
+    # Reads on a real streaming replica of this cluster (DB_READ_URL), under the sanitizers; a replica that
+    # make up REPLICA=1 started keeps running afterwards.
+    replica_reads() {
+        local rc had_replica=0
+        "$ROOT/stack/replica.sh" status && had_replica=1
+        "$ROOT/stack/replica.sh" start || return 1
+        DB_READ_URL="postgresql:///$DB_NAME?host=$WORK/run-replica&port=$((DB_PORT + 1))&user=$DB_APP" \
+            REPLICA_PGHOST="$WORK/run-replica" REPLICA_PGPORT=$((DB_PORT + 1)) \
+            REPLICA_COMMAND="$ROOT/stack/replica.sh" \
+            make -s -C "$ROOT/proxy" asan check-replica PROXY_BIN="$ROOT/proxy/therapyassistance-proxy-asan"
+        rc=$?
+        [ $had_replica = 1 ] || "$ROOT/stack/replica.sh" stop
+        return $rc
+    }
+    suite "proxy: reads on a streaming replica" replica_reads
     # Issue 9, security: attack and fault suites against the sanitizer build (see SECURITY.md), then a short
     # pass of every fuzzing harness (make fuzz runs them longer).
     export PROXY_BIN="$ROOT/proxy/therapyassistance-proxy-asan"

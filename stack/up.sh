@@ -23,7 +23,7 @@ if [ "$TA_INSTALL" = extension ] && ! installed; then
     fi
 fi
 "$ROOT/stack/db.sh"
-# make up REPLICA=1: a streaming replica next to it (the proxy keeps using the primary).
+# make up REPLICA=1: a streaming replica next to it, which the proxy then reads from.
 if [ "${REPLICA:-0}" = 1 ]; then "$ROOT/stack/replica.sh" start; fi
 for part in proxy nginx; do
     if [ -x "$ROOT/stack/$part.sh" ]; then "$ROOT/stack/$part.sh" start; fi

@@ -55,7 +55,7 @@ size_t access_log_format(const struct access_log_entry *entry, char *buf, size_t
 		     entry->duration_ms);
 	pos += (size_t)n;
 	pos = append_json_string(buf, pos, buflen, entry->request_id);
-	n = snprintf(buf + pos, buflen - pos, "}\n");
+	n = snprintf(buf + pos, buflen - pos, "%s}\n", entry->replica ? ",\"db\":\"replica\"" : "");
 	pos += (size_t)n;
 	return pos;
 }

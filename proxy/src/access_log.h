@@ -2,6 +2,7 @@
 #ifndef TA_ACCESS_LOG_H
 #define TA_ACCESS_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -12,6 +13,7 @@ struct access_log_entry {
 	const char *path;          /* without the query string, which may carry personal data */
 	int status;
 	const char *request_id;
+	bool replica;              /* answered by the read replica (DB_READ_URL): logged as "db":"replica" */
 };
 
 /* Formats entry as one line into buf. Returns the length (always < buflen; long fields are cut). */

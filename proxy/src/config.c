@@ -196,7 +196,29 @@ int config_load(struct proxy_config *cfg, config_lookup_fn lookup, void *ctx, ch
 	cfg->prepared_statements = 1;
 	if (setting_unsigned(lookup, ctx, "DB_PREPARED_STATEMENTS", 0, 1, &cfg->prepared_statements, err, errlen) != 0)
 		return -1;
+	cfg->read_database_url = nonempty(lookup(ctx, "DB_READ_URL"));
+	cfg->read_max_lag_ms = 1000;
+	if (setting_unsigned(lookup, ctx, "DB_READ_MAX_LAG_MS", 10, 600000, &cfg->read_max_lag_ms, err, errlen) != 0)
+		return -1;
 	return 0;
+}
+
+/* The settings every connection of the proxy gets, from keywords[n] on, and the NULL terminator. */
+static void conninfo_common(size_t n, const char *application_name, const char *keywords[CONFIG_CONNINFO_MAX],
+			    const char *values[CONFIG_CONNINFO_MAX])
+{
+	static const char *const names[] = {"client_encoding", "application_name", "connect_timeout", "options"};
+	/* No request may hold a pooled connection for long: the slowest api call (a bcrypt login) takes
+	 * about 0.1 s, so 10 s means a runaway query, answered 503 (SQLSTATE 57014) instead of hanging. */
+	const char *const settings[] = {"UTF8", application_name, "3", "-c statement_timeout=10000"};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		keywords[n] = names[i];
+		values[n] = settings[i];
+		n++;
+	}
+	keywords[n] = NULL;
+	values[n] = NULL;
 }
 
 void config_conninfo(const struct proxy_config *cfg, const char *keywords[CONFIG_CONNINFO_MAX],
@@ -222,15 +244,16 @@ void config_conninfo(const struct proxy_config *cfg, const char *keywords[CONFIG
 		PUT("password", cfg->db_password);
 		PUT("dbname", cfg->db_name);
 	}
-	PUT("client_encoding", "UTF8");
-	PUT("application_name", "therapyassistance-proxy");
-	PUT("connect_timeout", "3");
-	/* No request may hold a pooled connection for long: the slowest api call (a bcrypt login) takes
-	 * about 0.1 s, so 10 s means a runaway query, answered 503 (SQLSTATE 57014) instead of hanging. */
-	PUT("options", "-c statement_timeout=10000");
 #undef PUT
-	keywords[n] = NULL;
-	values[n] = NULL;
+	conninfo_common(n, "therapyassistance-proxy", keywords, values);
+}
+
+void config_read_conninfo(const struct proxy_config *cfg, const char *keywords[CONFIG_CONNINFO_MAX],
+			  const char *values[CONFIG_CONNINFO_MAX])
+{
+	keywords[0] = "dbname";
+	values[0] = cfg->read_database_url;
+	conninfo_common(1, "therapyassistance-proxy-read", keywords, values);
 }
 
 static char *trim(char *s, char **end)

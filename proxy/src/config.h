@@ -30,6 +30,10 @@ struct proxy_config {
 	 * every request as an unnamed statement, for poolers that hand each transaction another server connection
 	 * (pgbouncer in transaction mode before 1.21). */
 	unsigned prepared_statements;
+	/* DB_READ_URL: a streaming replica (hot standby) for GET routes, NULL when not set; DB_READ_MAX_LAG_MS
+	 * (default 1000): reads go to the primary while the replica has replayed no commit of that long. */
+	const char *read_database_url;
+	unsigned read_max_lag_ms;
 	unsigned max_connections;
 	unsigned max_connections_per_ip;
 	unsigned connection_timeout_seconds;
@@ -46,6 +50,9 @@ int config_load(struct proxy_config *cfg, config_lookup_fn lookup, void *ctx, ch
 /* Writes NULL-terminated libpq keyword/value arrays (for PQconnectdbParams with expand_dbname=1). */
 void config_conninfo(const struct proxy_config *cfg, const char *keywords[CONFIG_CONNINFO_MAX],
 		     const char *values[CONFIG_CONNINFO_MAX]);
+/* The same for the read replica (DB_READ_URL); only when read_database_url is set. */
+void config_read_conninfo(const struct proxy_config *cfg, const char *keywords[CONFIG_CONNINFO_MAX],
+			  const char *values[CONFIG_CONNINFO_MAX]);
 
 /*
  * A parsed .env file: KEY=VALUE lines, '#' comments, optional "export " and surrounding quotes.

@@ -46,7 +46,12 @@
 #define POOL_WAIT_MS 5000
 /* Verified tokens each server thread remembers: a practice's few users, many times over. */
 #define TOKEN_CACHE_PER_THREAD 256
-#define MAX_SQL 640
+#define MAX_SQL 800
+/* After a replica fails to answer, reads go to the primary for this long before it is tried again. */
+#define READ_RETRY_MS 1000
+/* Sessions whose recent writes keep their reads on the primary (by a hash of the claims; sharing a slot only
+ * sends more reads to the primary). */
+#define WRITE_SLOTS 1024
 
 #define DETAIL_INTERNAL "Wewnętrzny błąd serwera"
 #define DETAIL_UNAVAILABLE "Usługa chwilowo niedostępna, spróbuj ponownie"
@@ -62,7 +67,16 @@ struct http_server {
 	const char *keywords[CONFIG_CONNINFO_MAX];
 	const char *values[CONFIG_CONNINFO_MAX];
 	char sql[DB_POOL_MAX_STATEMENTS][MAX_SQL];
-	const char *statements[DB_POOL_MAX_STATEMENTS];  /* statement n is route_table[n]'s call, or NULL */
+	const char *statements[DB_POOL_MAX_STATEMENTS];  /* statement n is route_table[n]'s call, or NULL;
+							   statement route_count records a replica's audit row */
+	/* The read replica (DB_READ_URL), or NULL: GET api routes, in their route_read_sql form. */
+	struct db_pool *read_pool;
+	const char *read_keywords[CONFIG_CONNINFO_MAX];
+	const char *read_values[CONFIG_CONNINFO_MAX];
+	char read_sql[DB_POOL_MAX_STATEMENTS][MAX_SQL];
+	const char *read_statements[DB_POOL_MAX_STATEMENTS];
+	atomic_llong read_retry_at;                      /* monotonic ms before which the replica is not asked */
+	atomic_llong last_write[WRITE_SLOTS];            /* monotonic ms of a session's last write */
 	pthread_key_t token_cache;                       /* each server thread's struct token_cache */
 	atomic_long active_requests;
 	atomic_ulong request_counter;
@@ -83,6 +97,7 @@ struct request {
 	bool checked;                    /* check_before_body ran */
 	bool responded;                  /* an answer is queued or held */
 	bool hold;                       /* the body is still coming: answers wait in held until its end */
+	bool replica;                    /* the read replica answered */
 	struct MHD_Response *held;
 
 	int status;
@@ -221,35 +236,140 @@ static int answer_status(const PGresult *res)
 	return atoi(text);
 }
 
-/* Runs the route's prepared statement with params and answers with its JSON or its error. */
+static long long monotonic_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/* The read-your-writes slot of a session: FNV-1a of its claims (the same token, the same claims). */
+static atomic_llong *write_slot(struct http_server *srv, const char *claims)
+{
+	unsigned long h = 2166136261u;
+
+	for (const char *p = claims; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return &srv->last_write[h % WRITE_SLOTS];
+}
+
+/* Runs statement on a connection of pool. NULL when no connection was free or the database went away. */
+static PGresult *run_on(struct db_pool *pool, size_t statement, int nparams, const char *const *params)
+{
+	const char *reason = NULL;
+	struct db_conn *conn = db_pool_acquire(pool, POOL_WAIT_MS, &reason);
+	PGresult *res;
+
+	if (conn == NULL)
+		return NULL;
+	res = db_conn_exec(pool, conn, statement, nparams, params);
+	db_pool_release(pool, conn);
+	return res;
+}
+
+/* Answers with a statement's (body, response.status) row, or with its error. */
+static enum MHD_Result respond_result(struct request *r, struct MHD_Connection *c, const PGresult *res)
+{
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && PQnfields(res) >= 2 &&
+	    answer_status(res) > 0) {
+		const char *json = PQgetisnull(res, 0, 0) ? "null" : PQgetvalue(res, 0, 0);
+
+		return respond(r, c, answer_status(res),
+			       MHD_create_response_from_buffer(strlen(json), (void *)json, MHD_RESPMEM_MUST_COPY),
+			       "application/json");
+	}
+	if (PQresultStatus(res) == PGRES_FATAL_ERROR)
+		return respond_db_error(r, c, res);
+	return respond_detail(r, c, MHD_HTTP_INTERNAL_SERVER_ERROR, DETAIL_INTERNAL, NULL, NULL);
+}
+
+/*
+ * Asks the read replica. Returns true when it answered (the answer is queued in *ret), false when the primary
+ * must: the replica is down, lags, or failed in a way the primary might not. A successful read's audit row is
+ * written on the primary first; if that fails the answer is 503, never data without its audit row.
+ */
+static bool call_replica(struct request *r, struct MHD_Connection *c, int nparams, const char *const *params,
+			 enum MHD_Result *ret)
+{
+	struct http_server *srv = r->srv;
+	size_t statement = (size_t)(r->match.route - route_table);
+	long long now = monotonic_ms();
+	PGresult *res, *recorded;
+	const char *audit, *sqlstate;
+	char route[128];
+
+	if (now < atomic_load(&srv->read_retry_at) || now - atomic_load(write_slot(srv, r->claims)) <
+							     (long long)srv->cfg->read_max_lag_ms)
+		return false;
+	res = run_on(srv->read_pool, statement, nparams, params);
+	if (res == NULL) {
+		atomic_store(&srv->read_retry_at, now + READ_RETRY_MS);
+		return false;
+	}
+	if (PQresultStatus(res) == PGRES_FATAL_ERROR) {
+		/* The api's own refusals (404, 422, ...) stand; anything else the primary answers. */
+		sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		if (sqlstate_status(sqlstate) < 500) {
+			r->replica = true;
+			*ret = respond_db_error(r, c, res);
+			PQclear(res);
+			return true;
+		}
+		PQclear(res);
+		return false;
+	}
+	/* No row: the replica lags. */
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 || PQnfields(res) != 3) {
+		PQclear(res);
+		return false;
+	}
+	audit = PQgetisnull(res, 0, 2) ? "" : PQgetvalue(res, 0, 2);
+	if (audit[0] != '\0') {
+		const char *record[4] = {params[0], params[1], route, audit};
+
+		snprintf(route, sizeof(route), "%s %s", r->match.route->method, r->match.route->pattern);
+		recorded = run_on(srv->pool, route_count, 4, record);
+		if (recorded == NULL || PQresultStatus(recorded) != PGRES_TUPLES_OK) {
+			*ret = recorded != NULL && PQresultStatus(recorded) == PGRES_FATAL_ERROR &&
+					       sqlstate_status(PQresultErrorField(recorded, PG_DIAG_SQLSTATE)) == 401
+				       ? respond_db_error(r, c, recorded)
+				       : respond_detail(r, c, MHD_HTTP_SERVICE_UNAVAILABLE, DETAIL_UNAVAILABLE, NULL, NULL);
+			PQclear(recorded);
+			PQclear(res);
+			return true;
+		}
+		PQclear(recorded);
+	}
+	r->replica = true;
+	*ret = respond_result(r, c, res);
+	PQclear(res);
+	return true;
+}
+
+/*
+ * Runs the route's statement with params and answers with its JSON or its error: a GET on the read replica
+ * when there is one (call_replica), anything else, and whatever the replica cannot answer, on the primary.
+ */
 static enum MHD_Result call_database(struct request *r, struct MHD_Connection *c, int nparams,
 				     const char *const *params)
 {
 	struct http_server *srv = r->srv;
 	size_t statement = (size_t)(r->match.route - route_table);
-	const char *reason = NULL;
-	struct db_conn *conn = db_pool_acquire(srv->pool, POOL_WAIT_MS, &reason);
+	bool read = strcmp(r->match.route->method, "GET") == 0;
 	PGresult *res;
 	enum MHD_Result ret;
 
-	if (conn == NULL)
-		return respond_detail(r, c, MHD_HTTP_SERVICE_UNAVAILABLE, DETAIL_UNAVAILABLE, NULL, NULL);
-	res = db_conn_exec(srv->pool, conn, statement, nparams, params);
-	db_pool_release(srv->pool, conn);
+	if (read && srv->read_pool != NULL && r->claims != NULL && srv->read_statements[statement] != NULL &&
+	    call_replica(r, c, nparams, params, &ret))
+		return ret;
+	res = run_on(srv->pool, statement, nparams, params);
 	if (res == NULL)
 		return respond_detail(r, c, MHD_HTTP_SERVICE_UNAVAILABLE, DETAIL_UNAVAILABLE, NULL, NULL);
-	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && PQnfields(res) == 2 &&
-	    answer_status(res) > 0) {
-		const char *json = PQgetisnull(res, 0, 0) ? "null" : PQgetvalue(res, 0, 0);
-
-		ret = respond(r, c, answer_status(res),
-			      MHD_create_response_from_buffer(strlen(json), (void *)json, MHD_RESPMEM_MUST_COPY),
-			      "application/json");
-	} else if (PQresultStatus(res) == PGRES_FATAL_ERROR) {
-		ret = respond_db_error(r, c, res);
-	} else {
-		ret = respond_detail(r, c, MHD_HTTP_INTERNAL_SERVER_ERROR, DETAIL_INTERNAL, NULL, NULL);
-	}
+	/* The session's next reads wait for the replica to have replayed this write (see call_replica). */
+	if (!read && srv->read_pool != NULL && r->claims != NULL)
+		atomic_store(write_slot(srv, r->claims), monotonic_ms());
+	ret = respond_result(r, c, res);
 	PQclear(res);
 	return ret;
 }
@@ -718,6 +838,7 @@ static void request_completed(void *cls, struct MHD_Connection *c, void **req_cl
 	entry.path = r->path;
 	entry.status = r->responded ? r->status : 0;
 	entry.request_id = r->request_id;
+	entry.replica = r->replica;
 	access_log_write(&entry);
 	if (r->held != NULL)
 		MHD_destroy_response(r->held); /* the client went away before its body ended */
@@ -775,7 +896,7 @@ static int listen_address_parse(const char *text, unsigned port, struct sockaddr
 
 static int prepare_statements(struct http_server *srv)
 {
-	if (route_count > DB_POOL_MAX_STATEMENTS)
+	if (route_count + 1 > DB_POOL_MAX_STATEMENTS)
 		return -1;
 	for (size_t i = 0; i < route_count; i++) {
 		const struct route *route = &route_table[i];
@@ -785,7 +906,11 @@ static int prepare_statements(struct http_server *srv)
 		if (route_sql(route, srv->sql[i], sizeof(srv->sql[i])) < 0)
 			return -1;
 		srv->statements[i] = srv->sql[i];
+		if (srv->cfg->read_database_url != NULL &&
+		    route_read_sql(route, srv->cfg->read_max_lag_ms, srv->read_sql[i], sizeof(srv->read_sql[i])) > 0)
+			srv->read_statements[i] = srv->read_sql[i];
 	}
+	srv->statements[route_count] = ROUTE_RECORD_READ_SQL;
 	return 0;
 }
 
@@ -812,10 +937,17 @@ struct http_server *http_server_start(const struct proxy_config *cfg)
 		free(srv);
 		return NULL;
 	}
-	srv->pool = db_pool_create(srv->keywords, srv->values, cfg->pool_size, srv->statements, route_count,
+	srv->pool = db_pool_create(srv->keywords, srv->values, cfg->pool_size, srv->statements, route_count + 1,
 				   cfg->prepared_statements != 0);
-	if (srv->pool == NULL || listen_address_parse(cfg->listen_address, cfg->port, &addr) != 0) {
+	if (cfg->read_database_url != NULL) {
+		config_read_conninfo(cfg, srv->read_keywords, srv->read_values);
+		srv->read_pool = db_pool_create(srv->read_keywords, srv->read_values, cfg->pool_size,
+						srv->read_statements, route_count, cfg->prepared_statements != 0);
+	}
+	if (srv->pool == NULL || (cfg->read_database_url != NULL && srv->read_pool == NULL) ||
+	    listen_address_parse(cfg->listen_address, cfg->port, &addr) != 0) {
 		fprintf(stderr, "therapyassistance-proxy: cannot use LISTEN_ADDRESS \"%s\"\n", cfg->listen_address);
+		db_pool_destroy(srv->read_pool);
 		db_pool_destroy(srv->pool);
 		pthread_key_delete(srv->token_cache);
 		free(srv);
@@ -833,6 +965,7 @@ struct http_server *http_server_start(const struct proxy_config *cfg)
 		MHD_OPTION_END);
 	if (srv->daemon == NULL) {
 		fprintf(stderr, "therapyassistance-proxy: cannot listen on %s port %u\n", cfg->listen_address, cfg->port);
+		db_pool_destroy(srv->read_pool);
 		db_pool_destroy(srv->pool);
 		pthread_key_delete(srv->token_cache);
 		free(srv);
@@ -853,6 +986,7 @@ void http_server_stop(struct http_server *srv, int grace_seconds)
 	/* The quiesced listening socket is ours to close, after the daemon's threads are gone. */
 	if (listener != MHD_INVALID_SOCKET)
 		close(listener);
+	db_pool_destroy(srv->read_pool);
 	db_pool_destroy(srv->pool);
 	pthread_key_delete(srv->token_cache);
 	free(srv);

@@ -146,9 +146,15 @@ enum route_match_result route_find(const char *method, const char *path, struct 
 	return ROUTE_FOUND;
 }
 
-int route_sql(const struct route *r, char *buf, size_t buflen)
+/*
+ * The SQL of route_sql; with max_lag_ms > 0, the form a read replica runs (route_read_sql): it first checks that
+ * the standby has replayed a commit of the last max_lag_ms (no row at all otherwise, and the function is not
+ * called), and answers response.audit as a third column.
+ */
+static int route_statement(const struct route *r, unsigned max_lag_ms, char *buf, size_t buflen)
 {
 	char args[64] = "";
+	char fresh[160] = "";
 	size_t alen = 0;
 	int n = r->authenticated ? 3 : 2;
 	int written;
@@ -156,6 +162,8 @@ int route_sql(const struct route *r, char *buf, size_t buflen)
 	if (r->function == NULL)
 		return -1;
 	if (r->handler == HANDLER_HEALTH) {
+		if (max_lag_ms > 0)
+			return -1;
 		written = snprintf(buf, buflen, "SELECT %s()::text", r->function);
 		return (written < 0 || (size_t)written >= buflen) ? -1 : written;
 	}
@@ -168,6 +176,11 @@ int route_sql(const struct route *r, char *buf, size_t buflen)
 		alen += (size_t)snprintf(args + alen, sizeof(args) - alen, "%s$%d::json", alen ? ", " : "", n++);
 	if (r->body != BODY_NONE)
 		alen += (size_t)snprintf(args + alen, sizeof(args) - alen, "%s$%d::json", alen ? ", " : "", n++);
+	if (max_lag_ms > 0)
+		snprintf(fresh, sizeof(fresh),
+			 "fresh AS MATERIALIZED (SELECT WHERE clock_timestamp() - pg_last_xact_replay_timestamp() "
+			 "< interval '%u milliseconds'), ",
+			 max_lag_ms);
 	/*
 	 * One statement is one transaction in autocommit, so the settings made here (is_local) vanish with it and
 	 * nothing leaks to the next request on this pooled connection. The first MATERIALIZED CTE makes set_config
@@ -175,11 +188,25 @@ int route_sql(const struct route *r, char *buf, size_t buflen)
 	 * by a function that answers other than 200 without raising, e.g. a failed login) is read.
 	 */
 	written = snprintf(buf, buflen,
-			   "WITH request AS MATERIALIZED (SELECT set_config('request.client_addr', $1, true), "
-			   "set_config('request.route', '%s %s', true)%s), "
+			   "WITH %srequest AS MATERIALIZED (SELECT set_config('request.client_addr', $1, true), "
+			   "set_config('request.route', '%s %s', true)%s%s), "
 			   "answer AS MATERIALIZED (SELECT %s(%s)::text AS body FROM request) "
-			   "SELECT body, current_setting('response.status', true) FROM answer",
-			   r->method, r->pattern, r->authenticated ? ", set_config('request.jwt.claims', $2, true)" : "",
-			   r->function, args);
+			   "SELECT body, current_setting('response.status', true)%s FROM answer",
+			   fresh, r->method, r->pattern,
+			   r->authenticated ? ", set_config('request.jwt.claims', $2, true)" : "",
+			   max_lag_ms > 0 ? " FROM fresh" : "", r->function, args,
+			   max_lag_ms > 0 ? ", current_setting('response.audit', true)" : "");
 	return (written < 0 || (size_t)written >= buflen) ? -1 : written;
+}
+
+int route_sql(const struct route *r, char *buf, size_t buflen)
+{
+	return route_statement(r, 0, buf, buflen);
+}
+
+int route_read_sql(const struct route *r, unsigned max_lag_ms, char *buf, size_t buflen)
+{
+	if (max_lag_ms == 0 || strcmp(r->method, "GET") != 0 || r->handler != HANDLER_API)
+		return -1;
+	return route_statement(r, max_lag_ms, buf, buflen);
 }

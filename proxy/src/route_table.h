@@ -66,4 +66,18 @@ int route_parse_id(const char *s, size_t len, int64_t *out);
  */
 int route_sql(const struct route *r, char *buf, size_t buflen);
 
+/*
+ * The SQL a read replica runs for a GET api route (DB_READ_URL): route_sql's, answering no row at all when the
+ * standby has not replayed a commit within max_lag_ms (the proxy then asks the primary), and a third column,
+ * response.audit: the audit row the primary must record (api.record_read) before the answer may leave. Returns
+ * -1 for routes that are not GET api routes.
+ */
+int route_read_sql(const struct route *r, unsigned max_lag_ms, char *buf, size_t buflen);
+
+/* The statement that records a replica's audit row on the primary: $1 address, $2 claims, $3 route, $4 row. */
+#define ROUTE_RECORD_READ_SQL                                                                                   \
+	"WITH request AS MATERIALIZED (SELECT set_config('request.client_addr', $1, true), "                     \
+	"set_config('request.jwt.claims', $2, true), set_config('request.route', $3, true)) "                    \
+	"SELECT api.record_read($4::json)::text, current_setting('response.status', true) FROM request"
+
 #endif

@@ -26,7 +26,17 @@ START_TEST(line_is_json_even_for_hostile_paths)
 	ck_assert_str_eq(json_string_value(json_object_get(line, "path")), "/patients/\"\\\x01\xc3\xbf");
 	ck_assert_int_eq(json_integer_value(json_object_get(line, "status")), 404);
 	ck_assert_str_eq(json_string_value(json_object_get(line, "request_id")), "abc");
+	ck_assert_ptr_null(json_object_get(line, "db"));
 	json_decref(line);
+
+	/* A read the replica answered says so. */
+	e.replica = true;
+	len = access_log_format(&e, buf, sizeof(buf));
+	line = json_loadb(buf, len, 0, NULL);
+	ck_assert_ptr_nonnull(line);
+	ck_assert_str_eq(json_string_value(json_object_get(line, "db")), "replica");
+	json_decref(line);
+	e.replica = false;
 
 	/* A long path is cut, and the line stays whole. */
 	memset(path, '"', sizeof(path) - 1);

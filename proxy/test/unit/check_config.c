@@ -175,6 +175,40 @@ START_TEST(database_url_or_parts)
 }
 END_TEST
 
+START_TEST(read_replica)
+{
+	static struct proxy_config cfg;
+	struct dotenv env;
+	const char *keywords[CONFIG_CONNINFO_MAX], *values[CONFIG_CONNINFO_MAX];
+	char err[256];
+
+	/* Without DB_READ_URL every read goes to the primary. */
+	ck_assert_int_eq(load(&cfg, &env, SECRET "DB_NAME=ta\n", err, sizeof(err)), 0);
+	ck_assert_ptr_null(cfg.read_database_url);
+	ck_assert_uint_eq(cfg.read_max_lag_ms, 1000);
+	dotenv_free(&env);
+	ck_assert_int_eq(load(&cfg, &env,
+			      SECRET "DB_NAME=ta\nDB_READ_URL=postgresql://u:p@replica/ta\nDB_READ_MAX_LAG_MS=250\n", err,
+			      sizeof(err)),
+			 0);
+	ck_assert_uint_eq(cfg.read_max_lag_ms, 250);
+	config_read_conninfo(&cfg, keywords, values);
+	ck_assert_str_eq(keywords[0], "dbname");
+	ck_assert_str_eq(values[0], "postgresql://u:p@replica/ta");
+	/* Its connections are told apart in pg_stat_activity and capped like the primary's. */
+	for (size_t i = 1; keywords[i] != NULL; i++) {
+		if (strcmp(keywords[i], "application_name") == 0)
+			ck_assert_str_eq(values[i], "therapyassistance-proxy-read");
+		if (strcmp(keywords[i], "options") == 0)
+			ck_assert_str_eq(values[i], "-c statement_timeout=10000");
+	}
+	dotenv_free(&env);
+	ck_assert_int_eq(load(&cfg, &env, SECRET "DB_NAME=ta\nDB_READ_MAX_LAG_MS=0\n", err, sizeof(err)), -1);
+	ck_assert(strstr(err, "DB_READ_MAX_LAG_MS") != NULL);
+	dotenv_free(&env);
+}
+END_TEST
+
 Suite *config_suite(void)
 {
 	return SUITE("config",
@@ -183,5 +217,6 @@ Suite *config_suite(void)
 		     defaults,
 		     trusted_proxies,
 		     refuses_bad_numbers_and_missing_database,
-		     database_url_or_parts);
+		     database_url_or_parts,
+		     read_replica);
 }

@@ -148,6 +148,39 @@ START_TEST(sql_passes_address_claims_then_id_query_body)
 }
 END_TEST
 
+START_TEST(read_replica_sql)
+{
+	char sql[800];
+	struct route_match m;
+
+	/* A GET on the replica: nothing runs unless a commit was replayed within the lag, and the audit row the
+	 * primary must record comes back as a third column. */
+	route_find("GET", "/patients", &m);
+	ck_assert_int_gt(route_read_sql(m.route, 250, sql, sizeof(sql)), 0);
+	ck_assert_str_eq(sql, "WITH fresh AS MATERIALIZED (SELECT WHERE clock_timestamp() - "
+			      "pg_last_xact_replay_timestamp() < interval '250 milliseconds'), "
+			      "request AS MATERIALIZED (SELECT set_config('request.client_addr', $1, true), "
+			      "set_config('request.route', 'GET /patients', true), "
+			      "set_config('request.jwt.claims', $2, true) FROM fresh), "
+			      "answer AS MATERIALIZED (SELECT api.list_patients($3::json)::text AS body FROM request) "
+			      "SELECT body, current_setting('response.status', true), "
+			      "current_setting('response.audit', true) FROM answer");
+	/* Writes, logins and the health check never go to a replica. */
+	route_find("POST", "/patients", &m);
+	ck_assert_int_eq(route_read_sql(m.route, 250, sql, sizeof(sql)), -1);
+	route_find("POST", "/auth/login", &m);
+	ck_assert_int_eq(route_read_sql(m.route, 250, sql, sizeof(sql)), -1);
+	route_find("GET", "/health", &m);
+	ck_assert_int_eq(route_read_sql(m.route, 250, sql, sizeof(sql)), -1);
+	route_find("GET", "/patients", &m);
+	ck_assert_int_eq(route_read_sql(m.route, 0, sql, sizeof(sql)), -1);
+	/* Every GET api route's replica SQL fits the buffer the server prepares it in. */
+	for (size_t i = 0; i < route_count; i++)
+		if (route_table[i].handler == HANDLER_API && strcmp(route_table[i].method, "GET") == 0)
+			ck_assert_int_gt(route_read_sql(&route_table[i], 600000, sql, sizeof(sql)), 0);
+}
+END_TEST
+
 START_TEST(audit_and_export_routes)
 {
 	int64_t id;
@@ -171,5 +204,6 @@ Suite *route_table_suite(void)
 		     ids_must_be_integers,
 		     no_path_matches_two_patterns,
 		     sql_passes_address_claims_then_id_query_body,
-		     audit_and_export_routes);
+		     audit_and_export_routes,
+		     read_replica_sql);
 }
