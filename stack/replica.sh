@@ -3,7 +3,7 @@
 # $WORK/replica on port DB_PORT+1 (Unix socket $WORK/run-replica, no TCP), made once with pg_basebackup and
 # following the primary through replication slot ta_replica (so a stopped replica catches up when started again).
 # The local proxy reads from it (DB_READ_URL) while it runs; bench/README.md, *Scaling out*, says how.
-#   stack/replica.sh status: exit 0 when it runs
+#   stack/replica.sh status: exit 0 when it runs; remove: stop it, drop its slot and delete its files
 # shellcheck source=stack/env.sh
 . "$(dirname "$0")/env.sh"
 
@@ -56,8 +56,17 @@ stop)
 status)
     running
     ;;
+remove)
+    # Gone for good: stopped, its slot dropped (the primary keeps no WAL for it any more), its files deleted.
+    if running; then as_pg "$PGBIN/pg_ctl" -D "$RDATA" -m fast -w stop >/dev/null; fi
+    if pg_running; then
+        psql_super -d postgres -tA -c "SELECT pg_drop_replication_slot('$SLOT') FROM pg_replication_slots
+                                        WHERE slot_name = '$SLOT'" >/dev/null
+    fi
+    rm -rf "$RDATA" "$RSOCK"
+    ;;
 *)
-    say "usage: $0 start|stop|status"
+    say "usage: $0 start|stop|status|remove"
     exit 2
     ;;
 esac

@@ -49,18 +49,24 @@ if [ -f "$ROOT/proxy/Makefile" ]; then
         DATABASE_URL="postgresql:///$db?host=$PGSOCK&port=$DB_PORT&user=$DB_APP" make -s -C "$ROOT/proxy" check-http
     }
     suite "proxy: HTTP black-box (fallback install)" http_on_fallback
-    # Reads on a real streaming replica of this cluster (DB_READ_URL), under the sanitizers; a replica that
-    # make up REPLICA=1 started keeps running afterwards.
+    # Reads on a real streaming replica of this cluster (DB_READ_URL), under the sanitizers. A replica that
+    # make up REPLICA=1 made is left as it was; one made here is removed again (with its slot, which would
+    # otherwise keep WAL on the primary).
     replica_reads() {
-        local rc had_replica=0
+        local rc had_replica=0 made=0
         "$ROOT/stack/replica.sh" status && had_replica=1
+        [ -s "$WORK/replica/PG_VERSION" ] || made=1
         "$ROOT/stack/replica.sh" start || return 1
         DB_READ_URL="postgresql:///$DB_NAME?host=$WORK/run-replica&port=$((DB_PORT + 1))&user=$DB_APP" \
             REPLICA_PGHOST="$WORK/run-replica" REPLICA_PGPORT=$((DB_PORT + 1)) \
             REPLICA_COMMAND="$ROOT/stack/replica.sh" \
             make -s -C "$ROOT/proxy" asan check-replica PROXY_BIN="$ROOT/proxy/therapyassistance-proxy-asan"
         rc=$?
-        [ $had_replica = 1 ] || "$ROOT/stack/replica.sh" stop
+        if [ $made = 1 ]; then
+            "$ROOT/stack/replica.sh" remove
+        elif [ $had_replica = 0 ]; then
+            "$ROOT/stack/replica.sh" stop
+        fi
         return $rc
     }
     suite "proxy: reads on a streaming replica" replica_reads
