@@ -286,7 +286,7 @@ static enum MHD_Result respond_result(struct request *r, struct MHD_Connection *
 
 /*
  * Asks the read replica. Returns true when it answered (the answer is queued in *ret), false when the primary
- * must: the replica is down, lags, or failed in a way the primary might not. A successful read's audit row is
+ * must: the replica is down, lags, or refused the call. A successful read's audit row is
  * written on the primary first; if that fails the answer is 503, never data without its audit row.
  */
 static bool call_replica(struct request *r, struct MHD_Connection *c, int nparams, const char *const *params,
@@ -296,7 +296,7 @@ static bool call_replica(struct request *r, struct MHD_Connection *c, int nparam
 	size_t statement = (size_t)(r->match.route - route_table);
 	long long now = monotonic_ms();
 	PGresult *res, *recorded;
-	const char *audit, *sqlstate;
+	const char *audit;
 	char route[128];
 
 	if (now < atomic_load(&srv->read_retry_at) || now - atomic_load(write_slot(srv, r->claims)) <
@@ -307,19 +307,10 @@ static bool call_replica(struct request *r, struct MHD_Connection *c, int nparam
 		atomic_store(&srv->read_retry_at, now + READ_RETRY_MS);
 		return false;
 	}
-	if (PQresultStatus(res) == PGRES_FATAL_ERROR) {
-		/* The api's own refusals (404, 422, ...) stand; anything else the primary answers. */
-		sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-		if (sqlstate_status(sqlstate) < 500) {
-			r->replica = true;
-			*ret = respond_db_error(r, c, res);
-			PQclear(res);
-			return true;
-		}
-		PQclear(res);
-		return false;
-	}
-	/* No row: the replica lags. */
+	/*
+	 * No row: the replica lags. An error: the primary decides, since a replica a few milliseconds behind may
+	 * not know a user who has just registered (401) or a patient a colleague has just added (404).
+	 */
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 || PQnfields(res) != 3) {
 		PQclear(res);
 		return false;
