@@ -83,8 +83,13 @@ DECLARE
     who bigint := ta.query_id(params, 'user_id');
     date_from date := ta.query_date(params, 'date_from');
     date_to date := ta.query_date(params, 'date_to');
+    act text := nullif(ta.field_text(params, 'action'), '');
 BEGIN
     PERFORM ta.caller();
+    IF act NOT IN ('read', 'create', 'update', 'delete', 'export') THEN
+        PERFORM ta.raise('22023', 'Nieprawidłowa czynność w polu action (read, create, update, delete lub export)',
+                         'action');
+    END IF;
     RETURN coalesce((
         SELECT json_agg(json_build_object('id', l.id, 'at', l.at, 'user_id', l.user_id, 'action', l.action,
                                           'route', l.route, 'patient_ids', l.patient_ids,
@@ -93,12 +98,13 @@ BEGIN
           FROM (SELECT * FROM ta.audit_log l
                  WHERE (patient IS NULL OR l.patient_ids @> ARRAY[patient])
                    AND (who IS NULL OR l.user_id = who)
+                   AND (act IS NULL OR l.action = act)
                    AND (date_from IS NULL OR l.at >= date_from)
                    AND (date_to IS NULL OR l.at < date_to + 1)
                  ORDER BY l.at DESC, l.id DESC OFFSET skip LIMIT lim) l), '[]');
 END $$;
 COMMENT ON FUNCTION api.list_audit(json) IS
-    'GET /audit?patient_id&user_id&date_from&date_to&skip&limit: the practice''s trail, newest first.';
+    'GET /audit?patient_id&user_id&action&date_from&date_to&skip&limit: the practice''s trail, newest first.';
 
 -- Everything stored about one patient, archived rows included (the right of access,
 -- GDPR art. 15), with who accessed it; the export itself is audited.

@@ -275,6 +275,14 @@ test('a therapist registers, books, writes, gets paid and logs out', async (t) =
     const rows = await entries.getByRole('row').allInnerTexts();
     assert.ok(rows.length > 5, 'a day of work leaves many entries');
     assert.ok(rows.slice(1).every((r) => r.includes(patient)), 'every entry names the chosen patient');
+    // Only the export of this patient's data: one kind of access.
+    await page.getByLabel('Czynność').selectOption({ label: 'Eksport' });
+    await page.waitForFunction(() => [...globalThis.document.querySelectorAll('[aria-label="Wpisy dziennika"] tbody tr')]
+      .every((r) => r.textContent.includes('Eksport')));
+    const exports = await entries.getByRole('row').allInnerTexts();
+    assert.equal(exports.length - 1, 1, 'one export of this patient today');
+    assert.ok(exports[1].includes('Eksport: wszystkie dane pacjenta (plik)'));
+    await page.getByLabel('Czynność').selectOption({ label: 'Wszystkie' });
     await page.getByLabel('Od dnia').fill(addDays(today, 1));
     await page.getByLabel('Do dnia').fill(addDays(today, 2));
     await page.getByText('Brak wpisów.').waitFor();

@@ -103,6 +103,11 @@ SELECT regress.call(format('SELECT json_agg(e ->> ''action'') FROM json_array_el
 SELECT regress.call(format('SELECT json_array_length(api.list_audit(%L))',
                            json_build_object('user_id', (current_setting('request.jwt.claims')::json ->> 'sub'))));
 SELECT regress.call($$SELECT json_array_length(api.list_audit('{"user_id": "999999"}'))$$);
+-- ... and by action: one kind only, the five kinds add up to the whole trail; an unknown one is refused.
+SELECT regress.call($$SELECT (SELECT json_agg(DISTINCT e ->> 'action') FROM json_array_elements(api.list_audit('{"action": "create"}')) e)$$);
+SELECT regress.call($$SELECT (SELECT sum(json_array_length(api.list_audit(json_build_object('action', a, 'limit', '1000'))))
+                              FROM unnest(ARRAY['read', 'create', 'update', 'delete', 'export']) a)
+                            = json_array_length(api.list_audit('{"limit": "1000"}'))$$) AS actions_partition_the_trail;
 SELECT regress.call(format('SELECT json_array_length(api.list_audit(%L))',
                            json_build_object('date_from', to_char(current_date, 'YYYY-MM-DD'), 'date_to', to_char(current_date, 'YYYY-MM-DD'))));
 SELECT regress.call(format('SELECT json_array_length(api.list_audit(%L))', json_build_object('date_to', to_char(current_date - 1, 'YYYY-MM-DD'))));
@@ -112,7 +117,8 @@ SELECT regress.call($$SELECT api.list_audit('{"limit": "1"}') -> 0 ->> 'client_a
 SELECT regress.call(q) FROM (VALUES
     ($$SELECT api.list_audit('{"date_from": "wczoraj"}')$$),
     ($$SELECT api.list_audit('{"patient_id": "1; DROP TABLE ta.audit_log"}')$$),
-    ($$SELECT api.list_audit('{"limit": "0"}')$$)
+    ($$SELECT api.list_audit('{"limit": "0"}')$$),
+    ($$SELECT api.list_audit('{"action": "drop"}')$$)
 ) AS t(q);
 
 -- GET /patients/{id}/export: every row about the patient, archived ones too (the patient

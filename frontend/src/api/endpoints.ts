@@ -1,7 +1,7 @@
 // The contract's routes as typed functions, one per use case.
 import { request, type Query } from './client';
 import type {
-  Appointment, AppointmentInput, AuditEntry, Patient, PatientExport, PatientInput, Payment, PaymentInput,
+  Appointment, AppointmentInput, AuditAction, AuditEntry, Patient, PatientExport, PatientInput, Payment, PaymentInput,
   PaymentPage, PaymentStatistics, PaymentWithPatient, SessionNote,
 } from './types';
 
@@ -71,6 +71,7 @@ export const paymentStatistics = (dateFrom: string, dateTo: string) =>
 
 export interface AuditFilters {
   patient_id?: number;
+  action?: AuditAction;
   date_from?: string;
   date_to?: string;
   skip?: number;

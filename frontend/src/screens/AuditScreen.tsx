@@ -5,11 +5,13 @@ import { usePatients } from '../api/usePatients';
 import { useResource } from '../api/useResource';
 import { Alert, Loading, Notice } from '../components/Alert';
 import { AuditTable } from '../components/AuditTable';
-import { TextField } from '../components/Field';
+import { SelectField, TextField } from '../components/Field';
 import { Pager } from '../components/Pager';
 import { PatientSelect } from '../components/PatientSelect';
 import { ScreenTitle } from '../components/ScreenTitle';
+import { ACTION_LABELS } from '../format/audit';
 import { isIsoDate } from '../format/dates';
+import type { AuditAction } from '../api/types';
 
 const PAGE_SIZE = 50;
 
@@ -22,6 +24,7 @@ export default function AuditScreen() {
     od: params.get('od') ?? '',
     do: params.get('do') ?? '',
     pacjent: params.get('pacjent') ?? '',
+    czynnosc: params.get('czynnosc') ?? '',
   };
   const page = parsePage(params.get('strona'));
   const badRange = isIsoDate(filter.od) && isIsoDate(filter.do) && filter.od > filter.do;
@@ -29,6 +32,7 @@ export default function AuditScreen() {
     date_from: isIsoDate(filter.od) ? filter.od : undefined,
     date_to: isIsoDate(filter.do) ? filter.do : undefined,
     patient_id: Number(filter.pacjent) || undefined,
+    action: filter.czynnosc in ACTION_LABELS ? filter.czynnosc as AuditAction : undefined,
     ...pageQuery(page, PAGE_SIZE),
   };
   const audit = useResource(JSON.stringify(query), () => listAudit(query));
@@ -52,12 +56,16 @@ export default function AuditScreen() {
           zmienić ani usunąć.
         </p>
       </div>
-      <form className="card grid gap-3 sm:grid-cols-3" aria-label="Filtry" onSubmit={(e) => e.preventDefault()}>
+      <form className="card grid gap-3 sm:grid-cols-2 lg:grid-cols-4" aria-label="Filtry" onSubmit={(e) => e.preventDefault()}>
         <TextField label="Od dnia" type="date" value={filter.od} onChange={(e) => setFilter('od', e.target.value)} />
         <TextField label="Do dnia" type="date" value={filter.do} onChange={(e) => setFilter('do', e.target.value)}
           error={badRange ? 'Data końcowa jest przed początkową.' : undefined} />
         <PatientSelect name="pacjent" patients={patients.data ?? []} emptyLabel="Wszyscy pacjenci"
           value={filter.pacjent} onChange={(e) => setFilter('pacjent', e.target.value)} />
+        <SelectField label="Czynność" value={filter.czynnosc} onChange={(e) => setFilter('czynnosc', e.target.value)}>
+          <option value="">Wszystkie</option>
+          {Object.entries(ACTION_LABELS).map(([action, label]) => <option key={action} value={action}>{label}</option>)}
+        </SelectField>
       </form>
       <Alert message={audit.error} />
       <Alert message={patients.error} />
