@@ -423,22 +423,22 @@ lb $PROXY_PORT $PROXY2_PORT
 scale_row "nginx → 2 proxies → primary"
 stop_pid "$lb_pid"
 replica_note="No replica was running (start one with \`make up REPLICA=1\`)."
-if [ -s "$WORK/replica/PG_VERSION" ] && "$PGBIN/pg_isready" -q -h "$WORK/run-replica" -p $((DB_PORT + 1)); then
+if "$ROOT/stack/replica.sh" status; then
     # How long the replica takes to replay what the primary had written by the end of the runs.
     primary_lsn=$(psql_super -d postgres -tA -c "SELECT pg_current_wal_lsn()")
     lag="more than 30 s"
     for i in $(seq 300); do
-        if [ "$(psql_super -h "$WORK/run-replica" -p $((DB_PORT + 1)) -d postgres -tA -c \
+        if [ "$(psql_super -h "$REPLICA_SOCK" -p "$REPLICA_PORT" -d postgres -tA -c \
                 "SELECT pg_wal_lsn_diff('$primary_lsn', pg_last_wal_replay_lsn()) <= 0")" = t ]; then
             lag="$((i / 10)).$((i % 10)) s"
             break
         fi
         sleep 0.1
     done
-    read -r on_replica _ _ < <(pgb "$db" postgres 32 "$SQLDIR/patients_bare.sql" -h "$WORK/run-replica" -p $((DB_PORT + 1)))
+    read -r on_replica _ _ < <(pgb "$db" postgres 32 "$SQLDIR/patients_bare.sql" -h "$REPLICA_SOCK" -p "$REPLICA_PORT")
     read -r on_primary _ _ < <(pgb "$db" postgres 32 "$SQLDIR/patients_bare.sql")
     # Two proxies reading from the replica (DB_READ_URL): each read's audit row is still written on the primary.
-    read_url="postgresql:///$db?host=$WORK/run-replica&port=$((DB_PORT + 1))&user=$DB_APP"
+    read_url="postgresql:///$db?host=$REPLICA_SOCK&port=$REPLICA_PORT&user=$DB_APP"
     start_proxy $((PORT + 3)) "postgresql:///$db?host=$PGSOCK&port=$DB_PORT&user=$DB_APP" DB_READ_URL="$read_url"
     reader1=$proxy_pid
     start_proxy $((PORT + 4)) "postgresql:///$db?host=$PGSOCK&port=$DB_PORT&user=$DB_APP" DB_READ_URL="$read_url"

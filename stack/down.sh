@@ -7,6 +7,6 @@ for part in nginx proxy replica; do
     if [ -x "$ROOT/stack/$part.sh" ]; then "$ROOT/stack/$part.sh" stop; fi
 done
 if [ -s "$PGDATA/PG_VERSION" ] && pg_running; then
-    as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
+    pg_stop "$PGDATA"
     say "PostgreSQL stopped"
 fi

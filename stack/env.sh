@@ -20,6 +20,11 @@ export PGHOST=$PGSOCK PGPORT=$DB_PORT
 if [ -x "$ROOT/.work/node/bin/node" ]; then PATH=$ROOT/.work/node/bin:$PATH; fi
 # The database as the application (the proxy) reaches it.
 DATABASE_URL="postgresql:///$DB_NAME?host=$PGSOCK&port=$DB_PORT&user=$DB_APP"
+# The streaming replica of stack/replica.sh (make up REPLICA=1), and the same database on it.
+REPLICA_DATA=$WORK/replica
+REPLICA_SOCK=$WORK/run-replica
+REPLICA_PORT=$((DB_PORT + 1))
+DATABASE_READ_URL="postgresql:///$DB_NAME?host=$REPLICA_SOCK&port=$REPLICA_PORT&user=$DB_APP"
 
 say() { printf '%s\n' "$*" >&2; }
 
@@ -31,7 +36,10 @@ as_pg() {
 # psql as the cluster's superuser (named postgres whoever runs it).
 psql_super() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -U postgres "$@"; }
 
-pg_running() { as_pg "$PGBIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; }
+# cluster_running DATA, pg_stop DATA: whether the cluster in DATA runs; stop it. pg_running: the stack's.
+cluster_running() { as_pg "$PGBIN/pg_ctl" -D "$1" status >/dev/null 2>&1; }
+pg_stop() { as_pg "$PGBIN/pg_ctl" -D "$1" -m fast -w stop >/dev/null; }
+pg_running() { cluster_running "$PGDATA"; }
 
 # pg_start DATA SOCKETS: starts the cluster in DATA, its socket folder made (and given to postgres) first.
 pg_start() {

@@ -15,9 +15,7 @@ start)
     env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS make -s -C "$ROOT/proxy" all >/dev/null
     # With the replica of make up REPLICA=1 running, reads go to it (bench/README.md, *Scaling out*).
     read_url=
-    if "$ROOT/stack/replica.sh" status; then
-        read_url="postgresql:///$DB_NAME?host=$WORK/run-replica&port=$((DB_PORT + 1))&user=$DB_APP"
-    fi
+    if "$ROOT/stack/replica.sh" status; then read_url=$DATABASE_READ_URL; fi
     if running; then
         # Still the binary and the replica it was started with: nothing to do. Otherwise it is replaced.
         if [ ! "$ROOT/proxy/therapyassistance-proxy" -nt "$PIDFILE" ] &&

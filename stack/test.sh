@@ -55,10 +55,9 @@ if [ -f "$ROOT/proxy/Makefile" ]; then
     replica_reads() {
         local rc had_replica=0 made=0
         "$ROOT/stack/replica.sh" status && had_replica=1
-        [ -s "$WORK/replica/PG_VERSION" ] || made=1
+        [ -s "$REPLICA_DATA/PG_VERSION" ] || made=1
         "$ROOT/stack/replica.sh" start || return 1
-        DB_READ_URL="postgresql:///$DB_NAME?host=$WORK/run-replica&port=$((DB_PORT + 1))&user=$DB_APP" \
-            REPLICA_PGHOST="$WORK/run-replica" REPLICA_PGPORT=$((DB_PORT + 1)) \
+        DB_READ_URL=$DATABASE_READ_URL REPLICA_PGHOST=$REPLICA_SOCK REPLICA_PGPORT=$REPLICA_PORT \
             REPLICA_COMMAND="$ROOT/stack/replica.sh" \
             make -s -C "$ROOT/proxy" asan check-replica PROXY_BIN="$ROOT/proxy/therapyassistance-proxy-asan"
         rc=$?
