@@ -322,10 +322,12 @@ static bool call_replica(struct request *r, struct MHD_Connection *c, int nparam
 		snprintf(route, sizeof(route), "%s %s", r->match.route->method, r->match.route->pattern);
 		recorded = run_on(srv->pool, route_count, 4, record);
 		if (recorded == NULL || PQresultStatus(recorded) != PGRES_TUPLES_OK) {
-			*ret = recorded != NULL && PQresultStatus(recorded) == PGRES_FATAL_ERROR &&
-					       sqlstate_status(PQresultErrorField(recorded, PG_DIAG_SQLSTATE)) == 401
-				       ? respond_db_error(r, c, recorded)
-				       : respond_detail(r, c, MHD_HTTP_SERVICE_UNAVAILABLE, DETAIL_UNAVAILABLE, NULL, NULL);
+			/* A caller deleted meanwhile is refused as such; any other failure withholds the answer. */
+			if (recorded != NULL && PQresultStatus(recorded) == PGRES_FATAL_ERROR &&
+			    sqlstate_status(PQresultErrorField(recorded, PG_DIAG_SQLSTATE)) == 401)
+				*ret = respond_db_error(r, c, recorded);
+			else
+				*ret = respond_detail(r, c, MHD_HTTP_SERVICE_UNAVAILABLE, DETAIL_UNAVAILABLE, NULL, NULL);
 			PQclear(recorded);
 			PQclear(res);
 			return true;
@@ -905,6 +907,15 @@ static int prepare_statements(struct http_server *srv)
 	return 0;
 }
 
+/* Frees what http_server_start made once the token cache key exists: the pools, the key, the server. */
+static void server_free(struct http_server *srv)
+{
+	db_pool_destroy(srv->read_pool);
+	db_pool_destroy(srv->pool);
+	pthread_key_delete(srv->token_cache);
+	free(srv);
+}
+
 struct http_server *http_server_start(const struct proxy_config *cfg)
 {
 	struct http_server *srv = calloc(1, sizeof(*srv));
@@ -938,10 +949,7 @@ struct http_server *http_server_start(const struct proxy_config *cfg)
 	if (srv->pool == NULL || (cfg->read_database_url != NULL && srv->read_pool == NULL) ||
 	    listen_address_parse(cfg->listen_address, cfg->port, &addr) != 0) {
 		fprintf(stderr, "therapyassistance-proxy: cannot use LISTEN_ADDRESS \"%s\"\n", cfg->listen_address);
-		db_pool_destroy(srv->read_pool);
-		db_pool_destroy(srv->pool);
-		pthread_key_delete(srv->token_cache);
-		free(srv);
+		server_free(srv);
 		return NULL;
 	}
 	if (addr.ss_family == AF_INET6)
@@ -956,10 +964,7 @@ struct http_server *http_server_start(const struct proxy_config *cfg)
 		MHD_OPTION_END);
 	if (srv->daemon == NULL) {
 		fprintf(stderr, "therapyassistance-proxy: cannot listen on %s port %u\n", cfg->listen_address, cfg->port);
-		db_pool_destroy(srv->read_pool);
-		db_pool_destroy(srv->pool);
-		pthread_key_delete(srv->token_cache);
-		free(srv);
+		server_free(srv);
 		return NULL;
 	}
 	return srv;
@@ -977,8 +982,5 @@ void http_server_stop(struct http_server *srv, int grace_seconds)
 	/* The quiesced listening socket is ours to close, after the daemon's threads are gone. */
 	if (listener != MHD_INVALID_SOCKET)
 		close(listener);
-	db_pool_destroy(srv->read_pool);
-	db_pool_destroy(srv->pool);
-	pthread_key_delete(srv->token_cache);
-	free(srv);
+	server_free(srv);
 }
