@@ -13,11 +13,16 @@ cd "$(dirname "$0")"
 parts=(tables throttle input caller admin auth patients appointments notes payments audit)
 
 version_sql() { sed "s/@VERSION@/$1/" schema_version.sql; }
+# The extension's comment names the version too: a backup holds it (pg_dump leaves out the
+# extension's functions), so a restore knows which version to create before upgrading.
+extension_version_sql() {
+    printf "COMMENT ON EXTENSION therapyassistance IS\n    'TherapyAssistance schema %s: patients, appointments, session notes and payments with row-level security';\n" "$1"
+}
 shared() { for p in "${parts[@]}"; do cat "$p.sql"; done; }
 
 install() {  # install KIND VERSION
     if [ "$1" = extension ]; then
-        cat extension_head.sql namespaces.sql native.sql; shared; version_sql "$2"; cat privileges.sql extension_tail.sql
+        cat extension_head.sql namespaces.sql native.sql; shared; version_sql "$2"; extension_version_sql "$2"; cat extension_tail.sql privileges.sql
     else
         cat fallback/head.sql namespaces.sql fallback/native.sql; shared; version_sql "$2"; cat privileges.sql
     fi
@@ -43,7 +48,7 @@ step() {  # step KIND FROM TO
     if [ "$1" = extension ]; then
         printf -- '-- therapyassistance %s -> %s (built by make from sql/upgrade/%s--%s/).\n' "$2" "$3" "$2" "$3"
         printf '\\echo Use "ALTER EXTENSION therapyassistance UPDATE TO '"'"'%s'"'"'" to load this file. \\quit\n' "$3"
-        check "$2" "$3"; step_sources "$2" "$3"; version_sql "$3"; cat privileges.sql extension_tail.sql
+        check "$2" "$3"; step_sources "$2" "$3"; version_sql "$3"; extension_version_sql "$3"; cat extension_tail.sql privileges.sql
     else
         printf -- '-- therapyassistance %s -> %s, plain-SQL install (from sql/upgrade/%s--%s/).\n' "$2" "$3" "$2" "$3"
         check "$2" "$3"; step_sources "$2" "$3"; version_sql "$3"; cat privileges.sql
@@ -79,7 +84,7 @@ SQL
         step fallback "$from" "$to"
         printf '\\set ta_from %s\n\\endif\n' "$to"
     done < <(steps)
-    printf 'COMMIT;\n\\echo therapyassistance: schema version :ta_from\n'
+    printf 'COMMIT; -- the whole upgrade\n\\echo therapyassistance: schema version :ta_from\n'
 }
 
 case ${1:-} in
