@@ -126,5 +126,5 @@ fi
 # Released scripts are never edited: each is the file its release froze (sql/releases/SHA256SUMS).
 check "the released scripts are as released" "" "$(cd "$ROOT/sql/releases" && sha256sum --quiet -c SHA256SUMS 2>&1)"
 
-[ $failures = 0 ] && say "upgrade ($install): all checks passed" || say "upgrade ($install): $failures checks failed"
+if [ $failures = 0 ]; then say "upgrade ($install): all checks passed"; else say "upgrade ($install): $failures checks failed"; fi
 [ $failures = 0 ]

@@ -43,7 +43,8 @@ check() {  # check FROM TO: the guard that the database holds FROM as released
 }
 
 step() {  # step KIND FROM TO
-    local frozen=releases/$([ "$1" = extension ] && echo therapyassistance || echo fallback)--$2--$3.sql
+    local frozen=releases/fallback--$2--$3.sql
+    [ "$1" = fallback ] || frozen=releases/therapyassistance--$2--$3.sql
     if [ -f "$frozen" ]; then cat "$frozen"; return; fi
     if [ "$1" = extension ]; then
         printf -- '-- therapyassistance %s -> %s (built by make from sql/upgrade/%s--%s/).\n' "$2" "$3" "$2" "$3"
