@@ -28,8 +28,38 @@ install() {  # install KIND VERSION
     fi
 }
 
-# The step's files, numbered by the issue that needs them (sql/upgrade/README.md).
-step_sources() { cat "upgrade/$1--$2"/*.sql; }
+# The step's files, in name order. A line "-- @function NAME" stands for the definition of
+# function NAME in the current sources (with its comment), as CREATE OR REPLACE: a step names
+# the functions it changes instead of copying them (their bodies are frozen with the release).
+step_sources() {
+    local line
+    for f in "upgrade/$1--$2"/*.sql; do
+        while IFS= read -r line; do
+            if [[ $line =~ ^--\ @function\ ([a-z_]+\.[a-z_0-9]+)$ ]]; then
+                function_source "${BASH_REMATCH[1]}"
+            else
+                printf '%s\n' "$line"
+            fi
+        done < "$f"
+    done
+}
+
+# function_source NAME: CREATE OR REPLACE FUNCTION NAME(...) ... $$; and the COMMENT ON FUNCTION
+# that follows it, from the current sources; fails when no file defines NAME.
+function_source() {
+    local p found=
+    for p in "${parts[@]}"; do
+        found=$(awk -v head="CREATE FUNCTION $1(" '
+            !on && index($0, head) == 1 { on = 1; sub(/^CREATE FUNCTION/, "CREATE OR REPLACE FUNCTION") }
+            on == 1 { print; if ($0 ~ /\$\$;[ \t]*$/) on = 2; next }
+            on == 2 && /^COMMENT ON FUNCTION / { on = 3 }
+            on == 3 { print; if ($0 ~ /;[ \t]*$/) exit; next }
+            on == 2 { exit }' "$p.sql")
+        if [ -n "$found" ]; then printf '%s\n' "$found"; return; fi
+    done
+    echo "sql/build.sh: no function $1 in the sources (named by a step's -- @function line)" >&2
+    return 1
+}
 
 check() {  # check FROM TO: the guard that the database holds FROM as released
     local expected fingerprint
