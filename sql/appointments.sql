@@ -54,27 +54,22 @@ CREATE TRIGGER appointments_stamp_cancellation
 CREATE FUNCTION ta.to_status(value text, key text) RETURNS ta.appointment_status
     LANGUAGE plpgsql STABLE AS $$
 BEGIN
-    IF value IS NULL THEN
-        RETURN NULL;
+    IF value IS NULL OR value = ANY (enum_range(NULL::ta.appointment_status)::text[]) THEN
+        RETURN value::ta.appointment_status;
     END IF;
-    IF value <> ALL (enum_range(NULL::ta.appointment_status)::text[]) THEN
-        PERFORM ta.raise('22023', format('Nieznany status wizyty: %s (dozwolone: %s)', left(value, 40),
-                                         array_to_string(enum_range(NULL::ta.appointment_status), ', ')), key);
-    END IF;
-    RETURN value::ta.appointment_status;
+    PERFORM ta.raise('22023', format('Status wizyty musi być %s', ta.one_of(enum_range(NULL::ta.appointment_status)::text[])),
+                     key);
 END $$;
 
+-- A cancellation reason: one of ta.cancel_reason's labels, or 422.
 CREATE FUNCTION ta.to_cancel_reason(value text, key text) RETURNS ta.cancel_reason
     LANGUAGE plpgsql STABLE AS $$
 BEGIN
-    IF value IS NULL THEN
-        RETURN NULL;
+    IF value IS NULL OR value = ANY (enum_range(NULL::ta.cancel_reason)::text[]) THEN
+        RETURN value::ta.cancel_reason;
     END IF;
-    IF value <> ALL (enum_range(NULL::ta.cancel_reason)::text[]) THEN
-        PERFORM ta.raise('22023', format('Nieznany powód odwołania: %s (dozwolone: %s)', left(value, 40),
-                                         array_to_string(enum_range(NULL::ta.cancel_reason), ', ')), key);
-    END IF;
-    RETURN value::ta.cancel_reason;
+    PERFORM ta.raise('22023', format('Powód odwołania musi być %s', ta.one_of(enum_range(NULL::ta.cancel_reason)::text[])),
+                     key);
 END $$;
 
 -- The statuses of a comma-separated list (GET /appointments?status=completed,no_show).
