@@ -75,6 +75,7 @@ for released in "$ROOT"/sql/releases/schema-*.txt; do
     check "$from was filled through its api (rows in every table)" "" \
         "$(awk -F'|' 'NF == 3 && $2 == 0 { print $1 }' "$out/rows-before")"
 
+    backup=$(TA_DB=$db TA_OWNER=$owner TA_APP=$app BACKUP_DIR=$out/backups "$ROOT/ops/stack-db.sh" backup 2>/dev/null | tail -n 1)
     upgrade "$db" > "$out/upgrade.log" 2>&1 || { cat "$out/upgrade.log" >&2; failures=$((failures + 1)); }
     check "$from upgraded to $current ($install)" "$current" "$(version "$db")"
     q "$db" -f "$out/rows-$from.sql" > "$out/rows-after" 2>&1
@@ -87,6 +88,19 @@ for released in "$ROOT"/sql/releases/schema-*.txt; do
         head -60 "$out/schema.diff" >&2
         failures=$((failures + 1))
     fi
+
+    # make restore of the backup taken on V: restored, then upgraded in the same transaction. On a shared
+    # PostgreSQL (no superuser: TA_ADMIN empty) the plain-SQL install is restored into new schemas.
+    for admin in postgres $([ "$install" = fallback ] && echo '""'); do
+        admin=${admin//\"/}
+        # A row the backup does not hold: gone once the restore has replaced the data.
+        psql_super -d "$db" -c "INSERT INTO ta.practices (name) VALUES ('after the backup')"
+        TA_DB=$db TA_OWNER=$owner TA_APP=$app TA_ADMIN=$admin BACKUP_DIR=$out/backups JWT_SECRET=$secret \
+            "$ROOT/ops/stack-db.sh" restore "$backup" --yes > "$out/restore.log" 2>&1 || cat "$out/restore.log" >&2
+        check "a backup of $from restores and is upgraded to $current (${admin:-owner only})" "$current" "$(version "$db")"
+        q "$db" -f "$out/rows-$from.sql" > "$out/rows-after" 2>&1
+        check "... with every row of $from unchanged" "$(cat "$out/rows-before")" "$(cat "$out/rows-after")"
+    done
 
     # Bad input: each attempt must stop with its message and leave the database as it was.
     fresh_db "$db"
