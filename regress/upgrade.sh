@@ -37,7 +37,7 @@ install_released() {
     fi
     as "$owner" "$1" -c "SELECT ta.configure('$secret')" -c "SELECT ta.grant_api('$app')" >/dev/null
 }
-upgrade() { TA_INSTALL=$install BACKUP=0 "$ROOT/stack/install-db.sh" "$1" "$owner" "$app" "$secret"; }
+upgrade() { TA_INSTALL=$install BACKUP=${BACKUP:-0} "$ROOT/stack/install-db.sh" "$1" "$owner" "$app" "$secret"; }
 version() {  # 1.0 did not record its version
     if [ "$(q "$1" -c "SELECT to_regprocedure('api.schema_version()') IS NULL")" = t ]; then echo 1.0; else
         q "$1" -c 'SELECT api.schema_version()'; fi
@@ -75,8 +75,12 @@ for released in "$ROOT"/sql/releases/schema-*.txt; do
     check "$from was filled through its api (rows in every table)" "" \
         "$(awk -F'|' 'NF == 3 && $2 == 0 { print $1 }' "$out/rows-before")"
 
-    backup=$(TA_DB=$db TA_OWNER=$owner TA_APP=$app BACKUP_DIR=$out/backups "$ROOT/ops/stack-db.sh" backup 2>/dev/null | tail -n 1)
-    upgrade "$db" > "$out/upgrade.log" 2>&1 || { cat "$out/upgrade.log" >&2; failures=$((failures + 1)); }
+    # As make up does it: a backup first (make backup's file), then the upgrade.
+    rm -rf "$out/backups"
+    BACKUP=1 BACKUP_DIR=$out/backups upgrade "$db" > "$out/upgrade.log" 2>&1 ||
+        { cat "$out/upgrade.log" >&2; failures=$((failures + 1)); }
+    backup=$(sed -n "s/^backed up $db (schema $from) to //p" "$out/upgrade.log")
+    check "the upgrade said it backed $from up first, into a file that is there" "1" "$([ -s "$backup" ] && echo 1)"
     check "$from upgraded to $current ($install)" "$current" "$(version "$db")"
     q "$db" -f "$out/rows-$from.sql" > "$out/rows-after" 2>&1
     check "every row of $from reads back unchanged after the upgrade" "$(cat "$out/rows-before")" "$(cat "$out/rows-after")"
