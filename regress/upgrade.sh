@@ -63,6 +63,7 @@ schema ta_upgrade_fresh > "$out/fresh.schema"
 
 for released in "$ROOT"/sql/releases/schema-*.txt; do
     from=$(basename "$released" .txt); from=${from#schema-}
+    [ "$from" != "$current" ] || continue  # released and current: nothing to upgrade from yet
     db=ta_upgrade_from_$(echo "$from" | tr . _)
     fresh_db "$db"
     install_released "$db" "$from"
