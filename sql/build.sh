@@ -22,9 +22,9 @@ shared() { for p in "${parts[@]}"; do cat "$p.sql"; done; }
 
 install() {  # install KIND VERSION
     if [ "$1" = extension ]; then
-        cat extension_head.sql namespaces.sql native.sql; shared; version_sql "$2"; extension_version_sql "$2"; cat extension_tail.sql privileges.sql
+        cat extension_head.sql namespaces.sql native.sql; version_sql "$2"; shared; extension_version_sql "$2"; cat extension_tail.sql privileges.sql
     else
-        cat fallback/head.sql namespaces.sql fallback/native.sql; shared; version_sql "$2"; cat privileges.sql
+        cat fallback/head.sql namespaces.sql fallback/native.sql; version_sql "$2"; shared; cat privileges.sql
     fi
 }
 
@@ -79,10 +79,10 @@ step() {  # step KIND FROM TO
     if [ "$1" = extension ]; then
         printf -- '-- therapyassistance %s -> %s (built by make from sql/upgrade/%s--%s/).\n' "$2" "$3" "$2" "$3"
         printf '\\echo Use "ALTER EXTENSION therapyassistance UPDATE TO '"'"'%s'"'"'" to load this file. \\quit\n' "$3"
-        check "$2" "$3"; step_sources "$2" "$3"; version_sql "$3"; extension_version_sql "$3"; cat extension_tail.sql privileges.sql
+        check "$2" "$3"; version_sql "$3"; step_sources "$2" "$3"; extension_version_sql "$3"; cat extension_tail.sql privileges.sql
     else
         printf -- '-- therapyassistance %s -> %s, plain-SQL install (from sql/upgrade/%s--%s/).\n' "$2" "$3" "$2" "$3"
-        check "$2" "$3"; step_sources "$2" "$3"; version_sql "$3"; cat privileges.sql
+        check "$2" "$3"; version_sql "$3"; step_sources "$2" "$3"; cat privileges.sql
     fi
 }
 
