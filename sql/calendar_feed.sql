@@ -161,7 +161,7 @@ CREATE FUNCTION ta.calendar_ics(OUT ics text, OUT patient_ids bigint[])
       FROM events e
 $$;
 
--- GET /calendar/{token}.ics (public). An unknown, revoked or malformed token answers 404
+-- GET /calendar/{token}.ics (public; token is the path's segment without ".ics"). An unknown, revoked or malformed token answers 404
 -- without raising, so that its failure is counted (and committed) as a failed login is;
 -- a known one acts as its user for this transaction only, and the fetch is audited.
 CREATE FUNCTION api.calendar_feed(token text) RETURNS text
@@ -172,9 +172,9 @@ DECLARE
     result record;
 BEGIN
     PERFORM ta.feed_throttle(addr);
-    IF token ~ '^[A-Za-z0-9_-]{43}\.ics$' THEN
+    IF token ~ '^[A-Za-z0-9_-]{43}$' THEN
         SELECT f.* INTO feed FROM ta.calendar_feeds f JOIN ta.users u ON u.id = f.user_id AND u.deleted_at IS NULL
-         WHERE f.token_sha256 = sha256(convert_to(left(token, 43), 'UTF8'));
+         WHERE f.token_sha256 = sha256(convert_to(token, 'UTF8'));
     END IF;
     IF feed.user_id IS NULL THEN
         DELETE FROM ta.feed_failures WHERE at < now() - interval '1 day';

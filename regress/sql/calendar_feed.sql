@@ -12,13 +12,13 @@ SELECT regress.call(format('SELECT api.update_appointment(%s, ''{"status": "canc
        api.list_appointments(json_build_object('date_from', current_date + 4, 'date_to', current_date + 4)) -> 0 ->> 'id'));
 SELECT regress.call('SELECT api.get_calendar_feed() ->> ''enabled''');
 SELECT api.create_calendar_feed() ->> 'url' AS url \gset
-SELECT :'url' ~ '^/calendar/[A-Za-z0-9_-]{43}\.ics$' AS url_shape, regexp_replace(:'url', '^/calendar/', '') AS token \gset
+SELECT :'url' ~ '^/calendar/[A-Za-z0-9_-]{43}\.ics$' AS url_shape, regexp_replace(:'url', '^/calendar/(.*)\.ics$', '\1') AS token \gset
 SELECT :'url_shape';
 SELECT regress.call('SELECT api.get_calendar_feed() ->> ''enabled''');
 RESET ROLE;
 -- Only the hash is stored.
-SELECT count(*) AS feeds, bool_and(token_sha256 = sha256(convert_to(left(:'token', 43), 'UTF8'))) AS hashed,
-       bool_and(position(convert_to(left(:'token', 43), 'UTF8') IN token_sha256) = 0) AS token_not_stored
+SELECT count(*) AS feeds, bool_and(token_sha256 = sha256(convert_to(:'token', 'UTF8'))) AS hashed,
+       bool_and(position(convert_to(:'token', 'UTF8') IN token_sha256) = 0) AS token_not_stored
   FROM ta.calendar_feeds;
 
 -- The fetch, as the proxy makes it: no claims, the client's address only.
@@ -46,10 +46,10 @@ SELECT action, route IS NULL AS no_route, cardinality(patient_ids) AS patients, 
 -- Unknown, malformed and revoked tokens: 404, nothing served.
 SET ROLE regress_ta_app;
 SELECT regress.call(format('SELECT api.calendar_feed(%L)', t)) FROM (VALUES
-    (repeat('A', 43) || '.ics'), (left(:'token', 43)), (:'token' || '.ics'), ('../../etc/passwd'), (''), (left(:'token', 42) || '!.ics')) v(t);
+    (repeat('A', 43)), (:'token' || '.ics'), (left(:'token', 42)), (:'token' || 'x'), ('../../etc/passwd'), (''), (left(:'token', 42) || '!')) v(t);
 SELECT regress.login('grafik@gabinet-c.example.com');
 SELECT api.create_calendar_feed() ->> 'url' AS url2 \gset
-SELECT :'url2' <> :'url' AS rotated, regexp_replace(:'url2', '^/calendar/', '') AS token2 \gset
+SELECT :'url2' <> :'url' AS rotated, regexp_replace(:'url2', '^/calendar/(.*)\.ics$', '\1') AS token2 \gset
 SELECT :'rotated';
 SELECT set_config('request.jwt.claims', '', false) IS NOT NULL AS anonymous;
 SELECT regress.call(format('SELECT api.calendar_feed(%L)', :'token'));
@@ -61,15 +61,15 @@ SELECT set_config('request.jwt.claims', '', false) IS NOT NULL AS anonymous;
 SELECT regress.call(format('SELECT api.calendar_feed(%L)', :'token2'));
 -- The tenth failure from this address in 15 minutes throttles it (a valid token too);
 -- another address is not affected.
-SELECT regress.call(format('SELECT api.calendar_feed(%L)', repeat('B', 43) || '.ics')) FROM generate_series(1, 2);
+SELECT regress.call(format('SELECT api.calendar_feed(%L)', repeat('B', 43)));
 SELECT regress.login('grafik@gabinet-c.example.com');
-SELECT regexp_replace(api.create_calendar_feed() ->> 'url', '^/calendar/', '') AS token3 \gset
+SELECT regexp_replace(api.create_calendar_feed() ->> 'url', '^/calendar/(.*)\.ics$', '\1') AS token3 \gset
 SELECT set_config('request.jwt.claims', '', false) IS NOT NULL AS anonymous;
 SELECT regress.call(format('SELECT api.calendar_feed(%L)', :'token3'));
-SELECT regress.call(format('SELECT api.calendar_feed(%L)', repeat('B', 43) || '.ics'));
+SELECT regress.call(format('SELECT api.calendar_feed(%L)', repeat('B', 43)));
 SELECT set_config('request.client_addr', '198.51.100.1', false) IS NOT NULL AS other_address;
 SELECT regress.call(format('SELECT left(api.calendar_feed(%L), 15)', :'token3'));
-SELECT regress.call(format('SELECT api.calendar_feed(%L)', repeat('C', 43) || '.ics'));
+SELECT regress.call(format('SELECT api.calendar_feed(%L)', repeat('C', 43)));
 RESET ROLE;
 SELECT client_addr, count(*) FROM ta.feed_failures GROUP BY 1 ORDER BY 1;
 -- Folding: at 75 octets, never inside a UTF-8 character; initials of every name.
