@@ -11,6 +11,7 @@ const links = [
   { to: '/notatki', label: 'Notatki' },
   { to: '/platnosci', label: 'Płatności' },
   { to: '/dziennik', label: 'Dziennik dostępu' },
+  { to: '/ustawienia', label: 'Ustawienia' },
 ];
 
 /** The frame of every logged-in screen: navigation, "Wyloguj", and the screen itself. */
