@@ -21,8 +21,8 @@ STEPS_IN_MAKING = $(filter-out $(notdir $(RELEASED)), \
 DATA = $(RELEASED)
 DATA_built = $(filter-out $(notdir $(RELEASED)),therapyassistance--$(TA_VERSION).sql) $(STEPS_IN_MAKING)
 # The build does not depend on the checkout's path, so any checkout can tell whether the
-# installed files are its own (make up compares them byte for byte).
-PG_CFLAGS = -ffile-prefix-map=$(CURDIR)=. -std=gnu11 -Wextra -Wno-unused-parameter \
+# installed files are its own (make up compares them byte for byte); quoted for a path with spaces.
+PG_CFLAGS = '-ffile-prefix-map=$(CURDIR)=.' -std=gnu11 -Wextra -Wno-unused-parameter \
             -Wno-missing-field-initializers -Wno-sign-compare -Werror
 EXTRA_CLEAN = sql/fallback/therapyassistance.sql sql/fallback/upgrade.sql
 
