@@ -6,6 +6,7 @@
 #   make fuzz    every libFuzzer harness in fuzz/ for FUZZ_SECONDS (default 60) each
 #   make bench   benchmark the whole stack into bench/REPORT.md (under 10 minutes); make bench-quick: a minute
 #   make backup  back up the local database (prints the file last); make restore FILE=... [YES=1]
+#   make restore TIME='YYYY-MM-DD HH:MM:SS' (or TIME=latest): point-in-time recovery with pgBackRest (ops/pitr.sh)
 
 EXTENSION = therapyassistance
 MODULE_big = therapyassistance
@@ -78,4 +79,4 @@ regress: all fallback-sql
 backup:
 	@ops/stack-db.sh backup
 restore:
-	@ops/stack-db.sh restore $(FILE) $(if $(YES),--yes)
+	@$(if $(TIME),ops/stack-pitr.sh restore "$(TIME)",ops/stack-db.sh restore $(FILE)) $(if $(YES),--yes)

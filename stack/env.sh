@@ -8,21 +8,23 @@ WORK=${WORK:-$ROOT/.work}
 # PG_STATE: the folders PostgreSQL itself writes (the cluster, its sockets, the replica, the pgBackRest
 # repository). They are $WORK's unless PostgreSQL could not reach $WORK: as root, PostgreSQL runs as postgres, which
 # cannot enter a checkout under /root (mode 700) or another user's home; and a socket's path may not be longer than
-# 107 bytes. Then they live in /var/lib/therapyassistance/<checkout>-<hash of its path> (as a normal user, in
+# 107 bytes. Then they live in /var/lib/therapyassistance/<checkout>-<hash of $WORK's path> (as a normal user, in
 # ~/.local/state/therapyassistance/...), and $WORK/pgdata is a symbolic link to that cluster: the checkout says where
 # its data is, and its own `make down`, `make up` and a move of the checkout keep finding it.
 pg_state_outside() {
     local name
-    name=$(printf %s "${ROOT##*/}" | tr -c 'A-Za-z0-9._-' '_' | cut -c1-24)
+    name=$(printf %s "${ROOT##*/}" | tr -c 'A-Za-z0-9._-' '_' | cut -c1-24)-$(printf %s "$WORK" | sha256sum | cut -c1-10)
     if [ "$(id -u)" = 0 ]; then
-        echo "/var/lib/therapyassistance/$name-$(printf '%s' "$ROOT" | sha256sum | cut -c1-10)"
+        echo "/var/lib/therapyassistance/$name"
     else
-        echo "${XDG_STATE_HOME:-$HOME/.local/state}/therapyassistance/$name-$(printf '%s' "$ROOT" | sha256sum | cut -c1-10)"
+        echo "${XDG_STATE_HOME:-$HOME/.local/state}/therapyassistance/$name"
     fi
 }
 pg_reaches_work() {
+    local d=$WORK
     [ $((${#WORK} + ${#DB_PORT} + 24)) -le 107 ] || return 1
-    [ "$(id -u)" != 0 ] || (cd / && runuser -u postgres -- test -x "$ROOT") 2>/dev/null
+    while [ ! -e "$d" ]; do d=$(dirname "$d"); done
+    [ "$(id -u)" != 0 ] || (cd / && runuser -u postgres -- test -x "$d") 2>/dev/null
 }
 DB_PORT=${DB_PORT:-5433}
 if [ -L "$WORK/pgdata" ]; then
