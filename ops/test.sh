@@ -43,7 +43,7 @@ run_suite() {
 }
 
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(scripts logic restore deploy docker)
+[ ${#suites[@]} -gt 0 ] || suites=(scripts logic restore deploy docker pitr clones)
 failed=()
 for s in "${suites[@]}"; do
     echo "--- ops: $s" >&2
