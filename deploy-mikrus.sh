@@ -492,6 +492,8 @@ status_pitr() {
 # logs [SERVICE] [-f]: the journal of the install's units and the files the services write.
 cmd_logs() {
     local which=all follow=0 arg units=() files=() version
+    # shellcheck source=/dev/null
+    if [ -r "$TA_ETC/.env" ]; then set -a; . "$TA_ETC/.env"; set +a; fi   # BACKREST_STATE
     for arg in "$@"; do
         case $arg in
             -f) follow=1 ;;

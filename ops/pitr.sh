@@ -59,7 +59,7 @@ pitr_mkdir() {
 pitr_write_config() {
     local dir content
     case $PITR_CONF$PITR_REPO$PITR_DATA$PITR_SOCK in
-        *[\"\$\`\\]*|*$'\n'*) pitr_fail "pgBackRest's paths may not contain quotes, \$, \` or backslashes"; return 1 ;;
+        *[\"\'\$\`\\]*|*$'\n'*) pitr_fail "pgBackRest's paths may not contain quotes, \$, \` or backslashes"; return 1 ;;
     esac
     content=$(cat <<CONF
 # pgBackRest for TherapyAssistance (written by ops/pitr.sh; edit the retention in its caller's settings).
@@ -124,11 +124,20 @@ SQL
                                         (setting <> 'on' OR pending_restart)")" = 0 ] || return 3
 }
 
-# The stanza (once), then pgbackrest check: a WAL segment goes through archive_command into the repository.
+# The stanza (once). Returns 4 when the repository holds another cluster's (one made again with initdb): its WAL
+# would be refused, so the caller decides what becomes of the old repository.
 pitr_stanza() {
+    local repo_id db_id
     pitr_repo_ready --create || return 1
     if ! br info --output=json 2>/dev/null | jq -e '.[0].status.code != 1 and .[0].status.code != 3' >/dev/null; then
         br stanza-create >/dev/null || { pitr_fail "pgbackrest stanza-create failed (log: $PITR_DIR/log)"; return 1; }
+    fi
+    # (read as text: jq's numbers are doubles, too short for a 64-bit system id)
+    repo_id=$(pitr_info | grep -o '"system-id":[0-9]*' | tail -n 1 | cut -d: -f2)
+    db_id=$(pitr_psql -d postgres -tA -c 'SELECT system_identifier FROM pg_control_system()')
+    if [ -n "$repo_id" ] && [ "$repo_id" != "$db_id" ]; then
+        pitr_fail "the repository $PITR_REPO holds another cluster's backups (system id $repo_id; this one is $db_id)"
+        return 4
     fi
 }
 
