@@ -380,15 +380,16 @@ load_pitr() {
     local version
     version=$(pg_version)
     [ -n "$version" ] || die "no PostgreSQL cluster in $PG_ETC"
-    PG_SERVICE=postgresql@$version-main
+    local cluster=${PG_CLUSTER:-main}
+    PG_SERVICE=postgresql@$version-$cluster
     PITR_DIR=${BACKREST_STATE:-/var/lib/pgbackrest/therapyassistance-state}
     PITR_CONF=$PITR_DIR/pgbackrest.conf
     PITR_REPO=${BACKREST_REPO:-/var/lib/pgbackrest/therapyassistance}
     PITR_REPO_MOUNT=${BACKREST_MOUNT:-}
     PITR_RETENTION_FULL=${BACKREST_RETENTION_FULL:-2} PITR_RETENTION_DIFF=${BACKREST_RETENTION_DIFF:-7}
-    PITR_DATA=${PG_DATA_DIR:-/var/lib/postgresql/$version/main}
+    PITR_DATA=${PG_DATA_DIR:-/var/lib/postgresql/$version/$cluster}
     PITR_SOCK=/var/run/postgresql PITR_PORT=$DB_PORT PITR_BIN=/usr/lib/postgresql/$version/bin PITR_RUNAS=postgres
-    PITR_START_OPTS="-c config_file=$PG_ETC/$version/main/postgresql.conf"
+    PITR_START_OPTS="-c config_file=$PG_ETC/$version/$cluster/postgresql.conf"
 }
 pitr_cluster_stop() { systemctl stop "$PG_SERVICE"; }
 pitr_cluster_start() { systemctl start "$PG_SERVICE"; }
@@ -491,6 +492,8 @@ status_pitr() {
 # logs [SERVICE] [-f]: the journal of the install's units and the files the services write.
 cmd_logs() {
     local which=all follow=0 arg units=() files=() version
+    # shellcheck source=/dev/null
+    if [ -r "$TA_ETC/.env" ]; then set -a; . "$TA_ETC/.env"; set +a; fi   # BACKREST_STATE
     for arg in "$@"; do
         case $arg in
             -f) follow=1 ;;

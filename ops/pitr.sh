@@ -46,10 +46,20 @@ pitr_running() { pitr_as_owner "$PITR_BIN/pg_ctl" -D "$1" status >/dev/null 2>&1
 # The archive_command PostgreSQL runs for each WAL segment (a shell command: the path is quoted).
 pitr_archive_command() { printf 'pgbackrest --config="%s" --stanza=%s archive-push "%%p"' "$PITR_CONF" "$PITR_STANZA"; }
 
+# pitr_mkdir DIR: makes DIR (mode 700) and the folders above it that are missing, all owned by the cluster's user,
+# who must reach them (archive_command runs as that user).
+pitr_mkdir() {
+    local top=$1
+    [ -d "$1" ] && return 0
+    while [ ! -e "$(dirname "$top")" ]; do top=$(dirname "$top"); done
+    (umask 077 && mkdir -p -- "$1") || { pitr_fail "cannot create $1"; return 1; }
+    if [ -n "${PITR_RUNAS:-}" ] && [ "$(id -u)" = 0 ]; then chown -R "$PITR_RUNAS:" "$top"; fi
+}
+
 pitr_write_config() {
     local dir content
     case $PITR_CONF$PITR_REPO$PITR_DATA$PITR_SOCK in
-        *[\"\$\`\\]*|*$'\n'*) pitr_fail "pgBackRest's paths may not contain quotes, \$, \` or backslashes"; return 1 ;;
+        *[\"\'\$\`\\]*|*$'\n'*) pitr_fail "pgBackRest's paths may not contain quotes, \$, \` or backslashes"; return 1 ;;
     esac
     content=$(cat <<CONF
 # pgBackRest for TherapyAssistance (written by ops/pitr.sh; edit the retention in its caller's settings).
@@ -61,6 +71,7 @@ log-path=$PITR_DIR/log
 lock-path=$PITR_DIR/lock
 spool-path=$PITR_DIR/spool
 compress-type=lz4
+process-max=2
 start-fast=y
 archive-timeout=60
 log-level-console=warn
@@ -74,7 +85,7 @@ pg1-user=postgres
 CONF
 )
     for dir in "$(dirname "$PITR_CONF")" "$PITR_DIR" "$PITR_DIR/log" "$PITR_DIR/lock" "$PITR_DIR/spool"; do
-        (umask 077 && mkdir -p -- "$dir") || { pitr_fail "cannot create $dir"; return 1; }
+        pitr_mkdir "$dir" || return 1
     done
     if [ "$(cat "$PITR_CONF" 2>/dev/null)" != "$content" ]; then
         (umask 077 && printf '%s\n' "$content" > "$PITR_CONF.tmp" && mv -- "$PITR_CONF.tmp" "$PITR_CONF") || return 1
@@ -91,10 +102,7 @@ pitr_repo_ready() {
         pitr_fail "the backup space $PITR_REPO_MOUNT is not mounted: mount it first (nothing was changed)"
         return 1
     fi
-    if [ "${1:-}" = --create ] && [ ! -d "$PITR_REPO" ]; then
-        (umask 077 && mkdir -p -- "$PITR_REPO") || { pitr_fail "cannot create the repository $PITR_REPO"; return 1; }
-        if [ -n "${PITR_RUNAS:-}" ] && [ "$(id -u)" = 0 ]; then chown "$PITR_RUNAS:" "$PITR_REPO"; fi
-    fi
+    if [ "${1:-}" = --create ]; then pitr_mkdir "$PITR_REPO" || return 1; fi
 }
 
 # Archiving on: returns 0, or 3 when PostgreSQL must restart for it (archive_mode); the caller restarts.
@@ -116,11 +124,20 @@ SQL
                                         (setting <> 'on' OR pending_restart)")" = 0 ] || return 3
 }
 
-# The stanza (once), then pgbackrest check: a WAL segment goes through archive_command into the repository.
+# The stanza (once). Returns 4 when the repository holds another cluster's (one made again with initdb): its WAL
+# would be refused, so the caller decides what becomes of the old repository.
 pitr_stanza() {
+    local repo_id db_id
     pitr_repo_ready --create || return 1
     if ! br info --output=json 2>/dev/null | jq -e '.[0].status.code != 1 and .[0].status.code != 3' >/dev/null; then
         br stanza-create >/dev/null || { pitr_fail "pgbackrest stanza-create failed (log: $PITR_DIR/log)"; return 1; }
+    fi
+    # (read as text: jq's numbers are doubles, too short for a 64-bit system id)
+    repo_id=$(pitr_info | grep -o '"system-id":[0-9]*' | tail -n 1 | cut -d: -f2)
+    db_id=$(pitr_psql -d postgres -tA -c 'SELECT system_identifier FROM pg_control_system()')
+    if [ -n "$repo_id" ] && [ "$repo_id" != "$db_id" ]; then
+        pitr_fail "the repository $PITR_REPO holds another cluster's backups (system id $repo_id; this one is $db_id)"
+        return 4
     fi
 }
 
@@ -192,7 +209,7 @@ pitr_health() {
 # started and checked on its own socket first; then the cluster is stopped, its folder kept as
 # <data>.pre-restore-<time>, and the copy takes its place.
 pitr_restore() {
-    local when=$1 epoch='' info set size avail stamp new staging log running=0 opts=() target
+    local when=$1 epoch='' info set size avail stamp new staging log running=0 opts=() target started=$SECONDS
     if [ "$when" != latest ]; then
         epoch=$(pitr_epoch "$when") || return 1
         [ "$epoch" -le "$(date +%s)" ] || { pitr_fail "$when is in the future: nothing was changed"; return 1; }
@@ -285,7 +302,7 @@ pitr_restore() {
         br archive-push "$staging/$f" || { pushed=0; pitr_note "WARNING: could not archive $f (kept in $staging)"; }
     done < <(cd "$staging" && find . -maxdepth 1 -type f -printf '%f\n' | LC_ALL=C sort -t. -k2,2r -k1,1)
     if [ $pushed = 1 ]; then rm -rf -- "$staging"; fi
-    pitr_note "restored. The previous cluster is kept in $PITR_DATA.pre-restore-$stamp;"
+    pitr_note "restored in $((SECONDS - started)) s. The previous cluster is kept in $PITR_DATA.pre-restore-$stamp;"
     pitr_note "once you have checked the restore: rm -rf '$PITR_DATA.pre-restore-$stamp'"
 }
 

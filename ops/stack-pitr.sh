@@ -43,7 +43,16 @@ case $command in
         elif [ $rc != 0 ]; then
             exit 1
         fi
-        pitr_stanza
+        rc=0; pitr_stanza || rc=$?
+        if [ $rc = 4 ]; then
+            # The cluster was made again (its folder removed): the earlier one's backups stay, beside the new ones.
+            aside=$PITR_REPO.earlier-$(date +%Y%m%d-%H%M%S)
+            mv -- "$PITR_REPO" "$aside"
+            say "this cluster is a new one: the earlier cluster's repository is kept as $aside"
+            pitr_stanza
+        elif [ $rc != 0 ]; then
+            exit 1
+        fi
         pitr_backup_due ;;
     backup)
         pitr_write_config && pitr_stanza

@@ -7,7 +7,8 @@ setup_file() {
     load helpers
     # Ports of their own, next to the stack's (DB_PORT+1 is its replica's).
     export CLONE_DB_PORT=$((DB_PORT + 3)) CLONE_PORT=$((PORT + 3)) CLONE_WEB_PORT=$((WEB_PORT + 3))
-    export CLONE_USER=ta_newcomer
+    # A user of its own per run: another checkout's make test may run this file at the same time.
+    export CLONE_USER=ta_newcomer_$$
 }
 
 setup() {

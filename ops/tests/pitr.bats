@@ -78,6 +78,7 @@ kill_postgres() {
     run "$ROOT/ops/stack-pitr.sh" restore latest --yes
     echo "$output"
     [ "$status" -eq 0 ]
+    grep -o 'restored in [0-9]* s' <<<"$output" | sed 's/^/# latest: /' >&3
     pg_running
     [ "$(ids)" = "$after" ]
     [[ $output == *"previous cluster is kept in $PGDATA.pre-restore-"* ]]
@@ -85,6 +86,7 @@ kill_postgres() {
     run "$ROOT/ops/stack-pitr.sh" restore "$noted" --yes
     echo "$output"
     [ "$status" -eq 0 ]
+    grep -o 'restored in [0-9]* s' <<<"$output" | sed 's/^/# to the noted time: /' >&3
     [ "$(ids)" = "$before" ]
     [ "$(psql_super -d "$DB_NAME" -tA -c "SELECT count(*) FROM ta.patients WHERE name LIKE 'Po Punkcie%'")" = 0 ]
     # The application works on what came back: the demo login, and a new write.
@@ -144,4 +146,44 @@ refused() {
     mkdir -p "$BATS_TEST_TMPDIR/backup-space"
     PITR_REPO_MOUNT=$BATS_TEST_TMPDIR/backup-space refused latest
     [[ $output == *"is not mounted"* ]]
+}
+
+@test "deploy-mikrus.sh's recovery on a cluster of Debian's layout (config in /etc, peer auth): init's steps, SIGKILL, restore --time latest" {
+    [ "$(id -u)" = 0 ] || skip "needs root: pg_createcluster and the postgres user"
+    command -v pg_createcluster >/dev/null || skip "postgresql-common is not installed"
+    local name=ta_pitr_vps_$$ port=$((DB_PORT + 8)) version state
+    version=$("$PGBIN/pg_config" --version | sed 's/[^0-9]*\([0-9]*\).*/\1/')
+    state=/var/lib/pgbackrest/$name
+    pg_createcluster -q "$version" "$name" -p "$port" >/dev/null
+    vps_cleanup() {
+        pg_dropcluster --stop "$version" "$name" 2>/dev/null || true
+        rm -rf -- "/var/lib/postgresql/$version/$name".* "$state"
+    }
+    # systemd does not run here: pg_ctlcluster starts and stops the cluster as its unit would.
+    run bash -c '
+        set -e
+        . "$1/deploy-mikrus.sh"
+        version=$2 PG_CLUSTER=$3 DB_PORT=$4 BACKREST_STATE=$5/state BACKREST_REPO=$5/repo TA_DB=vps YES=1
+        pitr_cluster_stop() { pg_ctlcluster "$version" "$PG_CLUSTER" stop; }
+        pitr_cluster_start() { pg_ctlcluster "$version" "$PG_CLUSTER" start; }
+        pg_ctlcluster "$version" "$PG_CLUSTER" start
+        load_pitr
+        pitr_write_config && pitr_repo_ready --create
+        rc=0; pitr_enable_archiving || rc=$?
+        [ $rc = 3 ] && pg_ctlcluster "$version" "$PG_CLUSTER" restart
+        pitr_stanza && pitr_backup full
+        pitr_psql -d postgres -c "CREATE DATABASE vps"
+        pitr_psql -d vps -c "CREATE SCHEMA ta" -c "CREATE TABLE ta.patients (id int, name text)" \
+                  -c "INSERT INTO ta.patients SELECT g, '\''Pacjent '\'' || g FROM generate_series(1, 50) g"
+        kill -KILL "$(head -n 1 "$PITR_DATA/postmaster.pid")"
+        sleep 1
+        pitr_restore latest
+        pitr_psql -d vps -tA -c "SELECT '\''restored rows: '\'' || count(*) FROM ta.patients"
+        pitr_health
+    ' _ "$ROOT" "$version" "$name" "$port" "$state"
+    echo "$output"
+    vps_cleanup
+    [ "$status" -eq 0 ]
+    [[ $output == *"restored rows: 50"* ]]
+    [[ $output == *"pgbackrest check: ok"* ]] && [[ $output == *"pgbackrest verify: ok"* ]]
 }
