@@ -10,7 +10,7 @@ cd "$(dirname "$0")"
 
 # The current version's files, in the order they depend on each other; native.sql (C) or
 # fallback/native.sql (its SQL twin) goes after namespaces.sql.
-parts=(tables throttle input caller admin auth patients appointments notes payments audit)
+parts=(tables throttle input caller admin auth patients appointments notes payments password_reset reminders notifier audit)
 
 version_sql() { sed "s/@VERSION@/$1/" schema_version.sql; }
 shared() { for p in "${parts[@]}"; do cat "$p.sql"; done; }
