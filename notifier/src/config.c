@@ -29,10 +29,50 @@ static int env_int(const char *name, int dflt, int lo, int hi)
 	return (int)n;
 }
 
+/* Appends " key='value'" to a libpq conninfo, quoting as libpq wants; false when it does not fit. */
+static bool conninfo_add(char *buf, size_t size, const char *key, const char *value)
+{
+	size_t n = strlen(buf);
+
+	if (value == NULL)
+		return true;
+	n += (size_t)snprintf(buf + n, n < size ? size - n : 0, "%s%s='", n ? " " : "", key);
+	for (const char *p = value; *p != '\0' && n + 3 < size; p++) {
+		if (*p == '\'' || *p == '\\')
+			buf[n++] = '\\';
+		buf[n++] = *p;
+	}
+	if (n + 2 >= size)
+		return false;
+	buf[n++] = '\'';
+	buf[n] = '\0';
+	return true;
+}
+
+/* The contract's DB_HOST, DB_PORT, DB_NAME with the notifier's own role (DB_NOTIFIER,
+ * DB_NOTIFIER_PASSWORD), as deploy-mikrus.sh writes them; NULL when DB_HOST is unset. */
+static const char *conninfo_from_parts(void)
+{
+	static char conninfo[2048];
+
+	if (env_or_null("DB_HOST") == NULL)
+		return NULL;
+	conninfo[0] = '\0';
+	if (!conninfo_add(conninfo, sizeof(conninfo), "host", env_or_null("DB_HOST")) ||
+	    !conninfo_add(conninfo, sizeof(conninfo), "port", env_or_null("DB_PORT")) ||
+	    !conninfo_add(conninfo, sizeof(conninfo), "dbname", env_or_null("DB_NAME")) ||
+	    !conninfo_add(conninfo, sizeof(conninfo), "user", env_or_null("DB_NOTIFIER")) ||
+	    !conninfo_add(conninfo, sizeof(conninfo), "password", env_or_null("DB_NOTIFIER_PASSWORD")))
+		return NULL;
+	return conninfo;
+}
+
 bool config_load(struct config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->database_url = env_or_null("NOTIFIER_DATABASE_URL");
+	if (cfg->database_url == NULL)
+		cfg->database_url = conninfo_from_parts();
 	if (cfg->database_url == NULL)
 		cfg->database_url = env_or_null("DATABASE_URL");
 	cfg->smtp_url = env_or_null("SMTP_URL");
@@ -48,7 +88,7 @@ bool config_load(struct config *cfg)
 	if (cfg->retry_seconds < 0 || cfg->send_timeout < 0)
 		return false;
 	if (cfg->database_url == NULL) {
-		fprintf(stderr, "notifier: set NOTIFIER_DATABASE_URL (or DATABASE_URL) to the notifier role's connection\n");
+		fprintf(stderr, "notifier: set NOTIFIER_DATABASE_URL (or DB_HOST, DB_PORT, DB_NAME, DB_NOTIFIER, DB_NOTIFIER_PASSWORD)\n");
 		return false;
 	}
 	if (cfg->smtp_url != NULL && strncmp(cfg->smtp_url, "smtp://", 7) != 0 &&

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 
 struct config {
-	const char *database_url;  /* NOTIFIER_DATABASE_URL, else DATABASE_URL */
+	const char *database_url;  /* NOTIFIER_DATABASE_URL, else DB_HOST... with DB_NOTIFIER, else DATABASE_URL */
 	const char *smtp_url;      /* SMTP_URL: smtp:// or smtps://, NULL when e-mail is off */
 	const char *mail_from;     /* MAIL_FROM: an address, or "Name <address>" (ASCII) */
 	const char *app_url;       /* APP_URL: the SPA's public URL, for password-reset links */

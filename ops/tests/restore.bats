@@ -91,7 +91,7 @@ SQL
     grep -q '^ta.patients 10 ' <<<"$before"
     forced=$(psql_super -d ops_test_fb -tA -c "SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_class
                                                 WHERE relnamespace = 'ta'::regnamespace AND relforcerowsecurity")
-    [ "$forced" = "appointments,audit_log,patients,payments,session_notes" ]
+    [ "$forced" = "appointments,audit_log,outbox,patients,payments,reminder_consents,reminder_settings,session_notes" ]
 
     TA_ADMIN= run ops_db ops_test_fb backup
     [ "$status" -eq 0 ]
