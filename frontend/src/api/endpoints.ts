@@ -2,7 +2,7 @@
 import { request, type Query } from './client';
 import type {
   Appointment, AppointmentInput, AuditAction, AuditEntry, Patient, PatientExport, PatientInput, Payment, PaymentInput,
-  PaymentPage, PaymentStatistics, PaymentWithPatient, SessionNote,
+  PaymentPage, PaymentStatistics, PaymentWithPatient, Reminder, ReminderSettings, ReminderStatus, SessionNote,
 } from './types';
 
 interface Detail { detail: string }
@@ -81,3 +81,17 @@ export interface AuditFilters {
 /** The practice's audit trail, newest first. */
 export const listAudit = (filters: AuditFilters) =>
   request<AuditEntry[]>('GET', '/audit', { query: filters as Query });
+
+// Reminders (issue 17)
+export const getReminderSettings = () => request<ReminderSettings>('GET', '/settings/reminders');
+export const updateReminderSettings = (s: Partial<ReminderSettings>) =>
+  request<ReminderSettings>('PUT', '/settings/reminders', { json: s });
+export const sendTestReminder = () => request<Detail>('POST', '/settings/reminders/test', { json: {} });
+export const listReminders = (query: { status?: ReminderStatus; skip?: number; limit?: number }) =>
+  request<Reminder[]>('GET', '/reminders', { query: query as Query });
+
+// Password reset by e-mail
+export const requestPasswordReset = (email: string) =>
+  request<Detail>('POST', '/auth/password-reset', { json: { email } });
+export const confirmPasswordReset = (token: string, newPassword: string) =>
+  request<Detail>('POST', '/auth/password-reset/confirm', { json: { token, new_password: newPassword } });
