@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# notifier/test/run.sh [bench]: the notifier against real servers on loopback: an aiosmtpd SMTP
+# notifier/test/run.sh [bench [N]]: the notifier against real servers on loopback: an aiosmtpd SMTP
 # server, an HTTP server answering as SMSAPI.pl, and a fresh database in the local stack's
 # cluster (make up first; make test does). "bench" instead times 10,000 reminders due at once.
 # Ports: NOTIFIER_TEST_PORT (default 2517) for SMTP and the next one for the SMS gateway.
