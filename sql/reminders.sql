@@ -140,9 +140,12 @@ CREATE POLICY outbox_update ON ta.outbox FOR UPDATE
     USING (practice_id = (SELECT ta.current_practice_id()) OR (SELECT ta.is_sender()))
     WITH CHECK (practice_id = (SELECT ta.current_practice_id()) OR (SELECT ta.is_sender()));
 
--- The practice's time zone for appointment times (Europe/Warsaw until practices choose one).
+-- The practice's time zone for appointment times (GET/PUT /settings), Europe/Warsaw by default.
 CREATE FUNCTION ta.practice_timezone(practice_id bigint) RETURNS text
-    LANGUAGE sql STABLE AS $$ SELECT 'Europe/Warsaw'::text $$;
+    LANGUAGE sql STABLE AS $$
+    SELECT coalesce((SELECT s.timezone FROM ta.practice_settings s WHERE s.practice_id = practice_timezone.practice_id),
+                    'Europe/Warsaw')
+$$;
 
 -- The practice's settings, stored or default (the defaults are stated here only).
 CREATE FUNCTION ta.reminder_settings_of(pid bigint) RETURNS ta.reminder_settings
@@ -158,11 +161,10 @@ CREATE FUNCTION ta.reminder_settings_of(pid bigint) RETURNS ta.reminder_settings
      WHERE pr.id = pid
 $$;
 
--- Whether an appointment may be reminded of at all. The one place that says which
--- appointments are live: when appointments gain a status (issue 15), add
--- "AND a.status = 'scheduled'" here and nothing else changes.
+-- Whether an appointment may be reminded of at all: not archived and still scheduled (a
+-- cancelled, completed or missed one is not). The one place that says so.
 CREATE FUNCTION ta.appointment_is_live(a ta.appointments) RETURNS boolean
-    LANGUAGE sql IMMUTABLE AS $$ SELECT a.deleted_at IS NULL $$;
+    LANGUAGE sql IMMUTABLE AS $$ SELECT a.deleted_at IS NULL AND a.status = 'scheduled' $$;
 
 -- What of an appointment its reminders depend on; the trigger syncs only when this changes.
 CREATE FUNCTION ta.appointment_reminder_key(a ta.appointments) RETURNS text

@@ -210,15 +210,14 @@ CREATE POLICY outbox_update ON ta.outbox FOR UPDATE
     USING (practice_id = (SELECT ta.current_practice_id()) OR (SELECT ta.is_sender()))
     WITH CHECK (practice_id = (SELECT ta.current_practice_id()) OR (SELECT ta.is_sender()));
 
--- The practice's time zone for appointment times (Europe/Warsaw until practices choose one).
+-- The practice's time zone for appointment times (GET/PUT /settings), Europe/Warsaw by default.
 -- @function ta.practice_timezone
 
 -- The practice's settings, stored or default (the defaults are stated here only).
 -- @function ta.reminder_settings_of
 
--- Whether an appointment may be reminded of at all. The one place that says which
--- appointments are live: when appointments gain a status (issue 15), add
--- "AND a.status = 'scheduled'" here and nothing else changes.
+-- Whether an appointment may be reminded of at all: not archived and still scheduled (a
+-- cancelled, completed or missed one is not). The one place that says so.
 -- @function ta.appointment_is_live
 
 -- What of an appointment its reminders depend on; the trigger syncs only when this changes.
