@@ -95,6 +95,15 @@ SELECT json_agg(json_build_object('channel', r ->> 'channel', 'status', r ->> 's
 SELECT json_array_length(api.list_reminders('{"status": "cancelled"}')) AS cancelled;
 SELECT regress.call($$SELECT api.list_reminders('{"status": "wysłane"}')$$);
 SELECT regress.call($$SELECT api.list_reminders('{"limit": "0"}')$$);
+-- Cancelling (status) cancels the reminder; scheduled again, the same row is pending again.
+SELECT (api.create_appointment(format('{"patient_id": %s, "date": "2030-05-06", "start_time": "10:00",
+                                        "end_time": "10:50", "price": 150}', :zofia)::json) ->> 'id')::bigint AS a4 \gset
+SELECT regress.call(format('SELECT api.update_appointment(%s, %L) ->> %L', :a4, '{"status": "cancelled", "cancel_reason": "patient"}', 'status'));
+SELECT channel, status FROM regress.outbox(:pid) WHERE appointment_id = :a4;
+SELECT regress.call(format('SELECT api.update_appointment(%s, %L) ->> %L', :a4, '{"status": "scheduled"}', 'status'));
+SELECT channel, status FROM regress.outbox(:pid) WHERE appointment_id = :a4;
+SELECT regress.call(format('SELECT api.update_appointment(%s, %L) ->> %L', :a4, '{"status": "completed"}', 'status'));
+SELECT channel, status FROM regress.outbox(:pid) WHERE appointment_id = :a4;
 -- Archiving the appointment cancels its reminder.
 SELECT regress.call(format('SELECT api.delete_appointment(%s)', :a1));
 SELECT count(*) FILTER (WHERE status = 'pending') AS pending FROM regress.outbox(:pid);
