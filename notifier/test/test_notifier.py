@@ -147,6 +147,9 @@ def sms_requests():
         return [json.loads(line) for line in f if line.strip()]
 
 
+STARTED = []  # every notifier this run started, stopped on any exit (SIGTERM included)
+
+
 class Notifier:
     def __init__(self, smtp_url="smtp://127.0.0.1:%d" % SMTP_PORT, sms=False, name="notifier", extra=None):
         env = {"PATH": os.environ["PATH"],
@@ -161,6 +164,7 @@ class Notifier:
         env.update(extra or {})
         self.log = open(os.path.join(WORK, name + ".log"), "ab")
         self.proc = subprocess.Popen([BIN], env=env, stdout=self.log, stderr=self.log)
+        STARTED.append(self.proc)
 
     def stop(self):
         if self.proc.poll() is None:
@@ -511,6 +515,7 @@ def bench(count):
 
 
 def main():
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(3))
     shutil.rmtree(WORK, ignore_errors=True)
     os.makedirs(MAILBOX)
     servers = [subprocess.Popen([sys.executable, os.path.join(HERE, "mailbox.py"), str(SMTP_PORT), MAILBOX],
@@ -537,6 +542,10 @@ def main():
         test_several_senders(register("rownolegle@example.com"))
         test_sigkill_loop(register("zabity@example.com"))
     finally:
+        for p in STARTED:
+            if p.poll() is None:
+                p.kill()
+                p.wait(timeout=10)
         for s in servers:
             s.terminate()
             s.wait(timeout=10)
