@@ -41,6 +41,9 @@ before(async () => {
   A.archivedNote = await as(a, 'POST', '/session_notes', { patient_id: A.patient.id, content: `${m}usunięta` });
   A.payment = await as(a, 'POST', '/payments', { patient_id: A.patient.id, amount: 150, payment_method: 'CASH',
     appointment_ids: [A.appointment.id], description: `${m}opis`, payment_date: '2034-03-01' });
+  A.series = await as(a, 'POST', '/appointment_series', { patient_id: A.patient.id, start_date: '2034-04-03',
+    start_time: '09:00', end_time: '09:50', price: 120, count: 3 });
+  A.feed = await as(a, 'POST', '/calendar_feed');
   await as(a, 'DELETE', `/patients/${A.archivedPatient.id}`);
   await as(a, 'DELETE', `/appointments/${A.archivedAppointment.id}`);
   await as(a, 'DELETE', `/session_notes/${A.archivedNote.id}`);
@@ -68,6 +71,7 @@ const P = 'Pacjent nie został znaleziony';
 const W = 'Wizyta nie została znaleziona';
 const N = 'Notatka nie została znaleziona';
 const Z = 'Płatność nie została znaleziona';
+const S = 'Seria wizyt nie została znaleziona';
 
 // Every (method, path pattern) of the API that takes an id, with the ids of A to try and the expected detail.
 // The test below fails when openapi.json lists an id route that is missing here.
@@ -91,6 +95,11 @@ function idMatrix() {
     'patch /payments/{id}': { ids: [A.payment.id], detail: Z, body: { amount: 1, appointment_ids: [B.unpaid.id] } },
     'delete /payments/{id}': { ids: [A.payment.id], detail: Z },
     'get /payments/patient/{patient_id}/unpaid-appointments': { ids: patients, detail: P },
+    'get /appointment_series/{id}': { ids: [A.series.id], detail: S },
+    'patch /appointment_series/{id}': { ids: [A.series.id], detail: S, body: { from_date: '2034-04-03', price: 1 } },
+    'delete /appointment_series/{id}': { ids: [A.series.id], detail: S },
+    // Not an id: a guessed token answers as an unknown one (A's real one is a secret B cannot know).
+    'get /calendar/{token}.ics': { ids: ['A'.repeat(43), 'x'], detail: 'Kalendarz nie został znaleziony' },
   };
 }
 

@@ -127,26 +127,20 @@ CREATE FUNCTION ta.initials(name text) RETURNS text
      WHERE n IN (first_n, last_n)
 $$;
 
-CREATE FUNCTION ta.ical_local(day date, t time) RETURNS text
-    LANGUAGE sql IMMUTABLE AS $$ SELECT to_char(day + t, 'YYYYMMDD"T"HH24MISS') $$;
-
--- The feed of the caller's practice: appointments from 30 days ago to 366 days ahead.
+-- The feed of the caller's practice: appointments from 30 days ago to 366 days ahead. Each
+-- patient's SUMMARY line is made once, not once per appointment; the other lines of an event
+-- are short by construction (an id, a time), so only SUMMARY is folded.
 CREATE FUNCTION ta.calendar_ics(OUT ics text, OUT patient_ids bigint[])
     LANGUAGE sql STABLE AS $$
-    WITH events AS (
-        SELECT a.id, a.patient_id, a.status,
-               ta.ical_line('UID:appointment-' || a.id || '@therapyassistance') ||
-               'DTSTAMP:' || to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD"T"HH24MISS"Z"') || E'\r\n' ||
-               'DTSTART;TZID=Europe/Warsaw:' || ta.ical_local(a.date, a.start_time) || E'\r\n' ||
-               'DTEND;TZID=Europe/Warsaw:' || ta.ical_local(a.date, a.end_time) || E'\r\n' ||
-               ta.ical_line('SUMMARY:' || ta.ical_text(ta.initials(p.name))) ||
-               'STATUS:' || CASE WHEN a.status = 'cancelled' THEN 'CANCELLED' ELSE 'CONFIRMED' END || E'\r\n' ||
-               'TRANSP:' || CASE WHEN a.status = 'cancelled' THEN 'TRANSPARENT' ELSE 'OPAQUE' END || E'\r\n' AS body,
-               a.date, a.start_time
-          FROM ta.appointments a JOIN ta.patients p ON p.id = a.patient_id
-         WHERE a.deleted_at IS NULL
-           AND a.date BETWEEN (now() AT TIME ZONE 'Europe/Warsaw')::date - 30
-                          AND (now() AT TIME ZONE 'Europe/Warsaw')::date + 366)
+    WITH now_local AS (
+        SELECT (now() AT TIME ZONE 'Europe/Warsaw')::date AS today,
+               'DTSTAMP:' || to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD"T"HH24MISS"Z"') || E'\r\n' AS dtstamp),
+    shown AS (
+        SELECT a.* FROM ta.appointments a, now_local n
+         WHERE a.deleted_at IS NULL AND a.date BETWEEN n.today - 30 AND n.today + 366),
+    people AS (
+        SELECT p.id, ta.ical_line('SUMMARY:' || ta.ical_text(ta.initials(p.name))) AS summary
+          FROM ta.patients p WHERE p.id IN (SELECT s.patient_id FROM shown s))
     SELECT E'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//TherapyAssistance//Kalendarz wizyt//PL\r\n'
            'CALSCALE:GREGORIAN\r\nMETHOD:PUBLISH\r\nX-WR-CALNAME:Wizyty\r\nX-WR-TIMEZONE:Europe/Warsaw\r\n'
            'BEGIN:VTIMEZONE\r\nTZID:Europe/Warsaw\r\n'
@@ -155,10 +149,17 @@ CREATE FUNCTION ta.calendar_ics(OUT ics text, OUT patient_ids bigint[])
            'BEGIN:STANDARD\r\nTZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nTZNAME:CET\r\n'
            'DTSTART:19701025T030000\r\nRRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU\r\nEND:STANDARD\r\n'
            'END:VTIMEZONE\r\n'
-           || coalesce(string_agg(E'BEGIN:VEVENT\r\n' || e.body || E'END:VEVENT\r\n', '' ORDER BY e.date, e.start_time, e.id), '')
+           || coalesce(string_agg(
+                  E'BEGIN:VEVENT\r\nUID:appointment-' || a.id || E'@therapyassistance\r\n' || n.dtstamp ||
+                  'DTSTART;TZID=Europe/Warsaw:' || to_char(a.date + a.start_time, 'YYYYMMDD"T"HH24MISS') || E'\r\n' ||
+                  'DTEND;TZID=Europe/Warsaw:' || to_char(a.date + a.end_time, 'YYYYMMDD"T"HH24MISS') || E'\r\n' ||
+                  pe.summary ||
+                  CASE WHEN a.status = 'cancelled' THEN E'STATUS:CANCELLED\r\nTRANSP:TRANSPARENT\r\n'
+                       ELSE E'STATUS:CONFIRMED\r\n' END ||
+                  E'END:VEVENT\r\n', '' ORDER BY a.date, a.start_time, a.id), '')
            || E'END:VCALENDAR\r\n',
-           coalesce(array_agg(DISTINCT e.patient_id), '{}')
-      FROM events e
+           coalesce(array_agg(DISTINCT a.patient_id), '{}')
+      FROM now_local n LEFT JOIN (shown a JOIN people pe ON pe.id = a.patient_id) ON true
 $$;
 
 -- GET /calendar/{token}.ics (public; token is the path's segment without ".ics"). An unknown, revoked or malformed token answers 404

@@ -112,10 +112,17 @@ DECLARE
     day date := first;
     holiday text;
     skipped_days json[] := '{}';
+    off date[];    -- the holidays of the years a series can reach (52 dates every 4 weeks: 4 years), once
+    off_names text[];
 BEGIN
+    IF skip_holidays THEN
+        SELECT array_agg(h.day ORDER BY h.day), array_agg(h.name ORDER BY h.day) INTO off, off_names
+          FROM generate_series(extract(year FROM first)::integer, extract(year FROM first)::integer + 4) y,
+               ta.polish_holidays(y) h;
+    END IF;
     dates := '{}';
     WHILE (how_many IS NULL OR cardinality(dates) < how_many) AND (until IS NULL OR day <= until) LOOP
-        holiday := CASE WHEN skip_holidays THEN ta.polish_holiday(day) END;
+        holiday := off_names[array_position(off, day)];
         IF holiday IS NULL THEN
             dates := dates || day;
         ELSE

@@ -86,6 +86,7 @@ test('a therapist registers, books, writes, gets paid and logs out', async (t) =
     return found.map((f) => `${where} ${f}`);
   };
   let patientPath = '/pacjenci';
+  const problems = [];
   let paymentPath = '/platnosci';
 
   await step('register a fresh user', async () => {
@@ -352,13 +353,89 @@ test('a therapist registers, books, writes, gets paid and logs out', async (t) =
     assert.deepEqual((await cash.allInnerTexts()).map(money), ['300,00 zł', 'Płatności: 1']);
   });
 
+  await step('book a weekly series with a holiday skipped, change this and following, cancel one', async () => {
+    await nav('Kalendarz').click();
+    await page.getByRole('button', { name: 'Nowa wizyta', exact: true }).click();
+    await dialog().getByLabel('Pacjent').selectOption({ label: patient });
+    await dialog().getByLabel('Data').fill('2027-04-26');
+    await dialog().getByLabel('Początek').fill('16:00');
+    await dialog().getByLabel('Koniec').fill('16:50');
+    await dialog().getByLabel('Cena (zł)').fill('150');
+    await dialog().getByLabel('Powtarzaj (seria wizyt)').check();
+    await dialog().getByLabel('Liczba wizyt').fill('3');
+    const dates = dialog().getByRole('region', { name: 'Terminy serii' });
+    await dates.getByText('Pominięte święta: 03.05.2027 (Święto Konstytucji 3 Maja)').waitFor();
+    assert.deepEqual(await dates.getByRole('listitem').allInnerTexts(), ['26.04.2027', '10.05.2027', '17.05.2027']);
+    problems.push(...await axeProblems('series dialog'));
+    await dialog().getByRole('button', { name: 'Zarezerwuj serię (3)' }).click();
+    await dialog().waitFor({ state: 'detached' });
+    await page.goto(`${BASE_URL}/kalendarz?data=2027-05-10`);
+    await page.getByRole('button', { name: `Wizyta 16:00–16:50 ${patient}` }).click();
+    await dialog().getByLabel('tę i następne').check();
+    await dialog().getByLabel('Początek').fill('17:00');
+    await dialog().getByLabel('Koniec').fill('17:50');
+    await dialog().getByRole('button', { name: 'Zapisz' }).click();
+    await page.getByRole('button', { name: `Wizyta 17:00–17:50 ${patient}` }).click();
+    await dialog().getByRole('group', { name: 'Status wizyty' }).getByRole('button', { name: 'Odwołana przeze mnie' }).click();
+    await page.getByRole('button', { name: `Wizyta 17:00–17:50 ${patient} (odwołana przeze mnie)` }).waitFor();
+    await page.goto(`${BASE_URL}/kalendarz?data=2027-05-17`);
+    await page.getByRole('button', { name: `Wizyta 17:00–17:50 ${patient}`, exact: true }).waitFor();
+    await page.goto(`${BASE_URL}/kalendarz?data=2027-04-26`);
+    await page.getByRole('button', { name: `Wizyta 16:00–16:50 ${patient}`, exact: true }).waitFor();
+  });
+
+  await step('mark sessions held and cancelled late, and see what is due', async () => {
+    await nav('Kalendarz').click();
+    await page.getByRole('button', { name: `Wizyta 10:00–10:50 ${patient} (opłacona)` }).click();
+    await dialog().getByRole('group', { name: 'Status wizyty' }).getByRole('button', { name: 'Odbyta' }).click();
+    await page.getByRole('button', { name: `Wizyta 10:00–10:50 ${patient} (opłacona) (odbyta)` }).waitFor();
+    // Today's 11:00 is less than 24 hours away (or past): the patient's cancellation is late, and stays paid.
+    await page.getByRole('button', { name: `Wizyta 11:00–11:50 ${patient} (opłacona)` }).click();
+    await dialog().getByRole('group', { name: 'Status wizyty' }).getByRole('button', { name: 'Odwołana przez pacjenta' }).click();
+    await page.getByRole('button', { name: `Wizyta 11:00–11:50 ${patient} (opłacona) (odwołana przez pacjenta)` }).click();
+    await dialog().getByText('późne odwołanie (płatne)').waitFor();
+    await page.keyboard.press('Escape');
+    await page.goto(`${BASE_URL}/platnosci/statystyki`);
+    const late = page.locator('dt', { hasText: 'Należne za późne odwołania' }).locator('xpath=following-sibling::dd[1]');
+    assert.equal(money(await late.innerText()), '150,00 zł');
+  });
+
+  await step('set the late-cancellation window and subscribe to the calendar feed', async () => {
+    await nav('Ustawienia').click();
+    await heading('Ustawienia').waitFor();
+    await page.getByLabel('Godzin przed wizytą').fill('200');
+    await page.getByRole('button', { name: 'Zapisz' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Parametr late_cancel_hours musi być liczbą całkowitą od 0 do 168' }).waitFor();
+    await page.getByLabel('Godzin przed wizytą').fill('48');
+    await page.getByRole('button', { name: 'Zapisz' }).click();
+    await page.getByRole('status').filter({ hasText: 'Zapisano.' }).waitFor();
+    await page.getByRole('button', { name: 'Utwórz link' }).click();
+    const link = page.getByLabel('Link do kalendarza');
+    await link.waitFor();
+    const url = await link.inputValue();
+    assert.match(url, /\/calendar\/[A-Za-z0-9_-]{43}\.ics$/);
+    const feed = await page.request.get(url);
+    assert.equal(feed.status(), 200);
+    assert.equal(feed.headers()['content-type'], 'text/calendar; charset=utf-8');
+    const ics = await feed.text();
+    assert.match(ics, /^BEGIN:VCALENDAR\r\n/);
+    assert.match(ics, /SUMMARY:A\. T\.\r\n/);
+    assert.ok(!ics.includes('Testowa') && !/zł|PLN/.test(ics), 'no name or price in the feed');
+    await page.getByRole('button', { name: 'Nowy link' }).click();
+    await page.waitForFunction((old) => globalThis.document.querySelector('input[readonly]')?.value !== old, url);
+    assert.equal((await page.request.get(url)).status(), 404, 'the old link stops working');
+    const second = await link.inputValue();
+    await page.getByRole('button', { name: 'Wyłącz' }).click();
+    await page.getByRole('button', { name: 'Utwórz link' }).waitFor();
+    assert.equal((await page.request.get(second)).status(), 404);
+  });
+
   await step('every screen passes axe at 375 and 1440 px', async () => {
     const dir = join(SHOTS, 'screens');
     if (process.env.SCREENS) mkdirSync(dir, { recursive: true });
     const routes = ['/', '/pacjenci', patientPath, '/kalendarz', '/kalendarz?widok=miesiac',
       `/notatki?pacjent=${patientPath.split('/').pop()}`, '/platnosci', paymentPath, '/platnosci/statystyki',
-      '/dziennik'];
-    const problems = [];
+      '/dziennik', '/ustawienia'];
     for (const width of [375, 1440]) {
       await page.setViewportSize({ width, height: 900 });
       for (const route of routes) {

@@ -19,6 +19,7 @@ const PaymentScreen = lazy(() => import('./screens/PaymentScreen'));
 const StatisticsScreen = lazy(() => import('./screens/StatisticsScreen'));
 const AuditScreen = lazy(() => import('./screens/AuditScreen'));
 const RemindersScreen = lazy(() => import('./screens/RemindersScreen'));
+const SettingsScreen = lazy(() => import('./screens/SettingsScreen'));
 
 function RequireAuth() {
   const { token } = useAuth();
@@ -52,6 +53,7 @@ export function App() {
               <Route path="platnosci/:id" element={<PaymentScreen />} />
               <Route path="dziennik" element={<AuditScreen />} />
               <Route path="przypomnienia" element={<RemindersScreen />} />
+              <Route path="ustawienia" element={<SettingsScreen />} />
               <Route path="*" element={<NotFound />} />
             </Route>
           </Routes>

@@ -1,8 +1,9 @@
 // The contract's routes as typed functions, one per use case.
 import { request, type Query } from './client';
 import type {
-  Appointment, AppointmentInput, AuditAction, AuditEntry, Patient, PatientExport, PatientInput, Payment, PaymentInput,
-  PaymentPage, PaymentStatistics, PaymentWithPatient, Reminder, ReminderSettings, ReminderStatus, SessionNote,
+  Appointment, AppointmentInput, AppointmentSeries, AppointmentStatistics, AppointmentStatus, AuditAction, AuditEntry,
+  CancelReason, Patient, PatientExport, PatientInput, Payment, PaymentInput, PaymentPage, PaymentStatistics,
+  PaymentWithPatient, Reminder, ReminderSettings, ReminderStatus, SeriesInput, SeriesPreview, SessionNote, Settings,
 } from './types';
 
 interface Detail { detail: string }
@@ -37,6 +38,27 @@ export const createAppointment = (a: AppointmentInput) =>
 export const updateAppointment = (id: number, a: AppointmentInput) =>
   request<Appointment>('PUT', `/appointments/${id}`, { json: a });
 export const deleteAppointment = (id: number) => request<Detail>('DELETE', `/appointments/${id}`);
+/** Marks what became of an appointment; a reason goes with cancelled only (the database refuses it otherwise). */
+export const setAppointmentStatus = (id: number, status: AppointmentStatus, cancel_reason?: CancelReason) =>
+  request<Appointment>('PUT', `/appointments/${id}`, { json: cancel_reason ? { status, cancel_reason } : { status } });
+
+/** The dates a series would book, the holidays it would skip and the dates that collide: the database's answer. */
+export const previewSeries = (s: SeriesInput) =>
+  request<SeriesPreview>('POST', '/appointment_series', { json: { ...s, dry_run: true } });
+export const createSeries = (s: SeriesInput) => request<AppointmentSeries>('POST', '/appointment_series', { json: s });
+/** "Ta i następne": the scheduled appointments of the series from from_date on. */
+export const updateSeriesFrom = (id: number, from_date: string, change: { start_time: string; end_time: string; price: number }) =>
+  request<AppointmentSeries>('PATCH', `/appointment_series/${id}`, { json: { from_date, ...change } });
+export const cancelSeriesFrom = (id: number, from: string) =>
+  request<Detail & { cancelled: number }>('DELETE', `/appointment_series/${id}`, { query: { from } });
+
+export const getSettings = () => request<Settings>('GET', '/settings');
+export const updateSettings = (s: Partial<Settings>) => request<Settings>('PUT', '/settings', { json: s });
+export const getCalendarFeed = () => request<{ enabled: boolean; created_at: string | null }>('GET', '/calendar_feed');
+export const createCalendarFeed = () => request<{ url: string }>('POST', '/calendar_feed');
+export const deleteCalendarFeed = () => request<Detail>('DELETE', '/calendar_feed');
+export const appointmentStatistics = (dateFrom: string, dateTo: string) =>
+  request<AppointmentStatistics>('GET', '/statistics/appointments', { query: { date_from: dateFrom, date_to: dateTo } });
 
 export const listPatientNotes = (patientId: number) =>
   request<SessionNote[]>('GET', `/session_notes/${patientId}`, { query: { limit: MAX_LIMIT } });

@@ -24,6 +24,62 @@ export interface Appointment {
   is_paid: boolean;
   price: number;
   created_at: string;
+  status: AppointmentStatus;
+  /** Set exactly when the status is cancelled. */
+  cancel_reason: CancelReason | null;
+  /** The patient cancelled less than the practice's late_cancel_hours before the start: still due. */
+  late_cancellation: boolean;
+  series_id: number | null;
+}
+
+export type AppointmentStatus = 'scheduled' | 'completed' | 'cancelled' | 'no_show';
+export type CancelReason = 'patient' | 'therapist';
+
+/** GET/PUT /settings */
+export interface Settings {
+  late_cancel_hours: number;
+  timezone: string;
+}
+
+/** POST /appointment_series (without dry_run: the series; with it: a SeriesPreview). */
+export interface SeriesInput {
+  patient_id: number;
+  start_date: string;
+  start_time: string;
+  end_time: string;
+  price: number;
+  interval_weeks: number;
+  skip_holidays: boolean;
+  count?: number;
+  until?: string;
+}
+
+export interface SeriesPreview {
+  dry_run: true;
+  dates: string[];
+  skipped_holidays: { date: string; name: string }[];
+  conflicts: string[];
+}
+
+export interface AppointmentSeries {
+  id: number;
+  patient_id: number;
+  interval_weeks: number;
+  skip_holidays: boolean;
+  appointments: Appointment[];
+}
+
+/** GET /statistics/appointments */
+export interface AppointmentStatistics {
+  scheduled_count: number;
+  completed_count: number;
+  no_show_count: number;
+  cancelled_late_count: number;
+  cancelled_on_time_count: number;
+  cancelled_by_therapist_count: number;
+  late_cancellation_due: number;
+  no_show_due: number;
+  unpaid_due: number;
 }
 
 export interface SessionNote {

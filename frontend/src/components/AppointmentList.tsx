@@ -2,6 +2,7 @@ import { Link } from 'react-router-dom';
 import type { Appointment, Patient } from '../api/types';
 import { formatDate, formatTime } from '../format/dates';
 import { formatMoney } from '../format/money';
+import { StatusBadge } from './AppointmentStatus';
 
 export function PaidBadge({ paid }: { paid: boolean }) {
   return paid ? (
@@ -11,7 +12,7 @@ export function PaidBadge({ paid }: { paid: boolean }) {
   );
 }
 
-/** Appointments as rows: when, who (unless the list is one patient's), price, paid or not. */
+/** Appointments as rows: when, who (unless the list is one patient's), what became of it, price, paid or not. */
 export function AppointmentList({ appointments, patients, empty }: {
   appointments: readonly Appointment[];
   patients?: ReadonlyMap<number, Patient>;
@@ -31,6 +32,7 @@ export function AppointmentList({ appointments, patients, empty }: {
             </Link>
           )}
           <span className="ml-auto flex items-center gap-2">
+            <StatusBadge appointment={a} />
             <span className="tabular-nums">{formatMoney(a.price)}</span>
             <PaidBadge paid={a.is_paid} />
           </span>

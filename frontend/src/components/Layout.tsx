@@ -12,6 +12,7 @@ const links = [
   { to: '/platnosci', label: 'Płatności' },
   { to: '/przypomnienia', label: 'Przypomnienia' },
   { to: '/dziennik', label: 'Dziennik dostępu' },
+  { to: '/ustawienia', label: 'Ustawienia' },
 ];
 
 /** The frame of every logged-in screen: navigation, "Wyloguj", and the screen itself. */

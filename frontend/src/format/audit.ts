@@ -36,6 +36,15 @@ export const ROUTE_LABELS: Readonly<Record<string, string>> = {
   'DELETE /payments/{id}': 'płatność',
   'GET /payments/patient/{patient_id}/unpaid-appointments': 'nieopłacone wizyty pacjenta',
   'GET /payments/statistics/summary': 'statystyki płatności',
+  'GET /statistics/appointments': 'statystyki wizyt',
+  'POST /appointment_series': 'nowa seria wizyt',
+  'GET /appointment_series/{id}': 'seria wizyt',
+  'PATCH /appointment_series/{id}': 'seria wizyt (ta i następne)',
+  'DELETE /appointment_series/{id}': 'seria wizyt (odwołanie)',
+  'GET /calendar_feed': 'link do kalendarza',
+  'POST /calendar_feed': 'nowy link do kalendarza',
+  'DELETE /calendar_feed': 'link do kalendarza (wyłączenie)',
+  'GET /calendar/{token}.ics': 'kalendarz w telefonie (inicjały i terminy)',
 };
 
 /**

@@ -1,9 +1,13 @@
 import { useState } from 'react';
 import { Link } from 'react-router-dom';
-import { createAppointment, deleteAppointment, updateAppointment } from '../api/endpoints';
+import {
+  cancelSeriesFrom, createAppointment, createSeries, deleteAppointment, setAppointmentStatus, updateAppointment,
+  updateSeriesFrom,
+} from '../api/endpoints';
 import type { Appointment, Patient } from '../api/types';
 import { Alert } from '../components/Alert';
 import { PaidBadge } from '../components/AppointmentList';
+import { StatusBadge, statusChoices } from '../components/AppointmentStatus';
 import { Dialog } from '../components/Dialog';
 import { TextField } from '../components/Field';
 import { PatientSelect } from '../components/PatientSelect';
@@ -12,6 +16,7 @@ import { moneyInput, parseMoney } from '../format/money';
 import { useAction } from '../forms/useAction';
 import { useForm } from '../forms/useForm';
 import { validateAppointment } from '../forms/validation';
+import { initialSeries, SeriesFields, seriesInput, useSeriesPreview, type SeriesForm } from './SeriesFields';
 
 // A typical therapy session; the end time can be changed before saving.
 const SESSION_MINUTES = 50;
@@ -19,7 +24,10 @@ const LAST_PRICE_KEY = 'ta.lastPrice';
 
 export interface Slot { date: string; start_time: string }
 
-/** Books an appointment in `slot`, or edits, moves or deletes `appointment`. */
+/**
+ * Books an appointment (or a series of them) in `slot`, or edits, moves, marks or deletes `appointment` (for one of a
+ * series: this one, or this and the following ones).
+ */
 export function AppointmentDialog({ appointment, slot, patients, onChanged, onClose }: {
   appointment?: Appointment;
   slot?: Slot;
@@ -37,6 +45,20 @@ export function AppointmentDialog({ appointment, slot, patients, onChanged, onCl
   });
   const [confirmingDelete, setConfirmingDelete] = useState(false);
   const remove = useAction();
+  const status = useAction();
+  // A new appointment may repeat; a series' appointment may be changed or cancelled with the following ones.
+  const [repeating, setRepeating] = useState(false);
+  const [series, setSeries] = useState<SeriesForm>(initialSeries);
+  const [following, setFollowing] = useState(false);
+  const [confirmingCancel, setConfirmingCancel] = useState(false);
+  const inSeries = appointment?.series_id != null;
+  const v = form.values;
+  const price = parseMoney(v.price);
+  const base = v.patient_id && v.date && v.start_time && v.end_time && price !== null && price > 0
+    ? { patient_id: Number(v.patient_id), start_date: v.date, start_time: v.start_time, end_time: v.end_time, price }
+    : null;
+  const seriesRequest = repeating ? seriesInput(base, series) : null;
+  const { preview, error: previewError } = useSeriesPreview(seriesRequest);
 
   const submit = form.onSubmit(validateAppointment, async (v) => {
     const input = {
@@ -46,8 +68,16 @@ export function AppointmentDialog({ appointment, slot, patients, onChanged, onCl
       end_time: v.end_time,
       price: parseMoney(v.price) ?? 0,
     };
-    if (appointment) await updateAppointment(appointment.id, input);
-    else await createAppointment(input);
+    if (appointment?.series_id != null && following) {
+      await updateSeriesFrom(appointment.series_id, appointment.date,
+        { start_time: input.start_time, end_time: input.end_time, price: input.price });
+    } else if (appointment) {
+      await updateAppointment(appointment.id, input);
+    } else if (repeating && seriesRequest) {
+      await createSeries(seriesRequest);
+    } else {
+      await createAppointment(input);
+    }
     localStorage.setItem(LAST_PRICE_KEY, v.price);
     onChanged();
   });
@@ -58,17 +88,58 @@ export function AppointmentDialog({ appointment, slot, patients, onChanged, onCl
         <Alert message={form.apiMessage ?? remove.error} />
         {appointment && (
           <p className="flex flex-wrap items-center gap-2 text-sm">
+            <StatusBadge appointment={appointment} always />
             <PaidBadge paid={appointment.is_paid} />
+            {inSeries && <span className="rounded bg-indigo-50 px-2 py-0.5 text-xs font-medium text-indigo-800">w serii</span>}
             <Link className="link" to={`/notatki?pacjent=${appointment.patient_id}`}>Notatki pacjenta</Link>
           </p>
         )}
-        <PatientSelect patients={patients} {...form.field('patient_id')} />
-        <TextField label="Data" type="date" {...form.field('date')} />
+        {appointment && (
+          <div className="space-y-2">
+            <Alert message={status.error} />
+            <div role="group" aria-label="Status wizyty" className="flex flex-wrap gap-2">
+              {statusChoices(appointment).map((c) => (
+                <button key={c.label} type="button" className="btn-secondary" disabled={status.busy}
+                  onClick={() => status.run(async () => {
+                    await setAppointmentStatus(appointment.id, c.status, c.reason);
+                    onChanged();
+                  })}>
+                  {c.label}
+                </button>
+              ))}
+            </div>
+          </div>
+        )}
+        {inSeries && (
+          <fieldset className="flex flex-wrap gap-4 text-sm">
+            <legend className="mb-1 font-medium text-slate-700">Zmień</legend>
+            <label className="flex items-center gap-2">
+              <input type="radio" name="scope" checked={!following} onChange={() => setFollowing(false)} />
+              tylko tę wizytę
+            </label>
+            <label className="flex items-center gap-2">
+              <input type="radio" name="scope" checked={following} onChange={() => setFollowing(true)} />
+              tę i następne
+            </label>
+          </fieldset>
+        )}
+        <PatientSelect patients={patients} {...form.field('patient_id')} disabled={following} />
+        <TextField label="Data" type="date" {...form.field('date')} disabled={following}
+          hint={following ? 'Ta i następne wizyty zachowują swoje dni; zmieniają się godziny i cena.' : undefined} />
         <div className="grid grid-cols-2 gap-3">
           <TextField label="Początek" type="time" step={300} {...form.field('start_time')} />
           <TextField label="Koniec" type="time" step={300} {...form.field('end_time')} />
         </div>
         <TextField label="Cena (zł)" inputMode="decimal" autoComplete="off" {...form.field('price')} />
+        {!appointment && (
+          <label className="flex items-center gap-2 text-sm">
+            <input type="checkbox" checked={repeating} onChange={(e) => setRepeating(e.target.checked)} />
+            Powtarzaj (seria wizyt)
+          </label>
+        )}
+        {repeating && (
+          <SeriesFields value={series} onChange={setSeries} input={seriesRequest} preview={preview} error={previewError} />
+        )}
         <div className="flex flex-wrap justify-end gap-2">
           {appointment && !confirmingDelete && (
             <button type="button" className="btn-secondary mr-auto" onClick={() => setConfirmingDelete(true)}>
@@ -76,8 +147,34 @@ export function AppointmentDialog({ appointment, slot, patients, onChanged, onCl
             </button>
           )}
           <button type="button" className="btn-secondary" onClick={onClose}>Anuluj</button>
-          <button type="submit" className="btn-primary" disabled={form.busy}>Zapisz</button>
+          {repeating ? (
+            <button type="submit" className="btn-primary"
+              disabled={form.busy || !preview || preview.conflicts.length > 0 || preview.dates.length === 0}>
+              {preview ? `Zarezerwuj serię (${preview.dates.length})` : 'Zarezerwuj serię'}
+            </button>
+          ) : (
+            <button type="submit" className="btn-primary" disabled={form.busy}>Zapisz</button>
+          )}
         </div>
+        {appointment?.series_id != null && appointment.status === 'scheduled' && (
+          confirmingCancel ? (
+            <div className="flex flex-wrap items-center gap-2 rounded-md border border-amber-200 bg-amber-50 p-3 text-sm">
+              <span className="mr-auto">Odwołać tę i następne zaplanowane wizyty serii (odwołanie przez Ciebie)?</span>
+              <button type="button" className="btn-secondary" onClick={() => setConfirmingCancel(false)}>Nie</button>
+              <button type="button" className="btn-danger" disabled={remove.busy}
+                onClick={() => remove.run(async () => {
+                  await cancelSeriesFrom(appointment.series_id as number, appointment.date);
+                  onChanged();
+                })}>
+                Tak, odwołaj
+              </button>
+            </div>
+          ) : (
+            <button type="button" className="btn-secondary" onClick={() => setConfirmingCancel(true)}>
+              Odwołaj tę i następne
+            </button>
+          )
+        )}
         {appointment && confirmingDelete && (
           <div className="flex flex-wrap items-center gap-2 rounded-md border border-red-200 bg-red-50 p-3 text-sm">
             <span className="mr-auto">Usunąć tę wizytę?</span>

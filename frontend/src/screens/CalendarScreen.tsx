@@ -10,6 +10,7 @@ import {
   addDays, addMonths, formatDate, formatDateLong, formatDay, formatMonth, formatTime, isIsoDate, minutesToTime,
   monthGrid, timeToMinutes, today, weekDays,
 } from '../format/dates';
+import { statusLabel } from '../components/AppointmentStatus';
 import { AppointmentDialog, type Slot } from './AppointmentDialog';
 
 type View = 'tydzien' | 'miesiac';
@@ -54,11 +55,13 @@ function AppointmentLabel({ a, patients, compact }: {
         </>
       )}
       {a.is_paid && <span className="sr-only">(opłacona)</span>}
+      {a.status !== 'scheduled' && <span className="sr-only">({statusLabel(a)})</span>}
     </>
   );
 }
 
 function appointmentColour(a: Appointment): string {
+  if (a.status === 'cancelled') return 'bg-slate-50 text-slate-500 border-slate-300 border-dashed line-through';
   return a.is_paid ? 'bg-emerald-100 text-emerald-900 border-emerald-300' : 'bg-indigo-100 text-indigo-900 border-indigo-300';
 }
 

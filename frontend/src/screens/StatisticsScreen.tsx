@@ -1,5 +1,5 @@
 import { Link, useSearchParams } from 'react-router-dom';
-import { paymentStatistics } from '../api/endpoints';
+import { appointmentStatistics, paymentStatistics } from '../api/endpoints';
 import { useResource } from '../api/useResource';
 import { Alert, Loading } from '../components/Alert';
 import { TextField } from '../components/Field';
@@ -32,7 +32,10 @@ export default function StatisticsScreen() {
     { label: 'Poprzedni miesiąc', od: startOfMonth(lastMonth), do: endOfMonth(lastMonth) },
     { label: 'Ten rok', od: `${now.slice(0, 4)}-01-01`, do: `${now.slice(0, 4)}-12-31` },
   ];
+  const visits = useResource(`visit-stats-${from}-${to}`, () =>
+    valid ? appointmentStatistics(from, to) : Promise.resolve(undefined));
   const s = stats.data;
+  const w = visits.data;
 
   return (
     <div className="space-y-4">
@@ -57,6 +60,21 @@ export default function StatisticsScreen() {
             <Figure label="Razem" value={formatMoney(s.total_amount)} note={`Płatności: ${s.total_payments}`} />
             <Figure label={METHOD_LABELS.CASH} value={formatMoney(s.cash_amount)} note={`Płatności: ${s.cash_count}`} />
             <Figure label={METHOD_LABELS.TRANSFER} value={formatMoney(s.transfer_amount)} note={`Płatności: ${s.transfer_count}`} />
+          </dl>
+        </section>
+      ) : <Loading />)}
+      <h2 className="text-lg font-medium">Wizyty w tym okresie</h2>
+      <Alert message={visits.error} />
+      {valid && (w ? (
+        <section aria-label="Wizyty w tym okresie">
+          <dl className="grid gap-4 sm:grid-cols-3">
+            <Figure label="Odbyte" value={String(w.completed_count)} note={`Zaplanowane: ${w.scheduled_count}`} />
+            <Figure label="Odwołane przez pacjenta" value={String(w.cancelled_late_count + w.cancelled_on_time_count)}
+              note={`Późno: ${w.cancelled_late_count}, w terminie: ${w.cancelled_on_time_count}`} />
+            <Figure label="Odwołane przeze mnie" value={String(w.cancelled_by_therapist_count)} />
+            <Figure label="Nieobecności" value={String(w.no_show_count)} note={`Należne: ${formatMoney(w.no_show_due)}`} />
+            <Figure label="Należne za późne odwołania" value={formatMoney(w.late_cancellation_due)} />
+            <Figure label="Należne, nieopłacone" value={formatMoney(w.unpaid_due)} note="Odbyte, nieobecności i późne odwołania" />
           </dl>
         </section>
       ) : <Loading />)}

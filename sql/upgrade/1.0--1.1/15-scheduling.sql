@@ -63,16 +63,26 @@ ALTER TABLE ta.appointments DROP CONSTRAINT appointments_no_overlap,
         tsrange(date + start_time, date + end_time) WITH &&
     ) WHERE (deleted_at IS NULL AND status <> 'cancelled');
 -- A reason exactly when cancelled, a cancellation time with it, late only for the patient's,
--- and only what is due can be paid.
+-- and only what is due can be paid (every existing row is scheduled: all hold).
 ALTER TABLE ta.appointments
     ADD CONSTRAINT appointments_cancel_reason_check CHECK ((status = 'cancelled') = (cancel_reason IS NOT NULL)),
     ADD CONSTRAINT appointments_cancelled_at_check CHECK ((status = 'cancelled') = (cancelled_at IS NOT NULL)),
     ADD CONSTRAINT appointments_late_cancellation_check
         CHECK (NOT late_cancellation OR (status = 'cancelled' AND cancel_reason = 'patient')),
     ADD CONSTRAINT appointments_paid_when_due
-        CHECK (payment_id IS NULL OR status <> 'cancelled' OR late_cancellation),
-    ADD CONSTRAINT appointments_series_fkey FOREIGN KEY (series_id, practice_id)
+        CHECK (payment_id IS NULL OR status <> 'cancelled' OR late_cancellation);
+-- A series' appointments belong to it. Checking the new key queries the tables, which a restore's
+-- session (row_security off) may not do under forced row-level security: row security is on for
+-- that one statement (every series_id is still NULL, so nothing can fail the check).
+DO $$
+DECLARE
+    saved text := current_setting('row_security');
+BEGIN
+    PERFORM set_config('row_security', 'on', true);
+    ALTER TABLE ta.appointments ADD CONSTRAINT appointments_series_fkey FOREIGN KEY (series_id, practice_id)
         REFERENCES ta.appointment_series (id, practice_id);
+    PERFORM set_config('row_security', saved, true);
+END $$;
 CREATE INDEX appointments_series_id_idx ON ta.appointments (series_id, date) WHERE series_id IS NOT NULL;
 
 -- Appointments answer their status, reason, late mark and series.
@@ -143,6 +153,5 @@ ALTER TABLE ta.feed_failures ENABLE ROW LEVEL SECURITY;
 -- @function ta.ical_text
 -- @function ta.ical_line
 -- @function ta.initials
--- @function ta.ical_local
 -- @function ta.calendar_ics
 -- @function api.calendar_feed
