@@ -51,6 +51,8 @@ sql/fallback/upgrade.sql: $(SQL_SOURCES)
 # install program, so the choice travels to the scripts as TA_INSTALL.)
 TA_INSTALL := $(if $(filter fallback,$(INSTALL)),fallback,extension)
 export TA_INSTALL PORT WEB_PORT DB_PORT JWT_SECRET ALLOWED_ORIGINS REPLICA
+# The notifier's delivery settings (make up starts it when SMTP_URL or SMSAPI_TOKEN is set).
+export SMTP_URL MAIL_FROM APP_URL SMSAPI_TOKEN SMSAPI_URL SMSAPI_FROM
 
 .PHONY: up down psql test regress fallback-sql backup restore fuzz bench bench-quick extension-files
 fallback-sql: sql/fallback/therapyassistance.sql sql/fallback/upgrade.sql

@@ -31,7 +31,7 @@ usage: ./deploy-mikrus.sh COMMAND
                          restart, and go back to the previous build if /health fails
   update                 git pull --ff-only, then deploy
   restart | stop         the proxy service
-  logs [SERVICE] [-f]    the logs of proxy, postgresql, nginx, backup, pitr or all (default)
+  logs [SERVICE] [-f]    the logs of proxy, notifier, postgresql, nginx, backup, pitr or all
   status                 every service, /health, disk use, the newest backup, pgBackRest's
                          check and verify and the window of point-in-time recovery
   backup                 back up the database now (pg_dump); prints the file's path last
@@ -134,6 +134,25 @@ write_settings() {
     ) || exit 1
     write_once "$TA_ETC/.env" <<<"$proxy_env"
     write_once "$TA_ETC/owner.env" <<<"$owner_env"
+    # The reminder sender's: its own role (on a shared instance the one role there is) and the
+    # delivery settings, which only it reads. Empty SMTP_URL and SMSAPI_TOKEN: it does not run.
+    local notifier_env
+    notifier_env=$(
+        echo "# TherapyAssistance reminders (the notifier's EnvironmentFile). Set SMTP_URL (smtp:// with STARTTLS,"
+        echo "# or smtps://) and MAIL_FROM, and/or SMSAPI_TOKEN; then ./deploy-mikrus.sh restart."
+        if [ $local_db = 1 ]; then env_line DB_HOST 127.0.0.1; else env_line DB_HOST "$DB_HOST"; fi
+        env_line DB_PORT "${DB_PORT:-5432}"
+        env_line DB_NAME "${DB_NAME:-therapyassistance}"
+        if [ $local_db = 1 ]; then env_line DB_NOTIFIER ta_notifier; else env_line DB_NOTIFIER "$DB_USER"; fi
+        if [ $local_db = 1 ]; then env_line DB_NOTIFIER_PASSWORD "$(random_secret 24)"; else env_line DB_NOTIFIER_PASSWORD "$DB_PASSWORD"; fi
+        env_line SMTP_URL "${SMTP_URL:-}"
+        env_line MAIL_FROM "${MAIL_FROM:-}"
+        env_line APP_URL "${APP_URL:-${DOMAIN:+https://$DOMAIN}}"
+        env_line SMSAPI_TOKEN "${SMSAPI_TOKEN:-}"
+        env_line SMSAPI_URL "${SMSAPI_URL:-}"
+        env_line SMSAPI_FROM "${SMSAPI_FROM:-}"
+    ) || exit 1
+    write_once "$TA_ETC/notifier.env" <<<"$notifier_env"
 }
 
 # Loads the settings and points ops/backup-restore.sh and psql at the database.
@@ -179,6 +198,7 @@ render_units() {
     # shellcheck disable=SC2034  # render reads it by name
     local BACKUP_PATHS="$BACKUP_DIR${BACKUP_COPY_DIR:+ $BACKUP_COPY_DIR}"
     render therapyassistance.service "$SYSTEMD_DIR/$SERVICE.service"
+    render therapyassistance-notifier.service "$SYSTEMD_DIR/$SERVICE-notifier.service"
     render therapyassistance-backup.service "$SYSTEMD_DIR/$SERVICE-backup.service"
     render therapyassistance-backup.timer "$SYSTEMD_DIR/$SERVICE-backup.timer"
 }
@@ -231,6 +251,7 @@ install_packages() {
     local wanted missing=() p
     wanted="$("$TA_ROOT/ops/build.sh" packages server) $("$TA_ROOT/ops/build.sh" packages proxy-build)"
     wanted+=" $("$TA_ROOT/ops/build.sh" packages proxy-runtime)"
+    [ -d "$TA_ROOT/notifier" ] && wanted+=" $("$TA_ROOT/ops/build.sh" packages notifier-build)"
     [ -d "$TA_ROOT/frontend" ] && wanted+=" $("$TA_ROOT/ops/build.sh" packages spa-build)"
     is_local_db && wanted+=" postgresql pgbackrest jq $("$TA_ROOT/ops/build.sh" packages extension-build)"
     [ -n "${DOMAIN:-}" ] && wanted+=" certbot"
@@ -263,6 +284,21 @@ setup_local_postgres() {
     fi
     admin_psql postgres -v owner="$DB_OWNER" -v owner_pw="$DB_OWNER_PASSWORD" \
         -v app="$DB_USER" -v app_pw="$DB_PASSWORD" -v db="$DB_NAME" < "$TA_ROOT/ops/roles-and-database.sql"
+    # The notifier's role: it may call only the notifier functions (ta.grant_notifier in install_schema).
+    notifier_settings
+    admin_psql postgres -v role="$DB_NOTIFIER" -v pw="$DB_NOTIFIER_PASSWORD" <<'SQL'
+SELECT format('CREATE ROLE %I LOGIN', :'role') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \gexec
+SELECT format('ALTER ROLE %I LOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB NOBYPASSRLS PASSWORD %L', :'role', :'pw') \gexec
+SQL
+}
+
+# The notifier's role and password (notifier.env), for the role and the grant.
+notifier_settings() {
+    DB_NOTIFIER=$DB_USER DB_NOTIFIER_PASSWORD=$DB_PASSWORD
+    if [ -r "$TA_ETC/notifier.env" ]; then
+        DB_NOTIFIER=$(sed -n 's/^DB_NOTIFIER=//p' "$TA_ETC/notifier.env")
+        DB_NOTIFIER_PASSWORD=$(sed -n 's/^DB_NOTIFIER_PASSWORD=//p' "$TA_ETC/notifier.env")
+    fi
 }
 
 # The schema version the database holds (1.0 recorded none), and the one this code needs.
@@ -309,6 +345,13 @@ SQL
     if [ "$DB_USER" != "$DB_OWNER" ]; then
         owner_psql "$DB_NAME" -c "SELECT ta.grant_api($(sql_literal "$DB_USER"))" >/dev/null
     fi
+    notifier_settings
+    if [ "$DB_NOTIFIER" != "$DB_OWNER" ]; then
+        owner_psql "$DB_NAME" -c "SELECT ta.grant_notifier($(sql_literal "$DB_NOTIFIER"))" >/dev/null
+    else
+        # one role for everything (a shared instance): it owns the notifier functions already
+        owner_psql "$DB_NAME" -c "INSERT INTO ta.senders (role_name) VALUES ($(sql_literal "$DB_NOTIFIER")) ON CONFLICT DO NOTHING" >/dev/null
+    fi
 }
 
 # Builds a release folder (proxy binary, SPA) named after the commit; prints its path.
@@ -321,6 +364,7 @@ build_release() {
     [ "$INSTALL" = extension ] && env -u MAKEFLAGS make -s -C "$TA_ROOT" install >&2
     rm -rf "$release.new"
     "$TA_ROOT/ops/build.sh" proxy "$release.new" >&2
+    if [ -d "$TA_ROOT/notifier" ]; then "$TA_ROOT/ops/build.sh" notifier "$release.new" >&2; fi
     if [ -d "$TA_ROOT/frontend" ]; then "$TA_ROOT/ops/build.sh" spa "$release.new" >&2; fi
     chmod -R go-w "$release.new" && chmod 755 "$release.new"
     rm -rf "$release" && mv "$release.new" "$release"
@@ -497,12 +541,13 @@ cmd_logs() {
     for arg in "$@"; do
         case $arg in
             -f) follow=1 ;;
-            proxy|postgresql|nginx|backup|pitr|all) which=$arg ;;
-            *) die "logs takes a service (proxy, postgresql, nginx, backup, pitr, all) and -f" ;;
+            proxy|notifier|postgresql|nginx|backup|pitr|all) which=$arg ;;
+            *) die "logs takes a service (proxy, notifier, postgresql, nginx, backup, pitr, all) and -f" ;;
         esac
     done
     version=$(pg_version)
     case $which in proxy|all) units+=(-u "$SERVICE.service") ;; esac
+    case $which in notifier|all) units+=(-u "$SERVICE-notifier.service") ;; esac
     case $which in backup|all) units+=(-u "$SERVICE-backup.service") ;; esac
     case $which in pitr|all) units+=(-u "$SERVICE-pitr-full.service" -u "$SERVICE-pitr-diff.service")
         files+=("${BACKREST_STATE:-/var/lib/pgbackrest/therapyassistance-state}"/log/*.log) ;; esac
@@ -578,8 +623,8 @@ cmd_init() {
     switch_release "$release"
     render_units
     systemctl daemon-reload
-    systemctl enable -q "$SERVICE.service" "$SERVICE-backup.timer"
-    systemctl restart "$SERVICE.service"
+    systemctl enable -q "$SERVICE.service" "$SERVICE-notifier.service" "$SERVICE-backup.timer"
+    systemctl restart "$SERVICE.service" "$SERVICE-notifier.service"
     systemctl start "$SERVICE-backup.timer"
     init_pitr
     reload_nginx
@@ -602,7 +647,8 @@ cmd_deploy() {
     switch_release "$release"
     render_units
     systemctl daemon-reload
-    systemctl restart "$SERVICE.service"
+    systemctl enable -q "$SERVICE-notifier.service"
+    systemctl restart "$SERVICE.service" "$SERVICE-notifier.service"
     if wait_healthy 30; then
         reload_nginx
         say "deployed $(basename "$release")"
@@ -631,6 +677,7 @@ cmd_status() {
     local state age use warn=0
     state=$(systemctl is-active "$SERVICE.service" 2>/dev/null || true)
     say "service $SERVICE: ${state:-unknown}"
+    notifier_status || warn=1
     if health_ok; then say "health: ok"; else say "WARNING: /health does not answer"; warn=1; fi
     local have need
     have=$(schema_version 2>/dev/null || true) need=$(code_schema_version)
@@ -652,6 +699,20 @@ cmd_status() {
     status_services || warn=1
     status_pitr || warn=1
     return $warn
+}
+
+# The notifier: running when configured, and what the outbox holds (failed in the last day).
+notifier_status() {
+    local state failed
+    if ! grep -Eq '^(SMTP_URL|SMSAPI_TOKEN)=.+' "$TA_ETC/notifier.env" 2>/dev/null; then
+        say "reminders: not configured (SMTP_URL or SMSAPI_TOKEN in $TA_ETC/notifier.env)"
+        return 0
+    fi
+    state=$(systemctl is-active "$SERVICE-notifier.service" 2>/dev/null || true)
+    say "service $SERVICE-notifier: ${state:-unknown}"
+    failed=$(owner_psql "$DB_NAME" -tA -c "SELECT count(*) FILTER (WHERE status = 'pending' AND send_at < now() - interval '10 minutes') || ' overdue, ' || count(*) FILTER (WHERE status = 'failed' AND updated_at > now() - interval '1 day') || ' failed in the last day' FROM ta.outbox" 2>/dev/null || true)
+    say "reminders: ${failed:-?}"
+    [ "$state" = active ] || { say "WARNING: the notifier is not running: ./deploy-mikrus.sh logs"; return 1; }
 }
 
 cmd_backup() {
@@ -703,9 +764,10 @@ main() {
             case $command in
                 deploy) cmd_deploy ;;
                 update) cmd_update ;;
-                restart) need_root restart; systemctl restart "$SERVICE.service"; wait_healthy 30 ||
+                restart) need_root restart; systemctl restart "$SERVICE.service" "$SERVICE-notifier.service"
+                         wait_healthy 30 ||
                              die "restarted, but /health does not answer: ./deploy-mikrus.sh logs" ;;
-                stop) need_root stop; systemctl stop "$SERVICE.service" ;;
+                stop) need_root stop; systemctl stop "$SERVICE-notifier.service" "$SERVICE.service" ;;
                 status) cmd_status ;;
             esac ;;
         logs) cmd_logs "$@" ;;

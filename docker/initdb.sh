@@ -24,3 +24,13 @@ CREATE EXTENSION IF NOT EXISTS therapyassistance CASCADE;
 SELECT ta.configure(:'secret');
 SELECT ta.grant_api(:'app');
 SQL
+# The notifier's role (docker compose --profile reminders): it may call only the notifier functions.
+if [ -n "${TA_NOTIFIER_PASSWORD:-}" ]; then
+    psql -X -q -v ON_ERROR_STOP=1 -U "${POSTGRES_USER:-postgres}" -d "$db" -v pw="$TA_NOTIFIER_PASSWORD" \
+         -v owner="$owner" -v role="${TA_NOTIFIER:-ta_notifier}" <<'SQL'
+SELECT format('CREATE ROLE %I LOGIN PASSWORD %L', :'role', :'pw')
+ WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \gexec
+SET ROLE :"owner";
+SELECT ta.grant_notifier(:'role');
+SQL
+fi

@@ -325,6 +325,8 @@ restore_into_new_schemas() {
         printf 'ALTER SCHEMA api RENAME TO api_pre_restore_%s;\n' "$stamp"
         printf "SELECT format('REVOKE ALL ON SCHEMA api_pre_restore_%s FROM PUBLIC, %%I', %s) \\gexec\n" \
             "$stamp" "$(sql_literal "$TA_APP")"
+        # 1.1: the notifier's functions (issue 17) move aside with the api
+        printf "SELECT format('ALTER SCHEMA notifier RENAME TO notifier_pre_restore_%s') WHERE EXISTS (SELECT FROM pg_namespace WHERE nspname = 'notifier') \\gexec\n" "$stamp"
         cat "$script"
     } > "$swap"
     if ! owner_psql "$TA_DB" -1 -f "$swap" >/dev/null; then

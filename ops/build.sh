@@ -6,6 +6,7 @@
 #   ops/build.sh extension       builds the extension and the plain-SQL install (make install
 #                                installs the extension into PostgreSQL; run it as root)
 #   ops/build.sh proxy DEST      builds the proxy and installs the binary into DEST
+#   ops/build.sh notifier DEST   builds the reminder sender (notifier/) and installs it into DEST
 #   ops/build.sh spa DEST        builds the SPA and copies it into DEST/web
 #   ops/build.sh node            makes sure the SPA's tools find Node.js 20.19 or newer (see below)
 set -euo pipefail
@@ -50,6 +51,8 @@ packages() {
         extension-build) echo "make gcc libc6-dev postgresql-server-dev-${PG_MAJOR:-all}" ;;
         proxy-build)     echo "make gcc libc6-dev libpq-dev libmicrohttpd-dev libjansson-dev libjwt-dev pkg-config nodejs npm" ;;
         proxy-runtime)   echo "libpq5 libmicrohttpd12 libjansson4 libjwt0" ;;
+        notifier-build)  echo "make gcc libc6-dev libpq-dev libcurl4-openssl-dev pkg-config" ;;
+        notifier-runtime) echo "libpq5 libcurl4 ca-certificates" ;;
         spa-build)       echo "nodejs npm" ;;
         server)          echo "nginx postgresql-client gzip curl ca-certificates git" ;;
         *) echo "ops/build.sh: unknown package set '$1'" >&2; return 2 ;;
@@ -67,6 +70,11 @@ case ${1:-} in
         [ -f "$ROOT/proxy/Makefile" ] || { echo "ops/build.sh: proxy/ is not in this checkout" >&2; exit 1; }
         submake -C "$ROOT/proxy"
         install -D -m 755 "$ROOT/proxy/therapyassistance-proxy" "$dest/therapyassistance-proxy" ;;
+    notifier)
+        dest=${2:?destination folder}
+        [ -f "$ROOT/notifier/Makefile" ] || { echo "ops/build.sh: notifier/ is not in this checkout" >&2; exit 1; }
+        submake -C "$ROOT/notifier"
+        install -D -m 755 "$ROOT/notifier/therapyassistance-notifier" "$dest/therapyassistance-notifier" ;;
     spa)
         dest=${2:?destination folder}
         [ -f "$ROOT/frontend/package.json" ] || { echo "ops/build.sh: frontend/ is not in this checkout" >&2; exit 1; }

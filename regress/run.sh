@@ -11,7 +11,8 @@ owner=regress_ta_owner
 app=regress_ta_app
 out=$WORK/regress/$install
 pgxs_test=$(dirname "$(pg_config --pgxs)")/../test
-tests=(setup schema validation jwt passwords throttle patients appointments notes payments rls bad_input audit scheduling calendar_feed)
+tests=(setup schema validation jwt passwords throttle patients appointments notes payments rls bad_input audit scheduling
+       calendar_feed reminders)
 specs=(overlap double_payment login_race series_race)
 
 pg_running || { say "PostgreSQL is not running: make up (or make test) first"; exit 1; }

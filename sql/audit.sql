@@ -128,6 +128,17 @@ BEGIN
                                      FROM ta.session_notes n WHERE n.patient_id = p.id), '[]'),
         'payments', coalesce((SELECT json_agg(to_jsonb(pay) - 'practice_id' ORDER BY pay.payment_date, pay.id)
                                 FROM ta.payments pay WHERE pay.patient_id = p.id), '[]'),
+        'reminder_consents', coalesce((SELECT json_agg(json_build_object('channel', c.channel, 'given', c.given,
+                                                                         'at', c.at, 'by_user', c.by_user)
+                                                       ORDER BY c.at, c.id)
+                                         FROM ta.reminder_consents c WHERE c.patient_id = p.id), '[]'),
+        'reminders', coalesce((SELECT json_agg(json_build_object('id', o.id, 'appointment_id', o.appointment_id,
+                                                                 'channel', o.channel, 'status', o.status,
+                                                                 'starts_at', o.starts_at, 'send_at', o.send_at,
+                                                                 'sent_at', o.sent_at, 'attempts', o.attempts,
+                                                                 'last_error', o.last_error)
+                                               ORDER BY o.id)
+                                 FROM ta.outbox o WHERE o.patient_id = p.id), '[]'),
         'access_log', coalesce((SELECT json_agg(json_build_object('at', l.at, 'user_id', l.user_id,
                                                                   'action', l.action, 'route', l.route)
                                                 ORDER BY l.at, l.id)

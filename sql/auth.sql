@@ -74,7 +74,7 @@ BEGIN
     END IF;
     RETURN json_build_object(
         'access_token', ta.jwt_sign(json_build_object('sub', u.id::text, 'email', u.email,
-                                                      'pid', u.practice_id, 'iat', now_s,
+                                                      'pid', u.practice_id, 'ver', u.token_version, 'iat', now_s,
                                                       'exp', now_s + s.jwt_expiration_hours * 3600),
                                     s.jwt_secret),
         'token_type', 'bearer');

@@ -10,7 +10,8 @@ cd "$(dirname "$0")"
 
 # The current version's files, in the order they depend on each other; native.sql (C) or
 # fallback/native.sql (its SQL twin) goes after namespaces.sql.
-parts=(tables throttle input caller admin auth patients appointments notes payments audit scheduling calendar_feed)
+parts=(tables throttle input caller admin auth patients appointments notes payments audit scheduling calendar_feed
+       password_reset reminders notifier)
 
 version_sql() { sed "s/@VERSION@/$1/" schema_version.sql; }
 # The extension's comment names the version too: a backup holds it (pg_dump leaves out the

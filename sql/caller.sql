@@ -2,18 +2,21 @@
 -- checks every api function starts with.
 
 -- The user id of the caller after checking that the claims name a live user of the
--- practice they claim; 401 otherwise (also for a token of a deleted user).
+-- practice they claim; 401 otherwise (also for a token of a deleted user, or one issued before
+-- the user's sessions were ended: its "ver", 0 when absent, is not the user's token_version).
 CREATE FUNCTION ta.caller() RETURNS bigint
     LANGUAGE plpgsql STABLE AS $$
 DECLARE
     claims json := nullif(current_setting('request.jwt.claims', true), '')::json;
     sub text := claims ->> 'sub';
     pid text := claims ->> 'pid';
+    ver text := coalesce(claims ->> 'ver', '0');
     uid bigint;
 BEGIN
-    IF sub ~ '^[0-9]{1,18}$' AND pid ~ '^[0-9]{1,18}$' THEN
+    IF sub ~ '^[0-9]{1,18}$' AND pid ~ '^[0-9]{1,18}$' AND ver ~ '^[0-9]{1,9}$' THEN
         SELECT u.id INTO uid FROM ta.users u
-         WHERE u.id = sub::bigint AND u.practice_id = pid::bigint AND u.deleted_at IS NULL;
+         WHERE u.id = sub::bigint AND u.practice_id = pid::bigint AND u.deleted_at IS NULL
+           AND u.token_version = ver::integer;
     END IF;
     IF uid IS NULL THEN
         PERFORM ta.raise('28000', 'Could not validate credentials');

@@ -8,6 +8,7 @@ DECLARE
 BEGIN
     ALTER SCHEMA ta OWNER TO @extowner@;
     ALTER SCHEMA api OWNER TO @extowner@;
+    ALTER SCHEMA notifier OWNER TO @extowner@;
     FOR r IN SELECT c.oid::regclass AS rel, c.relname FROM pg_class c
               WHERE c.relnamespace = 'ta'::regnamespace AND c.relkind = 'r' LOOP
         EXECUTE format('ALTER TABLE %s OWNER TO @extowner@', r.rel);
@@ -20,7 +21,8 @@ BEGIN
         PERFORM pg_catalog.pg_extension_config_dump(r.rel, '');
     END LOOP;
     FOR r IN SELECT p.oid::regprocedure AS fn FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
-              WHERE p.pronamespace IN ('ta'::regnamespace, 'api'::regnamespace) AND l.lanname <> 'c' LOOP
+              WHERE p.pronamespace IN ('ta'::regnamespace, 'api'::regnamespace, 'notifier'::regnamespace)
+                AND l.lanname <> 'c' LOOP
         EXECUTE format('ALTER FUNCTION %s OWNER TO @extowner@', r.fn);
     END LOOP;
 END $$;

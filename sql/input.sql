@@ -53,6 +53,21 @@ BEGIN
         WHEN 'payments_description_check' THEN
             ARRAY['22023', 'Opis może mieć najwyżej 2000 znaków', 'description']
         WHEN 'users_email_key' THEN ARRAY['23505', 'Email już jest zarejestrowany', 'email']
+        WHEN 'patients_reminder_email_needs_email' THEN
+            ARRAY['22023', 'Zgoda na przypomnienia e-mail wymaga adresu e-mail pacjenta', 'reminder_email']
+        WHEN 'patients_reminder_sms_needs_phone' THEN
+            ARRAY['22023', 'Zgoda na przypomnienia SMS wymaga numeru telefonu komórkowego pacjenta', 'reminder_sms']
+        WHEN 'reminder_settings_hours_before' THEN
+            ARRAY['22023', 'Przypomnienie można wysłać od 1 do 72 godzin przed wizytą', 'hours_before']
+        WHEN 'reminder_settings_practice_name' THEN
+            ARRAY['22023', 'Nazwa gabinetu jest wymagana (jedna linia, najwyżej 100 znaków)', 'practice_name']
+        WHEN 'reminder_settings_email_subject' THEN
+            ARRAY['22023', 'Temat wiadomości jest wymagany (jedna linia, najwyżej 200 znaków)', 'email_subject']
+        WHEN 'reminder_settings_email_body' THEN
+            ARRAY['22023', 'Treść wiadomości e-mail jest wymagana (najwyżej 5000 znaków)', 'email_body']
+        WHEN 'reminder_settings_sms_body' THEN ARRAY['22023', 'Treść SMS-a jest wymagana', 'sms_body']
+        WHEN 'reminder_settings_sms_length' THEN
+            ARRAY['22023', 'SMS po wstawieniu daty, godziny i nazwy gabinetu może mieć najwyżej 160 znaków', 'sms_body']
         ELSE NULL
     END;
     IF m IS NULL AND code = '23502' THEN

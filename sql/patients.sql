@@ -5,9 +5,14 @@
 
 -- JSON shapes of the contract. Lists aggregate composite rows (json_agg of a record is
 -- several times cheaper than json_build_object per row); the attribute names are the keys.
-CREATE TYPE ta.patient_out AS (id bigint, name text, phone text, email text, notes text, created_at timestamptz);
+CREATE TYPE ta.patient_out AS (id bigint, name text, phone text, email text, notes text, created_at timestamptz,
+                               reminder_email boolean, reminder_sms boolean,
+                               reminder_email_changed_at timestamptz, reminder_sms_changed_at timestamptz);
 CREATE FUNCTION ta.patient_out(p ta.patients) RETURNS ta.patient_out
-    LANGUAGE sql IMMUTABLE AS $$ SELECT ROW(p.id, p.name, p.phone, p.email, p.notes, p.created_at)::ta.patient_out $$;
+    LANGUAGE sql IMMUTABLE AS $$
+    SELECT ROW(p.id, p.name, p.phone, p.email, p.notes, p.created_at, p.reminder_email, p.reminder_sms,
+               p.reminder_email_changed_at, p.reminder_sms_changed_at)::ta.patient_out
+$$;
 
 
 
@@ -59,9 +64,10 @@ DECLARE
     uid bigint := ta.caller();
 BEGIN
     PERFORM ta.require_object(body);
-    INSERT INTO ta.patients (practice_id, name, phone, email, notes)
+    INSERT INTO ta.patients (practice_id, name, phone, email, notes, reminder_email, reminder_sms)
     VALUES (ta.current_practice_id(), ta.field_text(body, 'name'), ta.field_optional_text(body, 'phone'),
-            ta.field_optional_text(body, 'email'), ta.field_text(body, 'notes'))
+            ta.field_optional_text(body, 'email'), ta.field_text(body, 'notes'),
+            coalesce(ta.field_bool(body, 'reminder_email'), false), coalesce(ta.field_bool(body, 'reminder_sms'), false))
     RETURNING * INTO p;
     PERFORM ta.audit(uid, 'create', ARRAY[p.id]);
     RETURN row_to_json(ta.patient_out(p));
@@ -84,7 +90,11 @@ BEGIN
         name = CASE WHEN body -> 'name' IS NULL THEN name ELSE ta.field_text(body, 'name') END,
         phone = CASE WHEN body -> 'phone' IS NULL THEN phone ELSE ta.field_optional_text(body, 'phone') END,
         email = CASE WHEN body -> 'email' IS NULL THEN email ELSE ta.field_optional_text(body, 'email') END,
-        notes = CASE WHEN body -> 'notes' IS NULL THEN notes ELSE ta.field_text(body, 'notes') END
+        notes = CASE WHEN body -> 'notes' IS NULL THEN notes ELSE ta.field_text(body, 'notes') END,
+        reminder_email = CASE WHEN body -> 'reminder_email' IS NULL THEN reminder_email
+                              ELSE coalesce(ta.field_bool(body, 'reminder_email'), false) END,
+        reminder_sms = CASE WHEN body -> 'reminder_sms' IS NULL THEN reminder_sms
+                            ELSE coalesce(ta.field_bool(body, 'reminder_sms'), false) END
      WHERE patients.id = update_patient.id AND deleted_at IS NULL
     RETURNING * INTO p;
     IF p.id IS NULL THEN

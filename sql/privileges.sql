@@ -15,12 +15,18 @@ DECLARE
     r record;
 BEGIN
     REVOKE ALL ON ALL FUNCTIONS IN SCHEMA api FROM PUBLIC;
+    REVOKE ALL ON ALL FUNCTIONS IN SCHEMA notifier FROM PUBLIC;
     FOR r IN SELECT p.oid::regprocedure AS fn FROM pg_proc p
-              WHERE p.pronamespace IN ('ta'::regnamespace, 'api'::regnamespace) AND p.prosecdef LOOP
+              WHERE p.pronamespace IN ('ta'::regnamespace, 'api'::regnamespace, 'notifier'::regnamespace)
+                AND p.prosecdef LOOP
         EXECUTE format('ALTER FUNCTION %s SET search_path = pg_catalog, %I, pg_temp', r.fn, crypto_schema);
     END LOOP;
     FOR r IN SELECT a.grantee::regrole AS role FROM pg_namespace n, aclexplode(n.nspacl) a
               WHERE n.nspname = 'api' AND a.privilege_type = 'USAGE' AND a.grantee <> n.nspowner LOOP
         EXECUTE format('GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA api TO %s', r.role);
+    END LOOP;
+    FOR r IN SELECT a.grantee::regrole AS role FROM pg_namespace n, aclexplode(n.nspacl) a
+              WHERE n.nspname = 'notifier' AND a.privilege_type = 'USAGE' AND a.grantee <> n.nspowner LOOP
+        EXECUTE format('GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA notifier TO %s', r.role);
     END LOOP;
 END $$;

@@ -40,12 +40,14 @@ fi
 # Roles: the owner owns the database and everything in it; the application may only
 # call the api functions.
 psql_super -d postgres <<SQL
-SELECT format('CREATE ROLE %I LOGIN', r) FROM unnest(ARRAY['$DB_OWNER', '$DB_APP']) r
+SELECT format('CREATE ROLE %I LOGIN', r) FROM unnest(ARRAY['$DB_OWNER', '$DB_APP', '$DB_NOTIFIER']) r
  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r) \gexec
 SELECT format('CREATE DATABASE %I OWNER %I', '$DB_NAME', '$DB_OWNER')
  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$DB_NAME') \gexec
 SQL
 "$ROOT/stack/install-db.sh" "$DB_NAME" "$DB_OWNER" "$DB_APP" "$(jwt_secret)"
+"$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -U "$DB_OWNER" -d "$DB_NAME" \
+    -c "SELECT ta.grant_notifier('$DB_NOTIFIER')" >/dev/null
 
 seeded=$(psql_super -d "$DB_NAME" -tA -c "SELECT count(*) FROM ta.users WHERE email = 'terapeuta@example.com'")
 if [ "$seeded" = 0 ]; then

@@ -3,7 +3,7 @@
 # shellcheck source=stack/env.sh
 . "$(dirname "$0")/env.sh"
 
-for part in nginx proxy replica; do
+for part in nginx notifier proxy replica; do
     if [ -x "$ROOT/stack/$part.sh" ]; then "$ROOT/stack/$part.sh" stop; fi
 done
 if [ -s "$PGDATA/PG_VERSION" ] && pg_running; then

@@ -42,12 +42,15 @@ TA_INSTALL=${TA_INSTALL:-extension}
 DB_NAME=therapyassistance
 DB_OWNER=ta_owner
 DB_APP=ta_app
+# The notifier's role: it may call only the notifier.* functions (ta.grant_notifier).
+DB_NOTIFIER=ta_notifier
 PGBIN=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
 export PGHOST=$PGSOCK PGPORT=$DB_PORT
 # A Node.js newer than the system's, when ops/build.sh had to fetch one for the SPA's tools.
 if [ -x "$ROOT/.work/node/bin/node" ]; then PATH=$ROOT/.work/node/bin:$PATH; fi
 # The database as the application (the proxy) reaches it.
 DATABASE_URL="postgresql:///$DB_NAME?host=$PGSOCK&port=$DB_PORT&user=$DB_APP"
+NOTIFIER_DATABASE_URL="postgresql:///$DB_NAME?host=$PGSOCK&port=$DB_PORT&user=$DB_NOTIFIER"
 # The streaming replica of stack/replica.sh (make up REPLICA=1), and the same database on it.
 REPLICA_DATA=$PG_STATE/replica
 REPLICA_SOCK=$PG_STATE/run-replica

@@ -96,6 +96,9 @@ if [ -f "$ROOT/frontend/package.json" ]; then
     suite "nginx: production config (nginx -t)" "$ROOT/nginx/local.sh" check
     suite "nginx: headers, caching, gzip, SPA fallback, /api/" "$ROOT/nginx/test.sh" "http://127.0.0.1:$WEB_PORT"
 fi
+# Issue 17: the notifier against a real SMTP server (aiosmtpd) and an SMSAPI-like gateway on loopback,
+# SIGKILL in a loop included (about a minute).
+suite "notifier: reminders through real SMTP and SMS servers" "$ROOT/notifier/test/run.sh"
 suite "fuzz: short pass of every harness" make -s -C "$ROOT/fuzz" run FUZZ_SECONDS="${FUZZ_SECONDS:-4}"
 
 [ $failed = 0 ] || say "failed suites: ${failures[*]}"

@@ -29,7 +29,7 @@ fi
 "$ROOT/ops/stack-pitr.sh" setup
 # make up REPLICA=1: a streaming replica next to it, which the proxy then reads from.
 if [ "${REPLICA:-0}" = 1 ]; then "$ROOT/stack/replica.sh" start; fi
-for part in proxy nginx; do
+for part in proxy notifier nginx; do
     if [ -x "$ROOT/stack/$part.sh" ]; then "$ROOT/stack/$part.sh" start; fi
 done
 say "database: make psql (socket $PGSOCK, database $DB_NAME, install: $TA_INSTALL)"

@@ -5,6 +5,8 @@ import { Layout } from './components/Layout';
 import { Loading } from './components/Alert';
 import { LoginScreen } from './screens/LoginScreen';
 import { RegisterScreen } from './screens/RegisterScreen';
+import { ForgotPasswordScreen } from './screens/ForgotPasswordScreen';
+import { ResetPasswordScreen } from './screens/ResetPasswordScreen';
 
 // Screens behind the login load on demand, so the first page stays small.
 const DashboardScreen = lazy(() => import('./screens/DashboardScreen'));
@@ -16,6 +18,7 @@ const PaymentsScreen = lazy(() => import('./screens/PaymentsScreen'));
 const PaymentScreen = lazy(() => import('./screens/PaymentScreen'));
 const StatisticsScreen = lazy(() => import('./screens/StatisticsScreen'));
 const AuditScreen = lazy(() => import('./screens/AuditScreen'));
+const RemindersScreen = lazy(() => import('./screens/RemindersScreen'));
 const SettingsScreen = lazy(() => import('./screens/SettingsScreen'));
 
 function RequireAuth() {
@@ -37,6 +40,8 @@ export function App() {
           <Routes>
             <Route path="/logowanie" element={<LoginScreen />} />
             <Route path="/rejestracja" element={<RegisterScreen />} />
+            <Route path="/nie-pamietam-hasla" element={<ForgotPasswordScreen />} />
+            <Route path="/reset-hasla" element={<ResetPasswordScreen />} />
             <Route element={<RequireAuth />}>
               <Route index element={<DashboardScreen />} />
               <Route path="pacjenci" element={<PatientsScreen />} />
@@ -47,6 +52,7 @@ export function App() {
               <Route path="platnosci/statystyki" element={<StatisticsScreen />} />
               <Route path="platnosci/:id" element={<PaymentScreen />} />
               <Route path="dziennik" element={<AuditScreen />} />
+              <Route path="przypomnienia" element={<RemindersScreen />} />
               <Route path="ustawienia" element={<SettingsScreen />} />
               <Route path="*" element={<NotFound />} />
             </Route>

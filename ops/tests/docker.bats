@@ -16,13 +16,13 @@ compose_config() {
     (cd "$ROOT/docker" && docker-compose -f "$COMPOSE" --env-file "$BATS_TEST_TMPDIR/empty.env" config "$@")
 }
 
-@test "docker-compose accepts the compose file: three services and the schema step, health checks, memory for 1 GB" {
+@test "docker-compose accepts the compose file: three services, the schema step and the notifier, health checks, memory for 1 GB" {
     run compose_config
     echo "$output"
     [ "$status" -eq 0 ]
     config=$output
     run compose_config --services
-    [ "$(sort <<<"$output" | tr '\n' ' ')" = "nginx postgres proxy schema " ]
+    [ "$(sort <<<"$output" | tr '\n' ' ')" = "nginx notifier postgres proxy schema " ]
     total=0
     for s in postgres proxy nginx; do
         block=$(awk -v s="  $s:" '$0 == s {on=1; next} /^  [a-z]/ {on=0} on' <<<"$config")
@@ -31,7 +31,12 @@ compose_config() {
         [ -n "$limit" ]
         total=$((total + limit))
     done
-    # PostgreSQL, proxy and nginx together leave at least 300 MB of 1 GB to the host.
+    # the notifier (profile reminders) has no port to check, but a limit too
+    block=$(awk -v s="  notifier:" '$0 == s {on=1; next} /^  [a-z]/ {on=0} on' <<<"$config")
+    limit=$(sed -n 's/^ *mem_limit: \([0-9]*\)m$/\1/p' <<<"$block")
+    [ -n "$limit" ]
+    total=$((total + limit))
+    # PostgreSQL, proxy, nginx and the notifier together leave at least 300 MB of 1 GB to the host.
     [ "$total" -le 724 ]
     grep -q 'condition: service_healthy' <<<"$config"
     # The proxy waits for the schema upgrade to have succeeded.
@@ -49,7 +54,7 @@ compose_config() {
 }
 
 @test "the images run as non-root users and build only through ops/build.sh" {
-    for f in postgres proxy nginx; do
+    for f in postgres proxy nginx notifier; do
         file=$ROOT/docker/$f.Dockerfile
         [ "$(grep -c '^FROM .* AS build$' "$file")" = 1 ]
         # Every build step in the image is the native one.

@@ -18,6 +18,8 @@ const struct route route_table[] = {
 
 	API("POST", "/auth/register", "api.register", false, false, false, BODY_JSON),
 	API("POST", "/auth/login", "api.login", false, false, false, BODY_LOGIN_FORM),
+	API("POST", "/auth/password-reset", "api.request_password_reset", false, false, false, BODY_JSON),
+	API("POST", "/auth/password-reset/confirm", "api.confirm_password_reset", false, false, false, BODY_JSON),
 
 	API("GET", "/patients", "api.list_patients", true, false, true, BODY_NONE),
 	API("POST", "/patients", "api.create_patient", true, false, false, BODY_JSON),
@@ -65,6 +67,11 @@ const struct route route_table[] = {
 	/* Public: the secret in the path is the credential, which the function checks (and throttles). */
 	{.method = "GET", .pattern = "/calendar/{token}.ics", .handler = HANDLER_API, .function = "api.calendar_feed",
 	 .takes_text = true, .body = BODY_NONE, .in_openapi = true, .content_type = "text/calendar; charset=utf-8"},
+
+	API("GET", "/settings/reminders", "api.get_reminder_settings", true, false, false, BODY_NONE),
+	API("PUT", "/settings/reminders", "api.update_reminder_settings", true, false, false, BODY_JSON),
+	API("POST", "/settings/reminders/test", "api.send_test_reminder", true, false, false, BODY_JSON),
+	API("GET", "/reminders", "api.list_reminders", true, false, true, BODY_NONE),
 };
 
 const size_t route_count = sizeof(route_table) / sizeof(route_table[0]);

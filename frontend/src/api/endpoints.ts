@@ -3,7 +3,7 @@ import { request, type Query } from './client';
 import type {
   Appointment, AppointmentInput, AppointmentSeries, AppointmentStatistics, AppointmentStatus, AuditAction, AuditEntry,
   CancelReason, Patient, PatientExport, PatientInput, Payment, PaymentInput, PaymentPage, PaymentStatistics,
-  PaymentWithPatient, SeriesInput, SeriesPreview, SessionNote, Settings,
+  PaymentWithPatient, Reminder, ReminderSettings, ReminderStatus, SeriesInput, SeriesPreview, SessionNote, Settings,
 } from './types';
 
 interface Detail { detail: string }
@@ -103,3 +103,17 @@ export interface AuditFilters {
 /** The practice's audit trail, newest first. */
 export const listAudit = (filters: AuditFilters) =>
   request<AuditEntry[]>('GET', '/audit', { query: filters as Query });
+
+// Reminders (issue 17)
+export const getReminderSettings = () => request<ReminderSettings>('GET', '/settings/reminders');
+export const updateReminderSettings = (s: Partial<ReminderSettings>) =>
+  request<ReminderSettings>('PUT', '/settings/reminders', { json: s });
+export const sendTestReminder = () => request<Detail>('POST', '/settings/reminders/test', { json: {} });
+export const listReminders = (query: { status?: ReminderStatus; skip?: number; limit?: number }) =>
+  request<Reminder[]>('GET', '/reminders', { query: query as Query });
+
+// Password reset by e-mail
+export const requestPasswordReset = (email: string) =>
+  request<Detail>('POST', '/auth/password-reset', { json: { email } });
+export const confirmPasswordReset = (token: string, newPassword: string) =>
+  request<Detail>('POST', '/auth/password-reset/confirm', { json: { token, new_password: newPassword } });

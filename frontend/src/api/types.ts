@@ -7,6 +7,11 @@ export interface Patient {
   email: string | null;
   notes: string | null;
   created_at: string;
+  /** The patient's consent to reminders per channel, and when it was last given or withdrawn. */
+  reminder_email?: boolean;
+  reminder_sms?: boolean;
+  reminder_email_changed_at?: string | null;
+  reminder_sms_changed_at?: string | null;
 }
 
 export interface Appointment {
@@ -122,7 +127,40 @@ export interface PaymentStatistics {
   transfer_count: number;
 }
 
-export type PatientInput = { name: string; phone: string | null; email: string | null; notes: string | null };
+export type PatientInput = {
+  name: string; phone: string | null; email: string | null; notes: string | null;
+  reminder_email?: boolean; reminder_sms?: boolean;
+};
+
+export interface ReminderSettings {
+  email_enabled: boolean;
+  sms_enabled: boolean;
+  hours_before: number;
+  practice_name: string;
+  email_subject: string;
+  email_body: string;
+  sms_body: string;
+  /** A running notifier can send on the channel (SMTP_URL, SMSAPI_TOKEN set). */
+  email_available: boolean;
+  sms_available: boolean;
+  sms_max_length: number;
+}
+
+export type ReminderStatus = 'pending' | 'sent' | 'failed' | 'cancelled';
+
+export interface Reminder {
+  id: number;
+  kind: 'reminder' | 'test';
+  appointment_id: number | null;
+  patient_id: number | null;
+  channel: 'email' | 'sms';
+  status: ReminderStatus;
+  starts_at: string | null;
+  send_at: string;
+  sent_at: string | null;
+  attempts: number;
+  last_error: string | null;
+}
 
 export type AppointmentInput = Pick<Appointment, 'patient_id' | 'date' | 'start_time' | 'end_time' | 'price'>;
 

@@ -10,6 +10,7 @@ const links = [
   { to: '/kalendarz', label: 'Kalendarz' },
   { to: '/notatki', label: 'Notatki' },
   { to: '/platnosci', label: 'Płatności' },
+  { to: '/przypomnienia', label: 'Przypomnienia' },
   { to: '/dziennik', label: 'Dziennik dostępu' },
   { to: '/ustawienia', label: 'Ustawienia' },
 ];

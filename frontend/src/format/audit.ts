@@ -11,6 +11,7 @@ export const ACTION_LABELS: Record<AuditAction, string> = {
 
 /** Every audited route of the API (proxy/openapi.json), as "METHOD pattern" → the data it touched. */
 export const ROUTE_LABELS: Readonly<Record<string, string>> = {
+  'GET /reminders': 'lista przypomnień',
   'GET /patients': 'lista pacjentów',
   'POST /patients': 'nowy pacjent',
   'GET /patients/{id}': 'karta pacjenta',

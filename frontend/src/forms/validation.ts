@@ -44,6 +44,30 @@ export function validatePatient(v: PatientForm): Errors<PatientForm> {
   return e;
 }
 
+/** The patient form with consents: a consent needs somewhere to send to (the database checks it too). */
+export interface PatientConsentForm extends PatientForm { reminder_email: boolean; reminder_sms: boolean }
+
+export function validatePatientConsent(v: PatientConsentForm): Errors<PatientConsentForm> {
+  const e: Errors<PatientConsentForm> = validatePatient(v);
+  if (v.reminder_email && !v.email.trim()) e.reminder_email = 'Zgoda na przypomnienia e-mail wymaga adresu e-mail.';
+  if (v.reminder_sms && !v.phone.trim()) e.reminder_sms = 'Zgoda na przypomnienia SMS wymaga numeru telefonu.';
+  return e;
+}
+
+export interface NewPassword { password: string; repeat: string }
+
+export function validateNewPassword(v: NewPassword): Errors<NewPassword> {
+  const e: Errors<NewPassword> = {};
+  if (v.password.length < MIN_PASSWORD) e.password = `Hasło musi mieć co najmniej ${MIN_PASSWORD} znaków.`;
+  if (v.repeat !== v.password) e.repeat = 'Hasła nie są takie same.';
+  return e;
+}
+
+export function validateEmail(v: { email: string }): Errors<{ email: string }> {
+  if (!v.email.trim()) return { email: 'Podaj adres email.' };
+  return EMAIL.test(v.email.trim()) ? {} : { email: 'Nieprawidłowy adres email.' };
+}
+
 export interface AppointmentForm {
   patient_id: string;
   date: string;

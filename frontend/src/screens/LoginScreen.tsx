@@ -31,6 +31,9 @@ export function LoginScreen() {
         <button type="submit" className="btn-primary w-full" disabled={form.busy}>Zaloguj się</button>
       </form>
       <p className="text-sm">
+        <Link className="link" to="/nie-pamietam-hasla">Nie pamiętasz hasła?</Link>
+      </p>
+      <p className="text-sm">
         Nie masz konta? <Link className="link" to="/rejestracja">Zarejestruj się</Link>
       </p>
     </AuthFrame>

@@ -139,7 +139,8 @@ test('export returns everything stored about one patient and nothing of the othe
   const r = await as('GET', `/patients/${p}/export/`);
   assert.equal(r.status, 200, r.text);
   const e = r.json;
-  assert.deepEqual(Object.keys(e).sort(), ['access_log', 'appointments', 'patient', 'payments', 'session_notes']);
+  assert.deepEqual(Object.keys(e).sort(), ['access_log', 'appointments', 'patient', 'payments', 'reminder_consents',
+    'reminders', 'session_notes']);
   assert.equal(e.patient.id, p);
   assert.equal(e.patient.email, 'eksport@example.com');
   assert.equal(e.appointments.length, 2);

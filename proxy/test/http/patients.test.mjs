@@ -11,7 +11,9 @@ test('create answers the Patient; optional fields may be null', async () => {
   const r = await call('POST', '/patients', { name: 'Anna Nowak', phone: '+48 600 000 000',
     email: 'anna@example.com', notes: 'CBT' });
   assert.ok(r.status === 200 || r.status === 201, r.text);
-  assert.deepEqual(Object.keys(r.json).sort(), ['created_at', 'email', 'id', 'name', 'notes', 'phone']);
+  assert.deepEqual(Object.keys(r.json).sort(), ['created_at', 'email', 'id', 'name', 'notes', 'phone', 'reminder_email',
+    'reminder_email_changed_at', 'reminder_sms', 'reminder_sms_changed_at']);
+  assert.equal(r.json.reminder_email, false);
   assert.equal(r.json.name, 'Anna Nowak');
   const minimal = await call('POST', '/patients/', { name: 'Jan' });
   assert.ok(minimal.status === 200 || minimal.status === 201, minimal.text);
