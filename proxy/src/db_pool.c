@@ -23,6 +23,8 @@ struct db_pool {
 	const char *const *statements;
 	size_t nstatements;
 	bool prepare;
+	int (*on_open)(PGconn *pg, void *arg);
+	void *on_open_arg;
 	size_t size;
 	size_t nfree;
 	struct db_conn **free_list;   /* stack of size slots, nfree of them in use */
@@ -55,6 +57,12 @@ struct db_pool *db_pool_create(const char *const *keywords, const char *const *v
 	for (size_t i = 0; i < size; i++)
 		pool->free_list[pool->nfree++] = &pool->conns[i];
 	return pool;
+}
+
+void db_pool_on_open(struct db_pool *pool, int (*on_open)(PGconn *pg, void *arg), void *arg)
+{
+	pool->on_open = on_open;
+	pool->on_open_arg = arg;
 }
 
 void db_pool_destroy(struct db_pool *pool)
@@ -104,6 +112,10 @@ static int conn_open(struct db_pool *pool, struct db_conn *conn)
 		return -1;
 	}
 	PQsetNoticeProcessor(conn->pg, ignore_notice, NULL);
+	if (pool->on_open != NULL && pool->on_open(conn->pg, pool->on_open_arg) != 0) {
+		conn_close(conn);
+		return -1;
+	}
 	return 0;
 }
 
@@ -178,4 +190,18 @@ PGresult *db_conn_exec(struct db_pool *pool, struct db_conn *conn, size_t statem
 		conn->prepared |= bit;
 	}
 	return unless_broken(conn, PQexecPrepared(conn->pg, name, nparams, params, NULL, NULL, 0));
+}
+
+PGresult *db_pool_run(struct db_pool *pool, int timeout_ms, size_t statement, int nparams,
+		      const char *const *params)
+{
+	const char *reason = NULL;
+	struct db_conn *conn = db_pool_acquire(pool, timeout_ms, &reason);
+	PGresult *res;
+
+	if (conn == NULL)
+		return NULL;
+	res = db_conn_exec(pool, conn, statement, nparams, params);
+	db_pool_release(pool, conn);
+	return res;
 }
