@@ -482,9 +482,10 @@ static int prepare_statements(struct http_server *srv)
 	return 0;
 }
 
-/* Frees what http_server_start made (each part may be NULL): the pools, the auth, the schema gate, the server. */
+/* Writes the rest of the access log and frees what http_server_start made (each part may be NULL): the pools, the auth, the schema gate, the server. */
 static void server_free(struct http_server *srv)
 {
+	access_log_stop();
 	read_routing_destroy(srv->env.reads);
 	db_pool_destroy(srv->env.pool);
 	bearer_auth_destroy(srv->env.auth);
@@ -533,6 +534,8 @@ struct http_server *http_server_start(const struct proxy_config *cfg)
 	}
 	if (addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	if (access_log_start() != 0)
+		fprintf(stderr, "therapyassistance-proxy: access log unbuffered (no writer thread)\n");
 	srv->daemon = MHD_start_daemon(
 		flags, (uint16_t)cfg->port, NULL, NULL, on_request, srv, MHD_OPTION_NOTIFY_COMPLETED,
 		request_completed, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
