@@ -192,7 +192,7 @@ size_of() {  # size_of DB: what the seed put there (measured before a run adds r
 }
 seed "$db" $others $per_practice
 sizes[$db]=$(size_of "$db")
-start_proxy $PROXY_PORT "postgresql:///$db?host=$PGSOCK&port=$DB_PORT&user=$DB_APP"
+start_proxy "$PROXY_PORT" "postgresql:///$db?host=$PGSOCK&port=$DB_PORT&user=$DB_APP"
 proxy1=$proxy_pid
 url=http://127.0.0.1:$PROXY_PORT
 login_form="username=bench-1%40example.com&password=$PASSWORD"
@@ -413,7 +413,7 @@ read -r small_bare _ _ < <(pgb ta_bench_small postgres 32 "$SQLDIR/patients_bare
 latency_section "$url"
 
 # ---- 4. scale-out: nginx in front of one and of two proxies (and the replica, when make up REPLICA=1 runs) ----
-start_proxy $PROXY2_PORT "postgresql:///$db?host=$PGSOCK&port=$DB_PORT&user=$DB_APP"
+start_proxy "$PROXY2_PORT" "postgresql:///$db?host=$PGSOCK&port=$DB_PORT&user=$DB_APP"
 proxy2=$proxy_pid
 lb() {  # lb PORT...: nginx on LB_PORT balancing over the given proxy ports; sets lb_pid
     local dir=$BENCH/nginx servers='' p
@@ -438,7 +438,7 @@ http {
     }
 }
 CONF
-    port_free $LB_PORT || { say "port $LB_PORT is taken"; exit 1; }
+    port_free "$LB_PORT" || { say "port $LB_PORT is taken"; exit 1; }
     /usr/sbin/nginx -g 'daemon off;' -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" &
     lb_pid=$!
     started+=("$lb_pid")
@@ -455,10 +455,10 @@ scale_row() {  # scale_row LABEL: GET /patients through nginx on LB_PORT at 32 a
     done
     echo "$line $(load) |" >>"$scale_rows"
 }
-lb $PROXY_PORT
+lb "$PROXY_PORT"
 scale_row "nginx → 1 proxy → primary"
 stop_pid "$lb_pid"
-lb $PROXY_PORT $PROXY2_PORT
+lb "$PROXY_PORT" "$PROXY2_PORT"
 scale_row "nginx → 2 proxies → primary"
 stop_pid "$lb_pid"
 replica_note="No replica was running (start one with \`make up REPLICA=1\`)."
@@ -526,7 +526,7 @@ via_bouncer="postgresql:///$db?host=$bdir&port=$DB_PORT&user=$DB_APP"
 bouncer_rows=''
 # Prepared first, while pgbouncer's server connections are fresh: later they may all hold the statements already.
 for prepared in 1 0; do
-    start_proxy $PROXY2_PORT "$via_bouncer" DB_PREPARED_STATEMENTS=$prepared PROXY_THREADS=8
+    start_proxy "$PROXY2_PORT" "$via_bouncer" DB_PREPARED_STATEMENTS=$prepared PROXY_THREADS=8
     read -r rps p50 p99 err non2xx < <(wrk_run "http://127.0.0.1:$PROXY2_PORT" 32 patients)
     [ $prepared = 1 ] && failed_prepared=$non2xx
     bouncer_rows="$bouncer_rows| DB_PREPARED_STATEMENTS=$prepared | $rps | $p50 | $p99 | $err socket, $non2xx non-2xx |
