@@ -126,7 +126,8 @@ static enum MHD_Result dispatch_health(struct request *r, struct MHD_Connection 
 
 /*
  * True when the schema is older than this proxy needs; then answers 503 itself. A schema not yet seen (or seen
- * old a while ago) is looked at first: a connection is opened, and so checked, and stays in the pool.
+ * old a while ago) is looked at first, at most once a second: a connection is opened, and so checked, and
+ * stays in the pool.
  */
 static bool refused_by_schema(struct request *r, struct MHD_Connection *c, enum MHD_Result *ret)
 {
@@ -136,7 +137,7 @@ static bool refused_by_schema(struct request *r, struct MHD_Connection *c, enum 
 
 	if (state == SCHEMA_CURRENT)
 		return false;
-	if (state == SCHEMA_UNKNOWN) {
+	if (state == SCHEMA_UNKNOWN && schema_gate_may_probe(gate)) {
 		const char *reason = NULL;
 		struct db_conn *conn = db_pool_acquire(r->env->pool, POOL_WAIT_MS, &reason);
 
@@ -163,17 +164,12 @@ static enum MHD_Result respond_asset(struct request *r, struct MHD_Connection *c
 static enum MHD_Result dispatch(struct request *r, struct MHD_Connection *c)
 {
 	const char *asset;
-	enum MHD_Result ret;
 
-	if (r->match.route->handler == HANDLER_HEALTH)
-		return dispatch_health(r, c);
-	if (refused_by_schema(r, c, &ret))
-		return ret;
 	switch (r->match.route->handler) {
 	case HANDLER_API:
 		return api_call(r, c);
 	case HANDLER_HEALTH:
-		break;
+		return dispatch_health(r, c);
 	case HANDLER_ROOT:
 		return respond_static(r, c, MHD_HTTP_OK, root_body, sizeof(root_body) - 1, "application/json");
 	case HANDLER_OPENAPI:
@@ -301,6 +297,9 @@ static enum MHD_Result check_before_body(struct request *r, struct MHD_Connectio
 	case ROUTE_FOUND:
 		break;
 	}
+	/* Every route but /health (which says why itself) answers 503 on an old schema, before anything else. */
+	if (r->match.route->handler != HANDLER_HEALTH && refused_by_schema(r, c, &ret))
+		return ret;
 	if (length != NULL && strtoull(length, NULL, 10) > MAX_BODY) {
 		if (strtoull(length, NULL, 10) > MAX_DRAIN)
 			r->hold = false;

@@ -17,6 +17,7 @@ struct schema_gate {
 	char installed[VERSION_MAX];    /* "" until a connection was checked */
 	atomic_int state;               /* enum schema_state; read without the lock once current */
 	long long checked_ms;           /* monotonic ms of the last check */
+	long long probed_ms;            /* monotonic ms of the last schema_gate_may_probe that said yes */
 };
 
 static long long monotonic_ms(void)
@@ -106,6 +107,19 @@ enum schema_state schema_gate_state(struct schema_gate *gate, char *installed, s
 		snprintf(installed, len, "%s", gate->installed);
 	pthread_mutex_unlock(&gate->lock);
 	return state;
+}
+
+bool schema_gate_may_probe(struct schema_gate *gate)
+{
+	long long now = monotonic_ms();
+	bool may;
+
+	pthread_mutex_lock(&gate->lock);
+	may = gate->probed_ms == 0 || now - gate->probed_ms >= SCHEMA_RECHECK_MS;
+	if (may)
+		gate->probed_ms = now;
+	pthread_mutex_unlock(&gate->lock);
+	return may;
 }
 
 const char *schema_gate_detail(const struct schema_gate *gate, const char *installed, char *buf, size_t len)

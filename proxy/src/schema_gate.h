@@ -7,6 +7,7 @@
 #define TA_SCHEMA_GATE_H
 
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* How long an old schema is believed before a request checks again (an upgrade needs no proxy restart). */
@@ -37,6 +38,12 @@ int schema_gate_check(PGconn *pg, void *gate);
  * wanted, and a current schema is then told without a lock) gets the version last seen, or "".
  */
 enum schema_state schema_gate_state(struct schema_gate *gate, char *installed, size_t len);
+
+/*
+ * True at most once per SCHEMA_RECHECK_MS: whether a request may open a connection just to learn the schema
+ * (a database that does not answer is not asked by every request).
+ */
+bool schema_gate_may_probe(struct schema_gate *gate);
 
 /* The 503's detail for installed: both versions and the upgrade commands. Returns buf. */
 const char *schema_gate_detail(const struct schema_gate *gate, const char *installed, char *buf, size_t len);
