@@ -29,17 +29,9 @@ hey_run() {
 site_nginx() {
     local dir=$BENCH/nginx-site keepalive
     keepalive=$(awk '/keepalive [0-9]+;/ {gsub(";", ""); print $2; exit}' "$ROOT/nginx/local.sh")
-    mkdir -p "$dir/tmp"
+    mkdir -p "$dir"
     ln -sfn "$ROOT/nginx" "$dir/therapyassistance"
-    cat >"$dir/nginx.conf" <<CONF
-worker_processes 1;
-pid $dir/nginx.pid;
-error_log $dir/error.log warn;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    client_body_temp_path $dir/tmp;
-    proxy_temp_path $dir/tmp;
+    nginx_on_lb "$dir" 1 /api/health <<CONF
     limit_req_zone \$binary_remote_addr zone=ta_login:1m rate=5r/s;
     upstream ta_proxy { server 127.0.0.1:$1; keepalive ${keepalive:-8}; }
     server {
@@ -47,14 +39,8 @@ http {
         root $ROOT/frontend/dist;
         include therapyassistance/site.conf;
     }
-}
 CONF
-    port_free "$LB_PORT" || { say "port $LB_PORT is taken"; exit 1; }
-    /usr/sbin/nginx -g 'daemon off;' -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" &
-    site_pid=$!
-    started+=("$site_pid")
-    for _ in $(seq 50); do curl -fs -o /dev/null "http://127.0.0.1:$LB_PORT/api/health" && return 0; sleep 0.1; done
-    say "nginx on $LB_PORT does not answer"; exit 1
+    site_pid=$nginx_pid
 }
 
 # The steady rates tried for the highest one with p99 under 10 ms.
