@@ -86,9 +86,9 @@ static enum MHD_Result respond_unhealthy(struct request *r, struct MHD_Connectio
 }
 
 /*
- * GET /health: 200 {"status": "healthy", "schema_version"} when the database answers api.health() on a schema
- * this proxy can use; 503 {"status": "unhealthy", "detail"} with the reason (an old schema: both versions and
- * the upgrade command) otherwise.
+ * GET /health: 200 with api.health()'s answer ({"status": "healthy", "schema_version"}) when the database
+ * answers on a schema this proxy can use; 503 {"status": "unhealthy", "detail"} with the reason (an old schema:
+ * both versions and the upgrade command) otherwise.
  */
 static enum MHD_Result dispatch_health(struct request *r, struct MHD_Connection *c)
 {
@@ -97,21 +97,9 @@ static enum MHD_Result dispatch_health(struct request *r, struct MHD_Connection 
 	char installed[32], detail[MAX_DETAIL];
 	const char *reason;
 	enum MHD_Result ret;
-	json_t *obj;
-	char *text;
 
-	if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
-		PQclear(res);
-		schema_gate_state(env->schema, installed, sizeof(installed));
-		obj = json_pack("{s:s,s:s}", "status", "healthy", "schema_version", installed);
-		text = obj != NULL ? json_dumps(obj, JSON_COMPACT) : NULL;
-		json_decref(obj);
-		if (text == NULL)
-			return MHD_NO;
-		return respond(r, c, MHD_HTTP_OK, MHD_create_response_from_buffer(strlen(text), text,
-										  MHD_RESPMEM_MUST_FREE),
-			       "application/json");
-	}
+	if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+		return respond_json(r, c, MHD_HTTP_OK, PQgetvalue(res, 0, 0), res);
 	if (res != NULL)
 		reason = "database did not answer api.health()";
 	else if (schema_gate_state(env->schema, installed, sizeof(installed)) == SCHEMA_OLD ||

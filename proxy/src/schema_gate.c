@@ -127,7 +127,7 @@ const char *schema_gate_detail(const struct schema_gate *gate, const char *insta
 	snprintf(buf, len,
 		 "database schema %s is older than this proxy needs (%s): upgrade the database with `make up` "
 		 "(local stack) or `./deploy-mikrus.sh update` (server), or for the plain-SQL install "
-		 "psql \"$DATABASE_URL\" -v ON_ERROR_STOP=1 -1 -f sql/fallback/upgrade.sql",
+		 "psql \"$DATABASE_URL\" -v ON_ERROR_STOP=1 -f sql/fallback/upgrade.sql",
 		 installed[0] != '\0' ? installed : "?", gate->required);
 	return buf;
 }

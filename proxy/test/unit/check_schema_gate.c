@@ -38,7 +38,7 @@ START_TEST(detail_names_both_versions_and_the_upgrade)
 	ck_assert_ptr_nonnull(strstr(detail, "schema 1.0 is older than this proxy needs (1.1)"));
 	ck_assert_ptr_nonnull(strstr(detail, "make up"));
 	ck_assert_ptr_nonnull(strstr(detail, "deploy-mikrus.sh update"));
-	ck_assert_ptr_nonnull(strstr(detail, "psql \"$DATABASE_URL\" -v ON_ERROR_STOP=1 -1 -f sql/fallback/upgrade.sql"));
+	ck_assert_ptr_nonnull(strstr(detail, "psql \"$DATABASE_URL\" -v ON_ERROR_STOP=1 -f sql/fallback/upgrade.sql"));
 	schema_gate_destroy(gate);
 }
 END_TEST
