@@ -172,7 +172,7 @@ static int login_form_json(struct request *r, struct MHD_Connection *c, char **f
 	return 0;
 }
 
-/* The arguments in the order route_sql gives them: address, claims, id, query, body. */
+/* The arguments in the order route_sql gives them: address, claims, id or text, query, body. */
 enum MHD_Result api_call(struct request *r, struct MHD_Connection *c)
 {
 	const struct route *route = r->match.route;
@@ -189,6 +189,8 @@ enum MHD_Result api_call(struct request *r, struct MHD_Connection *c)
 		snprintf(id_text, sizeof(id_text), "%lld", (long long)r->match.id);
 		params[n++] = id_text;
 	}
+	if (route->takes_text)
+		params[n++] = r->match.text;
 	if (route->takes_query) {
 		if (query_json_text(r, c, &query_json, &ret) != 0)
 			return ret;

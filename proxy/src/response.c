@@ -84,21 +84,28 @@ static void clear_result(void *res)
 	PQclear(res);
 }
 
-enum MHD_Result respond_json(struct request *r, struct MHD_Connection *c, int status, const char *json,
-			     PGresult *res)
+/* text as the body with content_type: copied when res is NULL, else sent from res, which the response PQclears. */
+static enum MHD_Result respond_text(struct request *r, struct MHD_Connection *c, int status, const char *text,
+				    PGresult *res, const char *content_type)
 {
 	struct MHD_Response *resp;
 
 	if (res == NULL)
 		return respond(r, c, status,
-			       MHD_create_response_from_buffer(strlen(json), (void *)json, MHD_RESPMEM_MUST_COPY),
-			       "application/json");
+			       MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY),
+			       content_type);
 	/* The body is sent from the result itself, which lives until libmicrohttpd is done with it. */
-	resp = MHD_create_response_from_buffer_with_free_callback_cls(strlen(json), (void *)json, clear_result,
+	resp = MHD_create_response_from_buffer_with_free_callback_cls(strlen(text), (void *)text, clear_result,
 								      res);
 	if (resp == NULL)
 		PQclear(res);
-	return respond(r, c, status, resp, "application/json");
+	return respond(r, c, status, resp, content_type);
+}
+
+enum MHD_Result respond_json(struct request *r, struct MHD_Connection *c, int status, const char *json,
+			     PGresult *res)
+{
+	return respond_text(r, c, status, json, res, "application/json");
 }
 
 enum MHD_Result respond_db_error(struct request *r, struct MHD_Connection *c, const PGresult *res)
@@ -159,11 +166,16 @@ enum MHD_Result respond_result(struct request *r, struct MHD_Connection *c, PGre
 
 	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && PQnfields(res) >= 2 &&
 	    (status = answer_status(res)) > 0) {
+		const char *type = r->match.route->content_type;
+
+		/* A route's own content type describes its successful answer; anything else the function answers is JSON. */
+		if (type == NULL || status / 100 != 2)
+			type = "application/json";
 		if (PQgetisnull(res, 0, 0)) {
 			PQclear(res);
-			return respond_json(r, c, status, "null", NULL);
+			return respond_text(r, c, status, "null", NULL, type);
 		}
-		return respond_json(r, c, status, PQgetvalue(res, 0, 0), res);
+		return respond_text(r, c, status, PQgetvalue(res, 0, 0), res, type);
 	}
 	if (PQresultStatus(res) == PGRES_FATAL_ERROR)
 		ret = respond_db_error(r, c, res);

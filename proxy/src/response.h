@@ -29,7 +29,10 @@ enum MHD_Result respond_json(struct request *r, struct MHD_Connection *c, int st
 			     PGresult *res);
 /* An error result as the contract's status and body: the one SQLSTATE table, applied here only. */
 enum MHD_Result respond_db_error(struct request *r, struct MHD_Connection *c, const PGresult *res);
-/* A statement's (body, response.status) row as the answer, or its error. Takes res over (and PQclears it). */
+/*
+ * A statement's (body, response.status) row as the answer (a 2xx with the route's content_type, when it names
+ * one), or its error. Takes res over (and PQclears it).
+ */
 enum MHD_Result respond_result(struct request *r, struct MHD_Connection *c, PGresult *res);
 /* 204 to an allowed CORS preflight. */
 enum MHD_Result respond_preflight(struct request *r, struct MHD_Connection *c);
