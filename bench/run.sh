@@ -8,15 +8,19 @@
 #          transaction mode, and perf profiles; then the 1 GB budget (bench/memory.sh). Writes bench/REPORT.md
 #          (BENCH_REPORT to write elsewhere).
 #   quick  GET /patients at 32 connections on a small database only, and its ratio to pgbench (under a minute).
+#   latency  only the latency at an offered rate (bench/latency.sh), on the small database, printed (two minutes).
 # Loopback and Unix sockets only. BENCH_SECONDS per measurement (default 5, quick 3).
 # shellcheck source=stack/env.sh
 . "$(dirname "$0")/../stack/env.sh"
+# shellcheck source=bench/latency.sh
+. "$(dirname "$0")/latency.sh"
 
 mode=${1:-full}
 case $mode in
 full) seconds=${BENCH_SECONDS:-5} db=ta_bench others=1000 per_practice=1000 ;;
 quick) seconds=${BENCH_SECONDS:-3} db=ta_bench_small others=0 per_practice=0 ;;
-*) say "usage: $0 [full|quick]"; exit 2 ;;
+latency) seconds=${BENCH_SECONDS:-5} db=ta_bench_small others=0 per_practice=0 ;;
+*) say "usage: $0 [full|quick|latency]"; exit 2 ;;
 esac
 SEED_VERSION=1
 PASSWORD=bench-haslo-123
@@ -24,7 +28,10 @@ BENCH=$WORK/bench
 SQLDIR=$BENCH/sql
 REPORT=${BENCH_REPORT:-$ROOT/bench/REPORT.md}
 PROXY_BIN=$ROOT/proxy/therapyassistance-proxy
-PROXY_PORT=$((PORT + 1)) PROXY2_PORT=$((PORT + 2)) LB_PORT=$((WEB_PORT + 1))
+# BENCH_PORT and BENCH_LB_PORT move the bench proxies (PORT+1, ...) and nginx (WEB_PORT+1) away from ports
+# another stack on the machine uses.
+PROXY_PORT=${BENCH_PORT:-$((PORT + 1))} LB_PORT=${BENCH_LB_PORT:-$((WEB_PORT + 1))}
+PROXY2_PORT=$((PROXY_PORT + 1))
 # PostgreSQL allows max_connections = 100 here; the proxies and the stack hold a few of them.
 PG_MAX_CLIENTS=80
 mkdir -p "$BENCH" "$SQLDIR"
@@ -99,20 +106,66 @@ stop_pid() {
     for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
 }
 
+# nginx_on_lb DIR WORKERS HEALTH-PATH < HTTP-BLOCK: nginx on LB_PORT with the http block's contents from standard
+# input; waits until HEALTH-PATH answers, sets nginx_pid.
+nginx_on_lb() {
+    local dir=$1
+    mkdir -p "$dir/tmp"
+    { cat <<CONF
+worker_processes $2;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $dir/tmp;
+    proxy_temp_path $dir/tmp;
+CONF
+      cat
+      echo '}'
+    } >"$dir/nginx.conf"
+    port_free "$LB_PORT" || { say "port $LB_PORT is taken"; exit 1; }
+    /usr/sbin/nginx -g 'daemon off;' -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" &
+    nginx_pid=$!
+    started+=("$nginx_pid")
+    for _ in $(seq 50); do curl -fs -o /dev/null "http://127.0.0.1:$LB_PORT$3" && return 0; sleep 0.1; done
+    say "nginx on $LB_PORT does not answer"; exit 1
+}
+
 threads_for() { if [ "$1" -lt 2 ]; then echo 1; else echo 2; fi; }
 
+# proc_sample PID: "cpu-ticks minor-faults context-switches" of a process so far (utime+stime, minflt, and the
+# voluntary and involuntary switches of all its threads).
+proc_sample() {
+    local ticks faults switches
+    read -r ticks faults < <(awk '{print $14 + $15, $10}' "/proc/$1/stat" 2>/dev/null || echo '0 0')
+    switches=$(cat "/proc/$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ {n += $2} END {print n + 0}')
+    echo "$ticks $faults $switches"
+}
+# per_request BEFORE AFTER REQUESTS: "CPU-µs faults switches" per request between two proc_samples.
+per_request() {
+    awk -v b="$1" -v a="$2" -v n="$3" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+        split(b, x, " "); split(a, y, " ");
+        if (n > 0) printf "%.0f %.2f %.2f\n", (y[1] - x[1]) * 1e6 / hz / n, (y[2] - x[2]) / n, (y[3] - x[3]) / n;
+        else print "- - -" }'
+}
+
 # wrk_run URL CONNECTIONS ROUTE [NAME=VALUE...]: prints "req/s p50 p99 socket-errors non-2xx"; the bench proxy's
-# RSS in the middle of the run, with every connection open, goes to $BENCH/rss.
+# RSS in the middle of the run, with every connection open, goes to $BENCH/rss, and its CPU time (µs), minor
+# page faults and context switches per request (from /proc, over the whole run) to $BENCH/cpu.
 wrk_run() {
-    local url=$1 c=$2 route=$3 t wrk_pid
+    local url=$1 c=$2 route=$3 t wrk_pid before
     shift 3
     t=$(threads_for "$c")
+    before=$(proc_sample "${proxy1:-0}")
     env "$@" BENCH_ROUTE="$route" BENCH_THREADS="$t" \
         wrk -t"$t" -c"$c" -d"${seconds}s" --timeout 10s -s "$ROOT/bench/wrk.lua" "$url" >"$BENCH/wrk.out" &
     wrk_pid=$!
     sleep "$(awk -v s="$seconds" 'BEGIN {print s / 2}')"
     rss_mb "${proxy1:-0}" >"$BENCH/rss"
     wait "$wrk_pid"
+    per_request "$before" "$(proc_sample "${proxy1:-0}")" "$(awk '$1 == "WRK" {print $7}' "$BENCH/wrk.out")" \
+        >"$BENCH/cpu"
     awk '$1 == "WRK" {print $2, $3, $4, $5, $6}' "$BENCH/wrk.out"
 }
 
@@ -166,7 +219,7 @@ size_of() {  # size_of DB: what the seed put there (measured before a run adds r
 }
 seed "$db" $others $per_practice
 sizes[$db]=$(size_of "$db")
-start_proxy $PROXY_PORT "postgresql:///$db?host=$PGSOCK&port=$DB_PORT&user=$DB_APP"
+start_proxy "$PROXY_PORT" "postgresql:///$db?host=$PGSOCK&port=$DB_PORT&user=$DB_APP"
 proxy1=$proxy_pid
 url=http://127.0.0.1:$PROXY_PORT
 login_form="username=bench-1%40example.com&password=$PASSWORD"
@@ -273,12 +326,19 @@ declare -A result
 if [ "$mode" = quick ]; then
     prepare_route patients 32
     read -r rps p50 p99 err non2xx < <(wrk_run "$url" 32 patients)
+    read -r cpu_us faults switches <"$BENCH/cpu"
     read -r bare _ _ < <(pgb "$db" postgres 32 "$SQLDIR/patients_bare.sql")
     read -r app _ _ < <(pgb "$db" "$DB_APP" 32 "$SQLDIR/patients_app.sql")
     echo "bench-quick: GET /patients, 32 connections, ${seconds}s each, load $(load) on $(nproc) CPUs"
     echo "  proxy $rps req/s (p50 $p50 ms, p99 $p99 ms, errors $err, non-2xx $non2xx, RSS $(cat "$BENCH/rss") MB)"
+    echo "  proxy CPU $cpu_us µs, $faults minor page faults, $switches context switches per request"
     echo "  pgbench bare SQL $bare tps, the proxy's statement $app tps"
     echo "  ratio to pgbench: $(ratio "$rps" "$bare") (bare SQL), $(ratio "$rps" "$app") (the proxy's statement)"
+    exit 0
+fi
+if [ "$mode" = latency ]; then
+    latency_section "$url"
+    cat "$BENCH/latency.md"
     exit 0
 fi
 
@@ -293,11 +353,13 @@ say "benchmarking: ${seconds}s per measurement, load $(load)"
 table=$BENCH/routes.md rss_max=0
 : >"$table"
 measure_route() {  # measure_route ROUTE: its rows of the table
-    local route=$1 c rps p50 p99 err non2xx bare pc failed app app_failed errors rss
+    local route=$1 c rps p50 p99 err non2xx bare pc failed app app_failed errors rss cpu_us faults
     for c in 1 8 32 128; do
         prepare_route "$route" "$c"
         read -r rps p50 p99 err non2xx < <(wrk_run "$url" "$c" "$route" "${wrk_opts[@]}")
         rss=$(cat "$BENCH/rss")
+        read -r cpu_us faults _ <"$BENCH/cpu"
+        result[$route.$c.cpu]="$(cat "$BENCH/cpu")"
         read -r bare pc failed < <(pgb "$db" postgres "$c" "$SQLDIR/${route}_bare.sql" "${pgb_opts[@]}")
         app='' app_failed=0
         if [ "$c" = 32 ]; then
@@ -307,11 +369,11 @@ measure_route() {  # measure_route ROUTE: its rows of the table
         fi
         result[$route.$c]="$rps $p50 $p99 $bare"
         errors=$((err + non2xx))
-        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "${label[$route]}" "$c" "$rps" \
+        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "${label[$route]}" "$c" "$rps" \
             "$p50" "$p99" "$([ "$errors" = 0 ] && echo none || echo "$err socket, $non2xx non-2xx")" "$pc" \
             "$bare$([ "$failed" = 0 ] || echo " ($failed failed)")" "$(ratio "$rps" "$bare")" \
             "${app:--}$([ "${app_failed:-0}" = 0 ] || echo " ($app_failed failed)")" \
-            "$( [ -n "$app" ] && ratio "$rps" "$app" || echo -)" "$rss" >>"$table"
+            "$( [ -n "$app" ] && ratio "$rps" "$app" || echo -)" "$rss" "$cpu_us" "$faults" >>"$table"
         rss_max=$(awk -v a="$rss_max" -v b="$rss" 'BEGIN {print (b + 0 > a + 0 ? b : a)}')
         say "$route $c: $rps req/s, p99 $p99 ms, bare $bare tps, RSS $rss MB (load $(load))"
     done
@@ -374,20 +436,16 @@ read -r without_audit _ _ < <(pgb ta_bench_small "$DB_APP" 32 "$SQLDIR/patients_
 printf '%s\n' "$audit_def" | psql_super -d ta_bench_small -q
 read -r small_bare _ _ < <(pgb ta_bench_small postgres 32 "$SQLDIR/patients_bare.sql")
 
+# ---- 3b. latency at an offered rate, direct and through nginx with the production site (bench/latency.sh) ----
+latency_section "$url"
+
 # ---- 4. scale-out: nginx in front of one and of two proxies (and the replica, when make up REPLICA=1 runs) ----
-start_proxy $PROXY2_PORT "postgresql:///$db?host=$PGSOCK&port=$DB_PORT&user=$DB_APP"
+start_proxy "$PROXY2_PORT" "postgresql:///$db?host=$PGSOCK&port=$DB_PORT&user=$DB_APP"
 proxy2=$proxy_pid
 lb() {  # lb PORT...: nginx on LB_PORT balancing over the given proxy ports; sets lb_pid
-    local dir=$BENCH/nginx servers='' p
+    local servers='' p
     for p in "$@"; do servers="$servers server 127.0.0.1:$p;"; done
-    mkdir -p "$dir"
-    cat >"$dir/nginx.conf" <<CONF
-worker_processes 2;
-pid $dir/nginx.pid;
-error_log $dir/error.log warn;
-events { worker_connections 1024; }
-http {
-    access_log off;
+    nginx_on_lb "$BENCH/nginx" 2 /health <<CONF
     upstream proxies { $servers keepalive 64; }
     server {
         listen 127.0.0.1:$LB_PORT;
@@ -398,14 +456,8 @@ http {
             proxy_max_temp_file_size 0;
         }
     }
-}
 CONF
-    port_free $LB_PORT || { say "port $LB_PORT is taken"; exit 1; }
-    /usr/sbin/nginx -g 'daemon off;' -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" &
-    lb_pid=$!
-    started+=("$lb_pid")
-    for _ in $(seq 50); do curl -fs -o /dev/null "http://127.0.0.1:$LB_PORT/health" && return 0; sleep 0.1; done
-    say "nginx on $LB_PORT does not answer"; exit 1
+    lb_pid=$nginx_pid
 }
 scale_rows=$BENCH/scale.md
 : >"$scale_rows"
@@ -417,10 +469,10 @@ scale_row() {  # scale_row LABEL: GET /patients through nginx on LB_PORT at 32 a
     done
     echo "$line $(load) |" >>"$scale_rows"
 }
-lb $PROXY_PORT
+lb "$PROXY_PORT"
 scale_row "nginx → 1 proxy → primary"
 stop_pid "$lb_pid"
-lb $PROXY_PORT $PROXY2_PORT
+lb "$PROXY_PORT" "$PROXY2_PORT"
 scale_row "nginx → 2 proxies → primary"
 stop_pid "$lb_pid"
 replica_note="No replica was running (start one with \`make up REPLICA=1\`)."
@@ -440,15 +492,15 @@ if "$ROOT/stack/replica.sh" status; then
     read -r on_primary _ _ < <(pgb "$db" postgres 32 "$SQLDIR/patients_bare.sql")
     # Two proxies reading from the replica (DB_READ_URL): each read's audit row is still written on the primary.
     read_url="postgresql:///$db?host=$REPLICA_SOCK&port=$REPLICA_PORT&user=$DB_APP"
-    start_proxy $((PORT + 3)) "postgresql:///$db?host=$PGSOCK&port=$DB_PORT&user=$DB_APP" DB_READ_URL="$read_url"
+    start_proxy $((PROXY_PORT + 2)) "postgresql:///$db?host=$PGSOCK&port=$DB_PORT&user=$DB_APP" DB_READ_URL="$read_url"
     reader1=$proxy_pid
-    start_proxy $((PORT + 4)) "postgresql:///$db?host=$PGSOCK&port=$DB_PORT&user=$DB_APP" DB_READ_URL="$read_url"
+    start_proxy $((PROXY_PORT + 3)) "postgresql:///$db?host=$PGSOCK&port=$DB_PORT&user=$DB_APP" DB_READ_URL="$read_url"
     reader2=$proxy_pid
-    lb $((PORT + 3)) $((PORT + 4))
+    lb $((PROXY_PORT + 2)) $((PROXY_PORT + 3))
     scale_row "nginx → 2 proxies → replica for reads (DB_READ_URL), audit rows on the primary"
     stop_pid "$lb_pid"
-    served=$(cat "$BENCH/proxy-$((PORT + 3)).log" "$BENCH/proxy-$((PORT + 4)).log" | grep -c '"db":"replica"' || true)
-    total=$(cat "$BENCH/proxy-$((PORT + 3)).log" "$BENCH/proxy-$((PORT + 4)).log" | grep -c '"path":"/patients"' || true)
+    served=$(cat "$BENCH/proxy-$((PROXY_PORT + 2)).log" "$BENCH/proxy-$((PROXY_PORT + 3)).log" | grep -c '"db":"replica"' || true)
+    total=$(cat "$BENCH/proxy-$((PROXY_PORT + 2)).log" "$BENCH/proxy-$((PROXY_PORT + 3)).log" | grep -c '"path":"/patients"' || true)
     stop_pid "$reader1"
     stop_pid "$reader2"
     replica_note="Replica running; it had replayed everything the primary wrote during the runs within $lag. \
@@ -488,7 +540,7 @@ via_bouncer="postgresql:///$db?host=$bdir&port=$DB_PORT&user=$DB_APP"
 bouncer_rows=''
 # Prepared first, while pgbouncer's server connections are fresh: later they may all hold the statements already.
 for prepared in 1 0; do
-    start_proxy $PROXY2_PORT "$via_bouncer" DB_PREPARED_STATEMENTS=$prepared PROXY_THREADS=8
+    start_proxy "$PROXY2_PORT" "$via_bouncer" DB_PREPARED_STATEMENTS=$prepared PROXY_THREADS=8
     read -r rps p50 p99 err non2xx < <(wrk_run "http://127.0.0.1:$PROXY2_PORT" 32 patients)
     [ $prepared = 1 ] && failed_prepared=$non2xx
     bouncer_rows="$bouncer_rows| DB_PREPARED_STATEMENTS=$prepared | $rps | $p50 | $p99 | $err socket, $non2xx non-2xx |
@@ -567,6 +619,8 @@ $PG_MAX_CLIENTS clients (the pgbench clients column says so).
 | p99 under 5 ms at 32 connections | GET /patients p99 **${p[2]} ms** (p50 ${p[1]} ms) |
 | no errors at 256 connections | GET /patients at 256: $rps256 req/s, **$err256 socket errors, $non2xx256 non-2xx**, p99 $p99_256 ms |
 | proxy RSS under 16 MB | **$rss256 MB** in the middle of the 256-connection run, **$rss_after MB** two seconds after it; highest mid-run sample in the route table (≤ 128 connections): $rss_max MB |
+| the proxy's CPU ≤ 40 µs per request (GET /patients, 32 connections, /proc utime+stime ÷ requests) | **$(cut -d' ' -f1 <<<"${result[patients.32.cpu]}") µs**, $(cut -d' ' -f2 <<<"${result[patients.32.cpu]}") minor page faults and $(cut -d' ' -f3 <<<"${result[patients.32.cpu]}") context switches per request |
+| p99 ≤ 10 ms at 1,000 req/s steady, ≤ 20 ms in bursts of 16, direct and through nginx | see *Latency at an offered rate* |
 | reads as fast on the big data set as on the small one | see *Big data set vs small*: ratios near 1, index scans on practice_id, the RLS predicate an InitPlan run once |
 
 ## Why targets are missed on this machine
@@ -593,11 +647,20 @@ $PG_MAX_CLIENTS clients (the pgbench clients column says so).
   header limit the contract keeps (a 60 kB bearer token answers 401, not 431: security/jwt.test.mjs), so it stays;
   in production the proxy sits behind nginx, whose upstream keepalive pool (not the clients' count) sets how many
   connections the proxy holds.
+- **The proxy's CPU per request** ($(cut -d' ' -f1 <<<"${result[patients.32.cpu]}") µs at 32 connections) is
+  almost all kernel time on this VM, where a system call or a context switch costs microseconds: per GET
+  /patients the proxy receives the request, sends the statement, waits for PostgreSQL's answer (which a
+  backend sends in 8 kB pieces, up to three for 17 kB) and sends the response, and a thread that sleeps while
+  the backend works is woken once or twice ($(cut -d' ' -f3 <<<"${result[patients.32.cpu]}") context switches per
+  request here). What the proxy does in user space (parsing, the token cache, JSON of the query, the access log
+  line) is a few µs. Under 40 µs needs a thread that does not sleep per request: libpq's asynchronous calls on
+  connections owned by each server thread's event loop (libmicrohttpd's suspend/resume), so that a thread with
+  other requests ready never blocks for one; see bench/README.md, *The proxy's CPU*.
 
 ## Every route
 
-| route | connections | req/s | p50 ms | p99 ms | errors | pgbench clients | bare SQL tps | proxy / bare | proxy's statement tps (32) | proxy / statement | proxy RSS MB |
-|---|---|---|---|---|---|---|---|---|---|---|---|
+| route | connections | req/s | p50 ms | p99 ms | errors | pgbench clients | bare SQL tps | proxy / bare | proxy's statement tps (32) | proxy / statement | proxy RSS MB | proxy CPU µs/req | proxy faults/req |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
 $(cat "$table")
 
 POST /auth/login is bounded by bcrypt (cost 10, ~50–80 ms of CPU) by design, and the database takes logins of one
@@ -626,6 +689,10 @@ The same on the small data set:
 \`\`\`
 $plans_small
 \`\`\`
+
+## Latency at an offered rate
+
+$(cat "$BENCH/latency.md")
 
 ## Scale-out
 

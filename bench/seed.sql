@@ -47,7 +47,7 @@ SELECT (SELECT max(id) FROM slot) + (p - 2)::bigint * :per_practice + k + 1, p,
 
 INSERT INTO ta.payments (id, practice_id, patient_id, amount, payment_method, description, payment_date, created_at,
                          updated_at)
-SELECT id, practice_id, patient_id, 150 + patient_id % 5 * 10, CASE WHEN id % 3 = 0 THEN 'CASH' ELSE 'TRANSFER' END,
+SELECT id, practice_id, patient_id, 150 + patient_id % 5 * 10, (CASE WHEN id % 3 = 0 THEN 'CASH' ELSE 'TRANSFER' END)::ta.payment_method,
        'Wizyta ' || date, date, date + make_time(h, 50, 0), date + make_time(h, 50, 0)
   FROM slot WHERE date < current_date AND id % 7 <> 0;
 INSERT INTO ta.appointments (id, practice_id, patient_id, date, start_time, end_time, price, payment_id, created_at)

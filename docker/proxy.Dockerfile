@@ -6,6 +6,8 @@ COPY ops/build.sh /src/ops/build.sh
 RUN apt-get update \
  && apt-get install -y --no-install-recommends $(/src/ops/build.sh packages proxy-build) \
  && rm -rf /var/lib/apt/lists/*
+# The schema version the proxy needs is read from the extension's control file at build time.
+COPY therapyassistance.control /src/
 COPY proxy /src/proxy
 RUN /src/ops/build.sh proxy /out
 

@@ -70,7 +70,11 @@ http {
     limit_req_zone \$binary_remote_addr zone=ta_login:1m rate=5r/s;
     upstream ta_proxy {
         server 127.0.0.1:$PORT;
-        keepalive 8;
+        # Idle connections kept to the proxy: more than the concurrent requests of a busy practice (16 in a
+        # page's burst), or nginx opens and closes one per request beyond them; closed before the proxy's own
+        # idle timeout (PROXY_CONNECTION_TIMEOUT, 30 s) so nginx never reuses one the proxy is closing.
+        keepalive 32;
+        keepalive_timeout 25s;
     }
     server {
         listen 127.0.0.1:$WEB_PORT;

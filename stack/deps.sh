@@ -11,7 +11,7 @@ packages=(make gcc postgresql-15 postgresql-server-dev-15 libpq-dev
           clang libclang-rt-14-dev
           libcurl4-openssl-dev python3-aiosmtpd)
 command -v node >/dev/null || packages+=(nodejs npm)
-if [ "${1:-}" = bench ]; then packages+=(wrk pgbouncer linux-perf); fi
+if [ "${1:-}" = bench ]; then packages+=(wrk hey pgbouncer linux-perf); fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -19,7 +19,21 @@ struct access_log_entry {
 /* Formats entry as one line into buf. Returns the length (always < buflen; long fields are cut). */
 size_t access_log_format(const struct access_log_entry *entry, char *buf, size_t buflen);
 
-/* Writes the line to fd 1 with a single write(2), so concurrent lines do not interleave. */
+/*
+ * Logs entry. Between access_log_start and access_log_stop lines are collected in memory and written to fd 1 by
+ * a thread of the log's own, ACCESS_LOG_FLUSH_MS after the first line of a batch, many lines per write(2): a
+ * line is written at most that late (lost, with the process, on a kill -9). Otherwise each line is one
+ * write(2). Lines never interleave.
+ */
 void access_log_write(const struct access_log_entry *entry);
+
+/* How long a line may wait in memory; a full batch (ACCESS_LOG_BATCH bytes) is written at once. */
+#define ACCESS_LOG_FLUSH_MS 20
+#define ACCESS_LOG_BATCH (64 * 1024)
+
+/* Starts the writer thread. Returns 0, or -1 (lines are then written one by one). */
+int access_log_start(void);
+/* Writes what is collected and stops the writer thread; later lines are written one by one. */
+void access_log_stop(void);
 
 #endif

@@ -193,6 +193,9 @@ int config_load(struct proxy_config *cfg, config_lookup_fn lookup, void *ctx, ch
 	cfg->pool_size = cfg->threads;
 	if (setting_unsigned(lookup, ctx, "DB_POOL_SIZE", 1, 64, &cfg->pool_size, err, errlen) != 0)
 		return -1;
+	cfg->sched_batch = 1;
+	if (setting_unsigned(lookup, ctx, "PROXY_SCHED_BATCH", 0, 1, &cfg->sched_batch, err, errlen) != 0)
+		return -1;
 	cfg->prepared_statements = 1;
 	if (setting_unsigned(lookup, ctx, "DB_PREPARED_STATEMENTS", 0, 1, &cfg->prepared_statements, err, errlen) != 0)
 		return -1;

@@ -30,6 +30,8 @@ struct proxy_config {
 	 * every request as an unnamed statement, for poolers that hand each transaction another server connection
 	 * (pgbouncer in transaction mode before 1.21). */
 	unsigned prepared_statements;
+	/* PROXY_SCHED_BATCH: 1 (default) runs the server threads as SCHED_BATCH (see main.c); 0 as normal tasks. */
+	unsigned sched_batch;
 	/* DB_READ_URL: a streaming replica (hot standby) for GET routes, NULL when not set; DB_READ_MAX_LAG_MS
 	 * (default 1000): reads go to the primary while the replica has replayed no commit of that long. */
 	const char *read_database_url;

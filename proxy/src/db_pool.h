@@ -18,6 +18,11 @@ struct db_conn;
  */
 struct db_pool *db_pool_create(const char *const *keywords, const char *const *values, size_t size,
 			       const char *const *statements, size_t nstatements, bool prepare);
+/*
+ * Runs on_open(pg, arg) on every connection just opened, before its first statement (the schema check). A
+ * non-zero return closes it again, and acquiring it fails as when the database does not answer. Set before use.
+ */
+void db_pool_on_open(struct db_pool *pool, int (*on_open)(PGconn *pg, void *arg), void *arg);
 /* Closes every connection; no connection may be acquired any more. */
 void db_pool_destroy(struct db_pool *pool);
 
@@ -36,5 +41,12 @@ void db_pool_release(struct db_pool *pool, struct db_conn *conn);
  */
 PGresult *db_conn_exec(struct db_pool *pool, struct db_conn *conn, size_t statement, int nparams,
 		       const char *const *params);
+
+/*
+ * db_pool_acquire, db_conn_exec and db_pool_release in one: runs statement on a connection of pool. Returns
+ * NULL when no connection was free within timeout_ms or the database went away.
+ */
+PGresult *db_pool_run(struct db_pool *pool, int timeout_ms, size_t statement, int nparams,
+		      const char *const *params);
 
 #endif

@@ -76,6 +76,7 @@ START_TEST(defaults)
 	ck_assert_uint_eq(cfg.jwt_secret_len, 32);
 	ck_assert_str_eq(cfg.trusted_proxies, "127.0.0.1,::1");
 	ck_assert_uint_eq(cfg.prepared_statements, 1);
+	ck_assert_uint_eq(cfg.sched_batch, 1);
 	dotenv_free(&env);
 }
 END_TEST
@@ -121,6 +122,10 @@ START_TEST(refuses_bad_numbers_and_missing_database)
 	dotenv_free(&env);
 	ck_assert_int_eq(load(&cfg, &env, SECRET "DB_NAME=x\nDB_PREPARED_STATEMENTS=0\n", err, sizeof(err)), 0);
 	ck_assert_uint_eq(cfg.prepared_statements, 0);
+	ck_assert_int_eq(load(&cfg, &env, SECRET "DB_NAME=x\nPROXY_SCHED_BATCH=0\n", err, sizeof(err)), 0);
+	ck_assert_uint_eq(cfg.sched_batch, 0);
+	ck_assert_int_eq(load(&cfg, &env, SECRET "DB_NAME=x\nPROXY_SCHED_BATCH=2\n", err, sizeof(err)), -1);
+	ck_assert(strstr(err, "PROXY_SCHED_BATCH") != NULL);
 	dotenv_free(&env);
 	ck_assert_int_eq(load(&cfg, &env, SECRET "DB_HOST=localhost\n", err, sizeof(err)), -1);
 	ck_assert(strstr(err, "DATABASE_URL") != NULL);

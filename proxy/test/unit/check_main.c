@@ -28,6 +28,7 @@ int main(void)
 	srunner_add_suite(runner, openapi_suite());
 	srunner_add_suite(runner, client_addr_suite());
 	srunner_add_suite(runner, token_cache_suite());
+	srunner_add_suite(runner, schema_gate_suite());
 	srunner_run_all(runner, CK_NORMAL);
 	failed = srunner_ntests_failed(runner);
 	srunner_free(runner);

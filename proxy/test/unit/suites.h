@@ -20,5 +20,6 @@ Suite *access_log_suite(void);
 Suite *openapi_suite(void);
 Suite *client_addr_suite(void);
 Suite *token_cache_suite(void);
+Suite *schema_gate_suite(void);
 
 #endif
