@@ -130,22 +130,38 @@ EXCEPTION WHEN integrity_constraint_violation THEN
 END $$;
 COMMENT ON FUNCTION api.update_appointment(bigint, json) IS 'PUT /appointments/{id}: any subset of the fields.';
 
+-- A paid appointment leaves its payment, which keeps its amount (the money was received) and
+-- records the appointment in deleted_appointment_ids. Locks go payment first, then the
+-- appointment, as in update_payment and delete_payment, so the two never wait on each other.
 CREATE FUNCTION api.delete_appointment(id bigint) RETURNS json
     LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
     uid bigint := ta.caller();
     a ta.appointments;
+    paid_by bigint;
 BEGIN
-    SELECT * INTO a FROM ta.appointments
-     WHERE appointments.id = delete_appointment.id AND deleted_at IS NULL FOR UPDATE;
-    IF NOT FOUND THEN
-        PERFORM ta.raise('P0002', 'Wizyta nie została znaleziona');
-    ELSIF a.payment_id IS NOT NULL THEN
-        PERFORM ta.raise('P0001', 'Nie można usunąć opłaconej wizyty: najpierw usuń ją z płatności');
-    END IF;
-    UPDATE ta.appointments SET deleted_at = now(), deleted_by = uid WHERE appointments.id = a.id;
+    LOOP
+        SELECT payment_id INTO paid_by FROM ta.appointments
+         WHERE appointments.id = delete_appointment.id AND deleted_at IS NULL;
+        IF NOT FOUND THEN
+            PERFORM ta.raise('P0002', 'Wizyta nie została znaleziona');
+        END IF;
+        PERFORM FROM ta.payments p WHERE p.id = paid_by FOR UPDATE;
+        SELECT * INTO a FROM ta.appointments
+         WHERE appointments.id = delete_appointment.id AND deleted_at IS NULL FOR UPDATE;
+        IF NOT FOUND THEN
+            PERFORM ta.raise('P0002', 'Wizyta nie została znaleziona');
+        END IF;
+        -- Paid or unpaid by another payment meanwhile: lock that one instead.
+        EXIT WHEN a.payment_id IS NOT DISTINCT FROM paid_by;
+    END LOOP;
+    UPDATE ta.payments p SET deleted_appointment_ids = coalesce(p.deleted_appointment_ids, '{}') || a.id,
+                             updated_at = now()
+     WHERE p.id = a.payment_id;
+    UPDATE ta.appointments SET deleted_at = now(), deleted_by = uid, payment_id = NULL
+     WHERE appointments.id = a.id;
     PERFORM ta.audit(uid, 'delete', ARRAY[a.patient_id]);
     RETURN json_build_object('detail', 'Wizyta została usunięta');
 END $$;
-COMMENT ON FUNCTION api.delete_appointment(bigint) IS 'DELETE /appointments/{id}: archives it.';
-
+COMMENT ON FUNCTION api.delete_appointment(bigint) IS
+    'DELETE /appointments/{id}: archives it; a paid one leaves its payment, which keeps its amount.';

@@ -59,7 +59,10 @@ CREATE TABLE ta.session_notes (
     deleted_at timestamptz,
     deleted_by bigint REFERENCES ta.users,
     FOREIGN KEY (patient_id, practice_id) REFERENCES ta.patients (id, practice_id),
-    UNIQUE (id, patient_id, practice_id)
+    UNIQUE (id, patient_id, practice_id),
+    -- archived by DELETE /patients/{id} with its patient, so restoring the patient restores it
+    archived_with_patient boolean NOT NULL DEFAULT false,
+    CONSTRAINT session_notes_archived_with_patient_check CHECK (NOT archived_with_patient OR deleted_at IS NOT NULL)
 );
 CREATE INDEX session_notes_practice_id_idx ON ta.session_notes (practice_id, created_at DESC)
     WHERE deleted_at IS NULL;
@@ -74,7 +77,8 @@ CREATE TABLE ta.payments (
     amount numeric(10,2) NOT NULL CHECK (amount >= 0),
     payment_method text NOT NULL CHECK (payment_method IN ('CASH', 'TRANSFER')),
     description text CHECK (length(description) <= 2000),
-    payment_date date NOT NULL DEFAULT current_date,
+    -- when the money came: an instant (the original SPA sends and shows the time)
+    payment_date timestamptz NOT NULL DEFAULT now(),
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now(),
     deleted_at timestamptz,
@@ -82,7 +86,12 @@ CREATE TABLE ta.payments (
     -- the appointments an archived payment covered, kept for the record
     archived_appointment_ids bigint[],
     FOREIGN KEY (patient_id, practice_id) REFERENCES ta.patients (id, practice_id),
-    UNIQUE (id, patient_id, practice_id)
+    UNIQUE (id, patient_id, practice_id),
+    -- the appointments this payment covered until they were deleted (DELETE /appointments/{id}),
+    -- kept for the record: the amount stays what was paid
+    deleted_appointment_ids bigint[],
+    archived_with_patient boolean NOT NULL DEFAULT false,
+    CONSTRAINT payments_archived_with_patient_check CHECK (NOT archived_with_patient OR deleted_at IS NOT NULL)
 );
 CREATE INDEX payments_practice_id_idx ON ta.payments (practice_id, payment_date DESC, id DESC)
     WHERE deleted_at IS NULL;
@@ -115,7 +124,9 @@ CREATE TABLE ta.appointments (
     CONSTRAINT appointments_no_overlap EXCLUDE USING gist (
         practice_id WITH =,
         tsrange(date + start_time, date + end_time) WITH &&
-    ) WHERE (deleted_at IS NULL)
+    ) WHERE (deleted_at IS NULL),
+    archived_with_patient boolean NOT NULL DEFAULT false,
+    CONSTRAINT appointments_archived_with_patient_check CHECK (NOT archived_with_patient OR deleted_at IS NOT NULL)
 );
 CREATE INDEX appointments_practice_date_idx ON ta.appointments (practice_id, date, start_time)
     WHERE deleted_at IS NULL;
