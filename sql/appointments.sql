@@ -54,17 +54,14 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION api.get_appointment(bigint) IS 'GET /appointments/{id}';
 
--- is_paid is not set by hand: it follows from payments. A client may send the value
--- it already has (the original SPA sends is_paid: false); anything else is refused.
+-- is_paid is not set by hand: it follows from payments. A client may send what its form
+-- holds: the original SPA sends is_paid: false with every create and every edit, a paid
+-- visit's too, so false changes nothing; true on an unpaid one is refused (add a payment).
 CREATE FUNCTION ta.check_is_paid(body json, paid boolean) RETURNS void
     LANGUAGE plpgsql IMMUTABLE AS $$
-DECLARE
-    wanted boolean := ta.field_bool(body, 'is_paid');
 BEGIN
-    IF wanted IS NOT NULL AND wanted <> paid THEN
-        PERFORM ta.raise('P0001', CASE WHEN wanted
-            THEN 'Wizytę oznacza się jako opłaconą, dodając płatność'
-            ELSE 'Wizyta jest opłacona: aby to zmienić, usuń ją z płatności' END, 'is_paid');
+    IF ta.field_bool(body, 'is_paid') AND NOT paid THEN
+        PERFORM ta.raise('P0001', 'Wizytę oznacza się jako opłaconą, dodając płatność', 'is_paid');
     END IF;
 END $$;
 

@@ -85,8 +85,8 @@ SELECT regress.call(format('SELECT api.update_payment(%s, %L)', :pay, '{"payment
 SELECT regress.call(format('SELECT api.update_payment(%s, %L)', :pay, '{"appointment_ids": []}'));
 SELECT regress.call(format('SELECT api.update_payment(%s, %L)', :pay, '{"description": "Poprawiony opis", "payment_method": "TRANSFER"}'));
 SELECT regress.call($$SELECT api.update_payment(999999, '{"amount": 1}')$$);
--- A paid appointment cannot be moved to another patient or marked unpaid by hand (deleting
--- one: archiving.sql).
+-- A paid appointment cannot be moved to another patient; is_paid: false (what the original
+-- SPA's edit form sends) leaves it paid (deleting one: archiving.sql).
 SELECT regress.call(format('SELECT api.update_appointment(%s, %L)', :a1, json_build_object('patient_id', :ewa)));
 SELECT regress.call(format('SELECT api.update_appointment(%s, %L)', :a1, '{"is_paid": false}'));
 SELECT regress.call(format('SELECT api.update_appointment(%s, %L)', :a1, '{"is_paid": true, "price": 111}'));

@@ -228,6 +228,19 @@ END $$;
 COMMENT ON FUNCTION api.payment_statistics(json) IS 'GET /payments/statistics/summary?date_from&date_to';
 
 
+-- Editing a paid appointment in the original SPA sends is_paid: false (its form has no such
+-- field): 1.0 refused that edit with 400; now false changes nothing.
+-- is_paid is not set by hand: it follows from payments. A client may send what its form
+-- holds: the original SPA sends is_paid: false with every create and every edit, a paid
+-- visit's too, so false changes nothing; true on an unpaid one is refused (add a payment).
+CREATE OR REPLACE FUNCTION ta.check_is_paid(body json, paid boolean) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF ta.field_bool(body, 'is_paid') AND NOT paid THEN
+        PERFORM ta.raise('P0001', 'Wizytę oznacza się jako opłaconą, dodając płatność', 'is_paid');
+    END IF;
+END $$;
+
 -- A paid appointment is deleted out of its payment instead of refusing (400 in 1.0).
 
 -- A paid appointment leaves its payment, which keeps its amount (the money was received) and
