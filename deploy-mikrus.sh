@@ -35,7 +35,7 @@ usage: ./deploy-mikrus.sh COMMAND
   update                 git pull --ff-only, then deploy
   restart | stop         the proxy service
   logs [-f]              the proxy's log (journalctl)
-  status                 service, /health, port, PostgreSQL and schema version, settings
+  status                 service, /health, schema version, port, PostgreSQL, settings
                          files, errors in the proxy's log (24 h), nginx, disk use, age of
                          the newest backup; exits 1 when anything needs attention
   backup                 back up the database now; prints the file's path last
@@ -259,6 +259,14 @@ setup_local_postgres() {
         -v app="$DB_USER" -v app_pw="$DB_PASSWORD" -v db="$DB_NAME" < "$TA_ROOT/ops/roles-and-database.sql"
 }
 
+# The schema version the database holds (1.0 recorded none), and the one this code needs.
+schema_version() {
+    owner_psql "$DB_NAME" -tA -c "SELECT coalesce((SELECT extversion FROM pg_extension WHERE extname = 'therapyassistance'),
+                                                 CASE WHEN to_regprocedure('api.schema_version()') IS NULL THEN '1.0' END)" |
+        { read -r v; if [ -n "$v" ]; then echo "$v"; else owner_psql "$DB_NAME" -tA -c 'SELECT api.schema_version()'; fi; }
+}
+code_schema_version() { sed -n "s/^default_version = '\(.*\)'$/\1/p" "$TA_ROOT/therapyassistance.control"; }
+
 # Installs the schema or upgrades it, then stores the secret and grants the api.
 install_schema() {
     local installed
@@ -270,11 +278,21 @@ install_schema() {
         else
             owner_psql "$DB_NAME" -1 -f "$TA_ROOT/sql/fallback/therapyassistance.sql" >/dev/null
         fi
-    elif [ "$INSTALL" = extension ]; then
-        owner_psql "$DB_NAME" -c 'ALTER EXTENSION therapyassistance UPDATE'
-    elif [ -f "$TA_ROOT/sql/fallback/upgrade.sql" ]; then
-        say "upgrading the plain-SQL install"
-        owner_psql "$DB_NAME" -1 -f "$TA_ROOT/sql/fallback/upgrade.sql" >/dev/null
+    else
+        local have need
+        have=$(schema_version) need=$(code_schema_version)
+        if [ "$have" != "$need" ] && [ "$(printf '%s\n' "$have" "$need" | sort -V | tail -n 1)" = "$have" ]; then
+            die "the database has schema $have, newer than this code's $need: nothing was changed"
+        fi
+        if [ "$have" != "$need" ]; then
+            say "upgrading the schema ($INSTALL) from $have to $need, in one transaction"
+            if [ "$INSTALL" = extension ]; then
+                owner_psql "$DB_NAME" -c "ALTER EXTENSION therapyassistance UPDATE TO '$need'"
+            else
+                owner_psql "$DB_NAME" -f "$TA_ROOT/sql/fallback/upgrade.sql" >/dev/null
+            fi || die "the schema upgrade failed (the error above says why): the database still holds" \
+                      "schema $have, unchanged, and the running release was left as it was"
+        fi
     fi
     owner_psql "$DB_NAME" >/dev/null <<SQL
 SELECT ta.configure($(sql_literal "$JWT_SECRET"), $(sql_literal "$JWT_EXPIRATION_HOURS"))
@@ -387,20 +405,14 @@ status_port() {
     say "port: $PORT ($addrs)"
 }
 
-# PostgreSQL answers the owner, and the schema is the version this checkout installs.
+# PostgreSQL answers the owner (a refused or missing connection is said, with libpq's reason).
 status_database() {
-    local have want
-    want=$(sed -n "s/^default_version = '\(.*\)'$/\1/p" "$TA_ROOT/therapyassistance.control")
-    if ! have=$(owner_psql "$DB_NAME" -tA -c \
-            "SELECT CASE WHEN to_regprocedure('api.schema_version()') IS NULL THEN '1.0' ELSE api.schema_version() END" 2>&1); then
-        say "WARNING: PostgreSQL at $PGHOST:$PGPORT, database $DB_NAME, does not answer: ${have%%$'\n'*}"
+    local answer
+    if ! answer=$(owner_psql "$DB_NAME" -tA -c "SELECT 'ok'" 2>&1) || [ "$answer" != ok ]; then
+        say "WARNING: PostgreSQL at $PGHOST:$PGPORT, database $DB_NAME, does not answer: ${answer%%$'\n'*}"
         return 1
     fi
-    if [ "$have" != "$want" ]; then
-        say "WARNING: database $DB_NAME has schema $have, this checkout $want: ./deploy-mikrus.sh deploy"
-        return 1
-    fi
-    say "PostgreSQL: $PGHOST:$PGPORT, database $DB_NAME, schema $have"
+    say "PostgreSQL: $PGHOST:$PGPORT, database $DB_NAME answers"
 }
 
 # The settings files are the owner's alone, the secret long enough; the units and the site exist.
@@ -543,6 +555,10 @@ cmd_status() {
     state=$(systemctl is-active "$SERVICE.service" 2>/dev/null || true)
     say "service $SERVICE: ${state:-unknown}"
     if health_ok; then say "health: ok"; else say "WARNING: /health does not answer"; warn=1; fi
+    local have need
+    have=$(schema_version 2>/dev/null || true) need=$(code_schema_version)
+    if [ "$have" = "$need" ]; then say "schema: $have"; else
+        say "WARNING: the database holds schema ${have:-?}, this code needs $need: ./deploy-mikrus.sh deploy"; warn=1; fi
     status_runtime || warn=1
     use=$(df --output=pcent "$BACKUP_DIR" / 2>/dev/null | tail -n +2 | tr -dc '0-9\n' | sort -n | tail -n 1)
     say "disk: ${use:-?}% used"
