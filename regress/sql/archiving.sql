@@ -63,6 +63,8 @@ SELECT regress.call(format('SELECT api.delete_appointment(%s) ->> ''detail''', :
 SELECT regress.call(format($q$SELECT json_build_object('amount', p -> 'amount', 'appointments', p -> 'appointments') FROM api.get_payment(%s) p$q$, :payk));
 SELECT regress.call(format('SELECT api.update_payment(%s, %L) ->> ''amount''', :payk, '{"amount": 140}'));
 
+-- Every row of Piotr's, as the superuser sees it: archived, archived with him, paid.
+\set piotr_rows 'SELECT ''appointment'' AS row, to_char(date, ''YYYY-MM-DD'') AS which, deleted_at IS NOT NULL AS archived, archived_with_patient, payment_id IS NOT NULL AS paid FROM ta.appointments WHERE patient_id = ' :p ' UNION ALL SELECT ''note'', content, deleted_at IS NOT NULL, archived_with_patient, NULL FROM ta.session_notes WHERE patient_id = ' :p ' UNION ALL SELECT ''payment'', amount::text, deleted_at IS NOT NULL, archived_with_patient, NULL FROM ta.payments WHERE patient_id = ' :p ' ORDER BY 1, 2;'
 -- Archiving Piotr: everything of his leaves the lists, the statistics and the unpaid list.
 \set totals 'SELECT regress.call($$SELECT json_build_object(''patients'', json_array_length(api.list_patients(''{}'')), ''appointments'', json_array_length(api.list_appointments(''{}'')), ''notes'', json_array_length(api.list_session_notes(''{}'')), ''payments'', api.list_payments(''{}'') -> ''total'', ''statistics'', api.payment_statistics(''{}'') -> ''total_amount'')$$);'
 :totals
@@ -77,11 +79,7 @@ SELECT regress.call(format('SELECT api.list_payments(%L) -> ''total''', json_bui
 SELECT regress.call(format($q$SELECT json_build_object('appointments', json_array_length(e -> 'appointments'), 'notes', json_array_length(e -> 'session_notes'), 'payments', json_array_length(e -> 'payments'))
                               FROM api.export_patient(%s) e$q$, :p));
 RESET ROLE;
-SELECT 'appointment' AS row, to_char(date, 'YYYY-MM-DD') AS which, deleted_at IS NOT NULL AS archived, archived_with_patient, payment_id IS NOT NULL AS paid
-  FROM ta.appointments WHERE patient_id = :p
-UNION ALL SELECT 'note', content, deleted_at IS NOT NULL, archived_with_patient, NULL FROM ta.session_notes WHERE patient_id = :p
-UNION ALL SELECT 'payment', amount::text, deleted_at IS NOT NULL, archived_with_patient, NULL FROM ta.payments WHERE patient_id = :p
-ORDER BY 1, 2;
+:piotr_rows
 -- Rows archived with a patient are archived: the table refuses the mark on a live row.
 \set VERBOSITY terse
 UPDATE ta.payments SET deleted_at = NULL WHERE id = :pay1;
@@ -112,8 +110,4 @@ SELECT regress.call(format('SELECT json_array_length(api.get_payment(%s) -> ''ap
 SELECT regress.call(format('SELECT api.unpaid_appointments(%s)', :p)) = format('[%s, %s]', :a3, :a5) AS a3_a5_unpaid;
 SELECT regress.call(format('SELECT api.restore_patient(%s)', :p));
 RESET ROLE;
-SELECT 'appointment' AS row, to_char(date, 'YYYY-MM-DD') AS which, deleted_at IS NOT NULL AS archived, archived_with_patient, payment_id IS NOT NULL AS paid
-  FROM ta.appointments WHERE patient_id = :p
-UNION ALL SELECT 'note', content, deleted_at IS NOT NULL, archived_with_patient, NULL FROM ta.session_notes WHERE patient_id = :p
-UNION ALL SELECT 'payment', amount::text, deleted_at IS NOT NULL, archived_with_patient, NULL FROM ta.payments WHERE patient_id = :p
-ORDER BY 1, 2;
+:piotr_rows
