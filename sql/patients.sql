@@ -149,10 +149,10 @@ BEGIN
     EXCEPTION WHEN exclusion_violation THEN
         SELECT string_agg(DISTINCT to_char(a.date, 'YYYY-MM-DD'), ', ' ORDER BY to_char(a.date, 'YYYY-MM-DD')) INTO taken
           FROM ta.appointments a JOIN ta.appointments other
-            ON other.practice_id = a.practice_id AND other.deleted_at IS NULL
+            ON other.practice_id = a.practice_id AND other.deleted_at IS NULL AND other.status <> 'cancelled'
            AND tsrange(other.date + other.start_time, other.date + other.end_time)
                && tsrange(a.date + a.start_time, a.date + a.end_time)
-         WHERE a.patient_id = restore_patient.id AND a.archived_with_patient;
+         WHERE a.patient_id = restore_patient.id AND a.archived_with_patient AND a.status <> 'cancelled';
         PERFORM ta.raise('P0001', 'Nie można przywrócić pacjenta: jego wizyty kolidują z innymi wizytami'
                                   || coalesce(' w dniach: ' || taken, ''));
     END;

@@ -292,6 +292,59 @@ SQL
     psql_super -d postgres -c "DROP DATABASE ops_test_upgrade WITH (FORCE)" -c "DROP DATABASE ops_test_edited WITH (FORCE)" >/dev/null
 }
 
+@test "every command has --help, which changes nothing" {
+    for c in init deploy update restart stop logs status backup pitr-backup restore; do
+        run "$DEPLOY" "$c" --help
+        [ "$status" -eq 0 ]
+        [[ ${lines[0]} == "usage: ./deploy-mikrus.sh $c"* ]]
+    done
+    run "$DEPLOY" restore --time latest --help
+    [ "$status" -eq 0 ] && [[ $output == *"--time"*"swapped in once it works"* ]]
+    [ ! -e "$TA_ETC" ]
+}
+
+@test "restore --time, pitr-backup and logs refuse bad arguments before anything else" {
+    run "$DEPLOY" restore --time
+    [ "$status" -eq 1 ] && [[ $output == *"--time needs a value"* ]]
+    run "$DEPLOY" restore backup.dump --time latest
+    [ "$status" -eq 1 ] && [[ $output == *"a FILE or --time, not both"* ]]
+    run "$DEPLOY" pitr-backup weekly
+    [ "$status" -eq 1 ] && [[ $output == *"full, diff or incr"* ]]
+    run "$DEPLOY" logs mysql
+    [ "$status" -eq 1 ] && [[ $output == *"proxy, postgresql, nginx, backup, pitr, all"* ]]
+    [ ! -e "$TA_ETC" ]
+}
+
+@test "pgBackRest's timers: a full backup on Sundays, a differential one the other days; valid units" {
+    run deploy eval 'PITR_REPO=/var/lib/pgbackrest/ta PITR_DIR=/var/lib/pgbackrest/ta-state render_pitr_units'
+    [ "$status" -eq 0 ]
+    grep -qx 'OnCalendar=Sun \*-\*-\* 02:30:00' "$SYSTEMD_DIR/therapyassistance-pitr-full.timer"
+    grep -qx 'OnCalendar=Mon..Sat \*-\*-\* 02:30:00' "$SYSTEMD_DIR/therapyassistance-pitr-diff.timer"
+    grep -qx "ExecStart=$ROOT/deploy-mikrus.sh pitr-backup full" "$SYSTEMD_DIR/therapyassistance-pitr-full.service"
+    grep -qx "ExecStart=$ROOT/deploy-mikrus.sh pitr-backup diff" "$SYSTEMD_DIR/therapyassistance-pitr-diff.service"
+    grep -qx 'ReadWritePaths=/var/lib/pgbackrest/ta /var/lib/pgbackrest/ta-state' \
+        "$SYSTEMD_DIR/therapyassistance-pitr-full.service"
+    run grep -c '@[A-Z_]*@' "$SYSTEMD_DIR"/*
+    [ "$status" -ne 0 ]
+    command -v systemd-analyze >/dev/null || skip "systemd-analyze is not installed"
+    run systemd-analyze verify "$SYSTEMD_DIR"/therapyassistance-pitr-*
+    echo "$output"
+    [ "$status" -eq 0 ]
+}
+
+@test "the settings carry pgBackRest's repository and retention; load_pitr takes them" {
+    BACKREST_RETENTION_FULL=4 run deploy write_settings
+    [ "$status" -eq 0 ]
+    grep -qx 'BACKREST_RETENTION_FULL=4' "$TA_ETC/.env"
+    grep -qx 'BACKREST_RETENTION_DIFF=7' "$TA_ETC/.env"
+    grep -qx 'BACKREST_REPO=/var/lib/pgbackrest/therapyassistance' "$TA_ETC/.env"
+    mkdir -p "$BATS_TEST_TMPDIR/pg/15/main"
+    PG_ETC=$BATS_TEST_TMPDIR/pg run deploy eval \
+        'load_settings && load_pitr && echo "$PITR_RETENTION_FULL $PITR_REPO $PG_SERVICE $PITR_START_OPTS"' 
+    [ "$status" -eq 0 ]
+    [ "$output" = "4 /var/lib/pgbackrest/therapyassistance postgresql@15-main -c config_file=$BATS_TEST_TMPDIR/pg/15/main/postgresql.conf" ]
+}
+
 # A fresh database of the test owner, installed the way init does on a shared PostgreSQL: DB
 # (dropped first) with settings in $TA_ETC; extra NAME=VALUE settings go to write_settings.
 shared_install() {

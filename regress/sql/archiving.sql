@@ -101,7 +101,7 @@ SELECT regress.call(format('SELECT api.delete_appointment(%s) ->> ''detail''', :
 -- Now it comes back: the patient, a1 (still paid by pay1), a3, the note on a1, pay1 in the
 -- statistics again; what was deleted on its own (a2, a4, a5's payment, the other note) stays so.
 SELECT regress.audit_mark() AS mark \gset
-SELECT regress.call(format('SELECT api.restore_patient(%s)', :p));
+SELECT regress.call(format('SELECT api.restore_patient(%s)::jsonb - ''id''', :p));
 SELECT action, patients FROM regress.audit_since(:mark);
 :totals
 SELECT regress.call(format('SELECT api.get_appointment(%s) -> ''is_paid''', :a1));

@@ -30,11 +30,8 @@ ALTER TABLE ta.appointments ADD CONSTRAINT appointments_archived_with_patient_ch
 
 -- 1.0 archived a patient's appointments and notes in the patient's own statement (same time,
 -- same user): mark those, so restoring such a patient brings them back too. Their payments
--- 1.0 left live, and they stay so (no one's accounts change by upgrading). Row-level security
--- binds the owner, who runs the plain-SQL upgrade, so it is lifted for these statements only.
-ALTER TABLE ta.patients NO FORCE ROW LEVEL SECURITY;
-ALTER TABLE ta.appointments NO FORCE ROW LEVEL SECURITY;
-ALTER TABLE ta.session_notes NO FORCE ROW LEVEL SECURITY;
+-- 1.0 left live, and they stay so (no one's accounts change by upgrading). (The plain-SQL
+-- upgrade lifts FORCE ROW LEVEL SECURITY for its transaction, so these reach every practice.)
 UPDATE ta.appointments a SET archived_with_patient = true
   FROM ta.patients p
  WHERE p.id = a.patient_id AND p.deleted_at IS NOT NULL
@@ -43,9 +40,6 @@ UPDATE ta.session_notes n SET archived_with_patient = true
   FROM ta.patients p
  WHERE p.id = n.patient_id AND p.deleted_at IS NOT NULL
    AND n.deleted_at = p.deleted_at AND n.deleted_by IS NOT DISTINCT FROM p.deleted_by;
-ALTER TABLE ta.patients FORCE ROW LEVEL SECURITY;
-ALTER TABLE ta.appointments FORCE ROW LEVEL SECURITY;
-ALTER TABLE ta.session_notes FORCE ROW LEVEL SECURITY;
 
 -- payment_date: read as an instant; date filters and statistics count Europe/Warsaw days.
 -- @function api.create_payment
