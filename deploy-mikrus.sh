@@ -21,19 +21,24 @@ usage() {
     cat <<'USAGE'
 usage: ./deploy-mikrus.sh COMMAND
 
-  init [--domain D --email E]  first installation, safe to run again: packages, system user,
+  init [--domain D --email E] [--demo]
+                         first installation, safe to run again: packages, system user,
                          PostgreSQL + extension (or the plain-SQL install on a shared
                          PostgreSQL when DB_HOST is another host), database and roles,
                          /etc/therapyassistance/.env with a generated JWT_SECRET, the proxy
                          as a hardened systemd service, nginx, daily backup at 03:00, and
-                         TLS (Let's Encrypt) when a domain and an email are given
+                         TLS (Let's Encrypt) when a domain and an email are given;
+                         --demo adds the demo practice (terapeuta@example.com / haslo123)
+                         to a database that has no accounts yet
   deploy                 build, back up, upgrade the schema, switch to the new build,
                          restart, and go back to the previous build if /health fails
   update                 git pull --ff-only, then deploy
   restart | stop         the proxy service
-  logs [SERVICE] [-f]    the logs of proxy, notifier, postgresql, nginx, backup, pitr or all
-  status                 every service, /health, disk use, the newest backup, pgBackRest's
-                         check and verify and the window of point-in-time recovery
+  logs [SERVICE] [-f]    the logs of proxy, notifier, postgresql, nginx, backup, pitr or all (default)
+  status                 every service, /health, schema version, port, PostgreSQL, settings
+                         files, errors in the proxy's log (24 h), nginx, disk use, the newest
+                         backup, pgBackRest's check and verify and the window of point-in-time
+                         recovery; exits 1 when anything needs attention
   backup                 back up the database now (pg_dump); prints the file's path last
   pitr-backup TYPE       a pgBackRest backup now: full, diff or incr (local PostgreSQL)
   restore [FILE] [--yes] without FILE: list the backups; with FILE (.dump or .dump.gz):
@@ -571,8 +576,9 @@ cmd_logs() {
 # ./deploy-mikrus.sh COMMAND --help
 command_help() {
     case $1 in
-        init) echo "usage: ./deploy-mikrus.sh init [--domain D --email E]
-  first installation, safe to run again; with a local PostgreSQL also WAL archiving and pgBackRest's timers" ;;
+        init) echo "usage: ./deploy-mikrus.sh init [--domain D --email E] [--demo]
+  first installation, safe to run again; with a local PostgreSQL also WAL archiving and pgBackRest's timers;
+  --demo: the demo practice (terapeuta@example.com / haslo123) in a database without accounts" ;;
         deploy) echo "usage: ./deploy-mikrus.sh deploy
   build, back up, upgrade the schema, switch, restart; when /health fails: the previous build, and the
   database as it was before (point-in-time recovery locally, else the backup the deploy took)" ;;
@@ -583,8 +589,9 @@ command_help() {
         logs) echo "usage: ./deploy-mikrus.sh logs [proxy|postgresql|nginx|backup|pitr|all] [-f]
   the journal and log files of one service or of all (default); -f follows them" ;;
         status) echo "usage: ./deploy-mikrus.sh status
-  every service and timer, /health, disk, the newest backup, pgbackrest check and verify, the WAL archive;
-  exits 1 when anything needs attention" ;;
+  every service and timer, /health, the schema, the port, PostgreSQL, the settings files, errors in the
+  proxy's log of the last 24 h, nginx serving the SPA and /api/, disk, the newest backup, pgbackrest check
+  and verify, the WAL archive; exits 1 when anything needs attention" ;;
         backup) echo "usage: ./deploy-mikrus.sh backup
   a pg_dump backup now into BACKUP_DIR; prints the file's path last" ;;
         pitr-backup) echo "usage: ./deploy-mikrus.sh pitr-backup full|diff|incr
@@ -598,6 +605,123 @@ command_help() {
 }
 
 # ---------------------------------------------------------------------------------------
+# The demo practice (init --demo) and what status checks beyond the service: what the
+# original's init and check-status.sh offered (issue 14).
+
+# Seeds stack/seed.sql's demo practice through the api, as the owner, into a database that
+# has no accounts: never next to real therapists, whose database would then hold an account
+# with a published password. Running it again keeps the demo practice as it is.
+seed_demo() {
+    local accounts
+    accounts=$(owner_psql "$DB_NAME" -tA -c \
+        "SELECT count(*) FILTER (WHERE lower(email) = 'terapeuta@example.com') || ' ' || count(*) FROM ta.users") ||
+        die "cannot read the accounts of $DB_NAME"
+    case $accounts in
+        '0 0') owner_psql "$DB_NAME" -f "$TA_ROOT/stack/seed.sql" >/dev/null || die "seeding the demo practice failed"
+               say "seeded the demo practice: log in as terapeuta@example.com / haslo123 (a published password:" \
+                   "delete the account or change the password before real patients are entered)" ;;
+        1\ *) say "keeping the demo practice (terapeuta@example.com exists)" ;;
+        *) say "WARNING: not seeding the demo practice: $DB_NAME already has accounts" ;;
+    esac
+}
+
+# Each check prints one line and returns 1 (after a WARNING line) when the operator should act.
+status_runtime() {
+    local warn=0
+    status_port || warn=1
+    status_database || warn=1
+    status_config || warn=1
+    status_logs || warn=1
+    status_nginx || warn=1
+    return $warn
+}
+
+# The proxy listens on PORT, on loopback only (nginx is the way in).
+status_port() {
+    local addrs
+    addrs=$(ss -ltnH "sport = :$PORT" 2>/dev/null | awk '{ print $4 }' | sort -u | paste -sd ' ')
+    if [ -z "$addrs" ]; then
+        say "WARNING: nothing listens on port $PORT (PORT in $TA_ETC/.env)"; return 1
+    fi
+    if grep -qvE '^(127\.[0-9.]+|\[::1\]):' <<<"${addrs// /$'\n'}"; then
+        say "WARNING: port $PORT listens beyond loopback ($addrs): set LISTEN_ADDRESS=127.0.0.1 in $TA_ETC/.env"
+        return 1
+    fi
+    say "port: $PORT ($addrs)"
+}
+
+# PostgreSQL answers the owner (a refused or missing connection is said, with libpq's reason).
+status_database() {
+    local answer
+    if ! answer=$(owner_psql "$DB_NAME" -tA -c "SELECT 'ok'" 2>&1) || [ "$answer" != ok ]; then
+        say "WARNING: PostgreSQL at $PGHOST:$PGPORT, database $DB_NAME, does not answer: ${answer%%$'\n'*}"
+        return 1
+    fi
+    say "PostgreSQL: $PGHOST:$PGPORT, database $DB_NAME answers"
+}
+
+# The settings files are the owner's alone, the secret long enough; the units and the site exist.
+status_config() {
+    local f warn=0
+    for f in "$TA_ETC/.env" "$TA_ETC/owner.env"; do
+        if [ "$(stat -c %a "$f")" != 600 ]; then say "WARNING: $f may be read by others: chmod 600 $f"; warn=1; fi
+    done
+    if [ "${#JWT_SECRET}" -lt 32 ]; then say "WARNING: JWT_SECRET in $TA_ETC/.env is shorter than 32 bytes"; warn=1; fi
+    for f in "$SYSTEMD_DIR/$SERVICE.service" "$SYSTEMD_DIR/$SERVICE-backup.timer" \
+             "$NGINX_DIR/sites-enabled/therapyassistance"; do
+        [ -e "$f" ] || { say "WARNING: $f is missing: ./deploy-mikrus.sh deploy writes it"; warn=1; }
+    done
+    [ $warn = 1 ] || say "settings: $TA_ETC/.env and owner.env (mode 600), systemd units and nginx site in place"
+    return $warn
+}
+
+# The proxy's output of the last 24 hours (journald's, or TA_LOG_FILE where it runs without
+# systemd): answers 500/503 (access-log lines) and the proxy's own complaints (start-up, pool).
+status_logs() {
+    local since log errors last
+    since=$(date -u -d '24 hours ago' +%Y-%m-%dT%H:%M:%S)
+    if [ -n "${TA_LOG_FILE:-}" ]; then
+        log=$(cat -- "$TA_LOG_FILE" 2>/dev/null) || { say "WARNING: cannot read $TA_LOG_FILE"; return 1; }
+    elif command -v journalctl >/dev/null && log=$(journalctl -u "$SERVICE.service" --since '-24h' -o cat -q --no-pager 2>/dev/null); then
+        :
+    else
+        say "WARNING: no log to read (no journal of $SERVICE.service; TA_LOG_FILE names a file)"; return 1
+    fi
+    errors=$(awk -v since="$since" '
+        /"status":5[0-9][0-9]/ { if (match($0, /"time":"[^"]*"/) && substr($0, RSTART + 8, 19) >= since) print; next }
+        /^therapyassistance-proxy: / { print }' <<<"$log")
+    if [ -z "$errors" ]; then
+        say "log: no errors in the last 24 h"
+        return 0
+    fi
+    last=$(tail -n 1 <<<"$errors")
+    say "WARNING: $(wc -l <<<"$errors") errors in the proxy's log in the last 24 h; the last: ${last:0:200}"
+    return 1
+}
+
+# nginx: its configuration passes nginx -t, and it serves the SPA and the API through /api/.
+status_nginx() {
+    local base warn=0 curl_args=()
+    if [ -f "$NGINX_DIR/nginx.conf" ]; then
+        if nginx -t -q -c "$NGINX_DIR/nginx.conf" 2>/dev/null; then say "nginx: configuration ok"; else
+            say "WARNING: nginx -t refuses $NGINX_DIR/nginx.conf"; warn=1; fi
+    fi
+    if [ -n "${DOMAIN:-}" ] && [ -s "${LETSENCRYPT_DIR:-/etc/letsencrypt}/live/$DOMAIN/fullchain.pem" ]; then
+        base=https://$DOMAIN curl_args=(--resolve "$DOMAIN:443:127.0.0.1")
+    else
+        base=http://127.0.0.1:$WEB_PORT
+    fi
+    if ! curl -fsS --max-time 5 "${curl_args[@]}" "$base/" 2>/dev/null | grep -qi '<html'; then
+        say "WARNING: nginx does not serve the web interface at $base/"; warn=1
+    elif ! curl -fsS --max-time 5 "${curl_args[@]}" "$base/api/health" 2>/dev/null | grep -q healthy; then
+        say "WARNING: nginx serves the web interface but not the API at $base/api/health"; warn=1
+    else
+        say "nginx: $base/ serves the web interface and /api/"
+    fi
+    return $warn
+}
+
+# ---------------------------------------------------------------------------------------
 # Commands
 
 cmd_init() {
@@ -605,6 +729,7 @@ cmd_init() {
         case $1 in
             --domain) [ $# -ge 2 ] || die "--domain needs a value"; DOMAIN=$2; shift 2 ;;
             --email) [ $# -ge 2 ] || die "--email needs a value"; EMAIL=$2; shift 2 ;;
+            --demo) DEMO=1; shift ;;
             *) die "init: unknown argument '$1' (see ./deploy-mikrus.sh help)" ;;
         esac
     done
@@ -620,6 +745,7 @@ cmd_init() {
     local release
     release=$(build_release)
     install_schema
+    if [ "${DEMO:-0}" = 1 ]; then seed_demo; fi
     switch_release "$release"
     render_units
     systemctl daemon-reload
@@ -697,6 +823,7 @@ cmd_status() {
         say "WARNING: an interrupted backup left its read policy: ./deploy-mikrus.sh backup removes it"; warn=1
     fi
     status_services || warn=1
+    status_runtime || warn=1
     status_pitr || warn=1
     return $warn
 }

@@ -37,7 +37,9 @@ install_released() {
     fi
     as "$owner" "$1" -c "SELECT ta.configure('$secret')" -c "SELECT ta.grant_api('$app')" >/dev/null
 }
-upgrade() { TA_INSTALL=$install BACKUP=${BACKUP:-0} "$ROOT/stack/install-db.sh" "$1" "$owner" "$app" "$secret"; }
+# The upgrade runs in a session far east of Warsaw (PGTZ): a step that read a 1.0 date in the
+# session's TimeZone instead of Europe/Warsaw's would move payments to the day before.
+upgrade() { PGTZ=Asia/Tokyo TA_INSTALL=$install BACKUP=${BACKUP:-0} "$ROOT/stack/install-db.sh" "$1" "$owner" "$app" "$secret"; }
 version() {  # 1.0 did not record its version
     if [ "$(q "$1" -c "SELECT to_regprocedure('api.schema_version()') IS NULL")" = t ]; then echo 1.0; else
         q "$1" -c 'SELECT api.schema_version()'; fi
@@ -85,6 +87,14 @@ for released in "$ROOT"/sql/releases/schema-*.txt; do
     check "$from upgraded to $current ($install)" "$current" "$(version "$db")"
     q "$db" -f "$out/rows-$from.sql" > "$out/rows-after" 2>&1
     check "every row of $from reads back unchanged after the upgrade" "$(cat "$out/rows-before")" "$(cat "$out/rows-after")"
+    if [ "$from" = 1.0 ]; then
+        # 1.0 archived a patient's appointments with the patient: 1.1 marks those for a restore, not
+        # the ones archived on their own.
+        check "appointments 1.0 archived with their patient are marked so, the others not" \
+            "Anna Kowalska 2026-11-09 f|Do archiwum 2026-11-03 t" \
+            "$(q "$db" -c "SELECT string_agg(concat_ws(' ', p.name, a.date, a.archived_with_patient), '|' ORDER BY a.id)
+                             FROM ta.appointments a JOIN ta.patients p ON p.id = a.patient_id WHERE a.deleted_at IS NOT NULL")"
+    fi
     schema "$db" > "$out/upgraded.schema"
     if diff -u "$out/fresh.schema" "$out/upgraded.schema" > "$out/schema.diff"; then
         say "ok: the schema upgraded from $from equals a fresh $current install ($install)"

@@ -84,6 +84,7 @@ function idMatrix() {
     'put /patients/{id}': { ids: patients, detail: P, body: { name: 'przejęty', notes: 'x' } },
     'delete /patients/{id}': { ids: patients, detail: P },
     'get /patients/{id}/export': { ids: patients, detail: P },   // the security branch's route, when merged
+    'post /patients/{id}/restore': { ids: patients, detail: 'Nie znaleziono zarchiwizowanego pacjenta' },
     'get /appointments/{id}': { ids: appointments, detail: W },
     'put /appointments/{id}': { ids: appointments, detail: W, body: { price: 1, date: '2034-04-01' } },
     'delete /appointments/{id}': { ids: appointments, detail: W },

@@ -127,17 +127,14 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION api.get_appointment(bigint) IS 'GET /appointments/{id}';
 
--- is_paid is not set by hand: it follows from payments. A client may send the value
--- it already has (the original SPA sends is_paid: false); anything else is refused.
+-- is_paid is not set by hand: it follows from payments. A client may send what its form
+-- holds: the original SPA sends is_paid: false with every create and every edit, a paid
+-- visit's too, so false changes nothing; true on an unpaid one is refused (add a payment).
 CREATE FUNCTION ta.check_is_paid(body json, paid boolean) RETURNS void
     LANGUAGE plpgsql IMMUTABLE AS $$
-DECLARE
-    wanted boolean := ta.field_bool(body, 'is_paid');
 BEGIN
-    IF wanted IS NOT NULL AND wanted <> paid THEN
-        PERFORM ta.raise('P0001', CASE WHEN wanted
-            THEN 'Wizytę oznacza się jako opłaconą, dodając płatność'
-            ELSE 'Wizyta jest opłacona: aby to zmienić, usuń ją z płatności' END, 'is_paid');
+    IF ta.field_bool(body, 'is_paid') AND NOT paid THEN
+        PERFORM ta.raise('P0001', 'Wizytę oznacza się jako opłaconą, dodając płatność', 'is_paid');
     END IF;
 END $$;
 
@@ -211,22 +208,38 @@ END $$;
 COMMENT ON FUNCTION api.update_appointment(bigint, json) IS
     'PUT /appointments/{id}: any subset of the fields, status and cancel_reason included.';
 
+-- A paid appointment leaves its payment, which keeps its amount (the money was received) and
+-- records the appointment in deleted_appointment_ids. Locks go payment first, then the
+-- appointment, as in update_payment and delete_payment, so the two never wait on each other.
 CREATE FUNCTION api.delete_appointment(id bigint) RETURNS json
     LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
     uid bigint := ta.caller();
     a ta.appointments;
+    paid_by bigint;
 BEGIN
-    SELECT * INTO a FROM ta.appointments
-     WHERE appointments.id = delete_appointment.id AND deleted_at IS NULL FOR UPDATE;
-    IF NOT FOUND THEN
-        PERFORM ta.raise('P0002', 'Wizyta nie została znaleziona');
-    ELSIF a.payment_id IS NOT NULL THEN
-        PERFORM ta.raise('P0001', 'Nie można usunąć opłaconej wizyty: najpierw usuń ją z płatności');
-    END IF;
-    UPDATE ta.appointments SET deleted_at = now(), deleted_by = uid WHERE appointments.id = a.id;
+    LOOP
+        SELECT payment_id INTO paid_by FROM ta.appointments
+         WHERE appointments.id = delete_appointment.id AND deleted_at IS NULL;
+        IF NOT FOUND THEN
+            PERFORM ta.raise('P0002', 'Wizyta nie została znaleziona');
+        END IF;
+        PERFORM FROM ta.payments p WHERE p.id = paid_by FOR UPDATE;
+        SELECT * INTO a FROM ta.appointments
+         WHERE appointments.id = delete_appointment.id AND deleted_at IS NULL FOR UPDATE;
+        IF NOT FOUND THEN
+            PERFORM ta.raise('P0002', 'Wizyta nie została znaleziona');
+        END IF;
+        -- Paid or unpaid by another payment meanwhile: lock that one instead.
+        EXIT WHEN a.payment_id IS NOT DISTINCT FROM paid_by;
+    END LOOP;
+    UPDATE ta.payments p SET deleted_appointment_ids = coalesce(p.deleted_appointment_ids, '{}') || a.id,
+                             updated_at = now()
+     WHERE p.id = a.payment_id;
+    UPDATE ta.appointments SET deleted_at = now(), deleted_by = uid, payment_id = NULL
+     WHERE appointments.id = a.id;
     PERFORM ta.audit(uid, 'delete', ARRAY[a.patient_id]);
     RETURN json_build_object('detail', 'Wizyta została usunięta');
 END $$;
-COMMENT ON FUNCTION api.delete_appointment(bigint) IS 'DELETE /appointments/{id}: archives it.';
-
+COMMENT ON FUNCTION api.delete_appointment(bigint) IS
+    'DELETE /appointments/{id}: archives it; a paid one leaves its payment, which keeps its amount.';

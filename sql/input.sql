@@ -179,17 +179,53 @@ END $$;
 CREATE FUNCTION ta.field_date(body json, key text) RETURNS date
     LANGUAGE sql IMMUTABLE AS $$ SELECT ta.to_date(ta.field_text(body, key), key) $$;
 
--- A date, also given as the date part of an ISO 8601 timestamp (what JavaScript sends).
-CREATE FUNCTION ta.field_day(body json, key text) RETURNS date
+-- The practices' clock is Europe/Warsaw's: a local time or a whole day means its instant
+-- there, whatever the session's TimeZone (timezone(text, timestamp) is immutable).
+CREATE FUNCTION ta.warsaw_instant(local timestamp) RETURNS timestamptz
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT local AT TIME ZONE 'Europe/Warsaw' $$;
+COMMENT ON FUNCTION ta.warsaw_instant(timestamp) IS
+    'The instant of a Europe/Warsaw local time (day boundaries of date filters, naive input).';
+
+-- An instant: ISO 8601 with an offset (2026-12-01T07:08:51.958Z, +01:00, +0100, +01), without
+-- one (Europe/Warsaw local time, as an HTML datetime-local field gives it), or a date alone
+-- (00:00 Europe/Warsaw that day). Seconds and their fraction are optional.
+CREATE FUNCTION ta.field_timestamp(body json, key text) RETURNS timestamptz
     LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE
     s text := ta.field_text(body, key);
+    m text[];
+    day date;
+    clock time;
+    local timestamp;
+    hours integer;
+    minutes integer;
 BEGIN
-    IF length(s) > 10 AND substr(s, 11, 1) NOT IN ('T', ' ') THEN
-        PERFORM ta.raise('22023', format('Nieprawidłowa data w polu %s (oczekiwano RRRR-MM-DD)', key), key);
+    IF s IS NULL THEN
+        RETURN NULL;
     END IF;
-    RETURN ta.to_date(left(s, 10), key);
+    m := regexp_match(s, '^([0-9]{4}-[0-9]{2}-[0-9]{2})(?:[T ]([0-9]{2}:[0-9]{2}(?::[0-9]{2})?)(\.[0-9]{1,6})?'
+                         '(Z|[+-]([0-9]{2})(?::?([0-9]{2}))?)?)?$');
+    day := ta.parse_date(m[1]);
+    clock := coalesce(ta.parse_time(m[2]), '00:00');
+    hours := m[5]::integer;
+    minutes := coalesce(m[6]::integer, 0);
+    IF day IS NULL OR (m[2] IS NOT NULL AND ta.parse_time(m[2]) IS NULL) OR hours > 14 OR minutes > 59 THEN
+        PERFORM ta.raise('22023', format('Nieprawidłowa data w polu %s (oczekiwano RRRR-MM-DD albo daty z godziną, '
+                                         'np. 2026-12-01T09:30:00+01:00)', key), key);
+    END IF;
+    local := day + clock + make_interval(secs => coalesce(('0' || m[3])::float8, 0));
+    IF m[4] IS NULL THEN
+        RETURN ta.warsaw_instant(local);
+    END IF;
+    IF left(m[4], 1) = '-' THEN
+        local := local + make_interval(hours => hours, mins => minutes);
+    ELSIF m[4] <> 'Z' THEN
+        local := local - make_interval(hours => hours, mins => minutes);
+    END IF;
+    RETURN local AT TIME ZONE 'UTC';
 END $$;
+COMMENT ON FUNCTION ta.field_timestamp(json, text) IS
+    'A timestamp member: with an offset, naive (Europe/Warsaw) or a date (00:00 Europe/Warsaw); 422 otherwise.';
 
 CREATE FUNCTION ta.field_time(body json, key text) RETURNS time
     LANGUAGE plpgsql IMMUTABLE AS $$

@@ -108,7 +108,9 @@ EXCEPTION WHEN integrity_constraint_violation THEN
 END $$;
 COMMENT ON FUNCTION api.update_patient(bigint, json) IS 'PUT /patients/{id}: any subset of the fields.';
 
--- Archives the patient with their appointments and notes; payments stay (accounts).
+-- Archives the patient with their live appointments, notes and payments, marked as archived
+-- with the patient so that restore_patient brings back exactly these (rows archived on
+-- their own before stay archived). Payments keep their appointments linked.
 CREATE FUNCTION api.delete_patient(id bigint) RETURNS json
     LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
@@ -119,12 +121,53 @@ BEGIN
     IF NOT FOUND THEN
         PERFORM ta.raise('P0002', 'Pacjent nie został znaleziony');
     END IF;
-    UPDATE ta.appointments SET deleted_at = now(), deleted_by = uid
+    UPDATE ta.payments SET deleted_at = now(), deleted_by = uid, archived_with_patient = true
      WHERE patient_id = delete_patient.id AND deleted_at IS NULL;
-    UPDATE ta.session_notes SET deleted_at = now(), deleted_by = uid
+    UPDATE ta.appointments SET deleted_at = now(), deleted_by = uid, archived_with_patient = true
+     WHERE patient_id = delete_patient.id AND deleted_at IS NULL;
+    UPDATE ta.session_notes SET deleted_at = now(), deleted_by = uid, archived_with_patient = true
      WHERE patient_id = delete_patient.id AND deleted_at IS NULL;
     PERFORM ta.audit(uid, 'delete', ARRAY[delete_patient.id]);
     RETURN json_build_object('detail', 'Pacjent został usunięty');
 END $$;
-COMMENT ON FUNCTION api.delete_patient(bigint) IS 'DELETE /patients/{id}: archives, keeps the records.';
+COMMENT ON FUNCTION api.delete_patient(bigint) IS
+    'DELETE /patients/{id}: archives the patient with their appointments, notes and payments.';
 
+-- Undoes delete_patient: the patient and exactly the rows archived with them. When a slot
+-- of one of their appointments was booked meanwhile, the table's exclusion constraint refuses
+-- the whole restore (nothing changes) and the message names the days.
+CREATE FUNCTION api.restore_patient(id bigint) RETURNS json
+    LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    uid bigint := ta.caller();
+    p ta.patients;
+    taken text;
+BEGIN
+    BEGIN
+        UPDATE ta.patients SET deleted_at = NULL, deleted_by = NULL
+         WHERE patients.id = restore_patient.id AND deleted_at IS NOT NULL
+        RETURNING * INTO p;
+        IF p.id IS NULL THEN
+            PERFORM ta.raise('P0002', 'Nie znaleziono zarchiwizowanego pacjenta');
+        END IF;
+        UPDATE ta.payments SET deleted_at = NULL, deleted_by = NULL, archived_with_patient = false
+         WHERE patient_id = restore_patient.id AND archived_with_patient;
+        UPDATE ta.session_notes SET deleted_at = NULL, deleted_by = NULL, archived_with_patient = false
+         WHERE patient_id = restore_patient.id AND archived_with_patient;
+        UPDATE ta.appointments SET deleted_at = NULL, deleted_by = NULL, archived_with_patient = false
+         WHERE patient_id = restore_patient.id AND archived_with_patient;
+    EXCEPTION WHEN exclusion_violation THEN
+        SELECT string_agg(DISTINCT to_char(a.date, 'YYYY-MM-DD'), ', ' ORDER BY to_char(a.date, 'YYYY-MM-DD')) INTO taken
+          FROM ta.appointments a JOIN ta.appointments other
+            ON other.practice_id = a.practice_id AND other.deleted_at IS NULL AND other.status <> 'cancelled'
+           AND tsrange(other.date + other.start_time, other.date + other.end_time)
+               && tsrange(a.date + a.start_time, a.date + a.end_time)
+         WHERE a.patient_id = restore_patient.id AND a.archived_with_patient AND a.status <> 'cancelled';
+        PERFORM ta.raise('P0001', 'Nie można przywrócić pacjenta: jego wizyty kolidują z innymi wizytami'
+                                  || coalesce(' w dniach: ' || taken, ''));
+    END;
+    PERFORM ta.audit(uid, 'update', ARRAY[p.id]);
+    RETURN row_to_json(ta.patient_out(p));
+END $$;
+COMMENT ON FUNCTION api.restore_patient(bigint) IS
+    'POST /patients/{id}/restore: the archived patient with exactly the rows archived with them.';

@@ -76,7 +76,7 @@ BEGIN
     INSERT INTO ta.payments (practice_id, patient_id, amount, payment_method, description, payment_date)
     VALUES (ta.current_practice_id(), ta.field_id(body, 'patient_id'), ta.field_money(body, 'amount'),
             ta.to_payment_method(ta.field_text(body, 'payment_method'), 'payment_method'), ta.field_text(body, 'description'),
-            coalesce(ta.field_day(body, 'payment_date'), current_date))
+            coalesce(ta.field_timestamp(body, 'payment_date'), now()))
     RETURNING * INTO pay;
     PERFORM ta.link_appointments(pay, ids, false);
     PERFORM ta.audit(uid, 'create', ARRAY[pay.patient_id]);
@@ -106,8 +106,8 @@ BEGIN
         SELECT * FROM ta.payments p
          WHERE p.deleted_at IS NULL
            AND (patient IS NULL OR p.patient_id = patient)
-           AND (date_from IS NULL OR p.payment_date >= date_from)
-           AND (date_to IS NULL OR p.payment_date <= date_to)
+           AND (date_from IS NULL OR p.payment_date >= ta.warsaw_instant(date_from))
+           AND (date_to IS NULL OR p.payment_date < ta.warsaw_instant(date_to + 1))
            AND (method IS NULL OR p.payment_method = method))
     SELECT json_build_object(
         'total', (SELECT count(*) FROM matching),
@@ -154,7 +154,7 @@ BEGIN
         description = CASE WHEN body -> 'description' IS NULL THEN description
                            ELSE ta.field_text(body, 'description') END,
         payment_date = CASE WHEN body -> 'payment_date' IS NULL THEN payment_date
-                            ELSE ta.field_day(body, 'payment_date') END,
+                            ELSE ta.field_timestamp(body, 'payment_date') END,
         updated_at = now()
      WHERE payments.id = update_payment.id AND deleted_at IS NULL
     RETURNING * INTO pay;
@@ -233,8 +233,8 @@ BEGIN
                 'transfer_count', count(*) FILTER (WHERE p.payment_method = 'TRANSFER'))
               FROM ta.payments p
              WHERE p.deleted_at IS NULL
-               AND (date_from IS NULL OR p.payment_date >= date_from)
-               AND (date_to IS NULL OR p.payment_date <= date_to));
+               AND (date_from IS NULL OR p.payment_date >= ta.warsaw_instant(date_from))
+               AND (date_to IS NULL OR p.payment_date < ta.warsaw_instant(date_to + 1)));
 END $$;
 COMMENT ON FUNCTION api.payment_statistics(json) IS 'GET /payments/statistics/summary?date_from&date_to';
 

@@ -86,7 +86,10 @@ CREATE TABLE ta.session_notes (
     deleted_at timestamptz,
     deleted_by bigint REFERENCES ta.users,
     FOREIGN KEY (patient_id, practice_id) REFERENCES ta.patients (id, practice_id),
-    UNIQUE (id, patient_id, practice_id)
+    UNIQUE (id, patient_id, practice_id),
+    -- archived by DELETE /patients/{id} with its patient, so restoring the patient restores it
+    archived_with_patient boolean NOT NULL DEFAULT false,
+    CONSTRAINT session_notes_archived_with_patient_check CHECK (NOT archived_with_patient OR deleted_at IS NOT NULL)
 );
 CREATE INDEX session_notes_practice_id_idx ON ta.session_notes (practice_id, created_at DESC)
     WHERE deleted_at IS NULL;
@@ -106,7 +109,8 @@ CREATE TABLE ta.payments (
     amount numeric(10,2) NOT NULL CONSTRAINT payments_amount_check CHECK (amount >= 0),
     payment_method ta.payment_method NOT NULL,
     description text CONSTRAINT payments_description_check CHECK (length(description) <= 2000),
-    payment_date date NOT NULL DEFAULT current_date,
+    -- when the money came: an instant (the original SPA sends and shows the time)
+    payment_date timestamptz NOT NULL DEFAULT now(),
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now(),
     deleted_at timestamptz,
@@ -114,7 +118,12 @@ CREATE TABLE ta.payments (
     -- the appointments an archived payment covered, kept for the record
     archived_appointment_ids bigint[],
     FOREIGN KEY (patient_id, practice_id) REFERENCES ta.patients (id, practice_id),
-    UNIQUE (id, patient_id, practice_id)
+    UNIQUE (id, patient_id, practice_id),
+    -- the appointments this payment covered until they were deleted (DELETE /appointments/{id}),
+    -- kept for the record: the amount stays what was paid
+    deleted_appointment_ids bigint[],
+    archived_with_patient boolean NOT NULL DEFAULT false,
+    CONSTRAINT payments_archived_with_patient_check CHECK (NOT archived_with_patient OR deleted_at IS NOT NULL)
 );
 CREATE INDEX payments_practice_id_idx ON ta.payments (practice_id, payment_date DESC, id DESC)
     WHERE deleted_at IS NULL;
@@ -173,7 +182,11 @@ CREATE TABLE ta.appointments (
     created_at timestamptz NOT NULL DEFAULT now(),
     deleted_at timestamptz,
     deleted_by bigint REFERENCES ta.users,
+    -- archived by DELETE /patients/{id} with its patient, so restoring the patient restores it
+    -- (before the status columns: the 1.1 upgrade adds it first, issue 14's step before 15's)
+    archived_with_patient boolean NOT NULL DEFAULT false,
     CONSTRAINT appointments_end_after_start CHECK (end_time > start_time),
+    CONSTRAINT appointments_archived_with_patient_check CHECK (NOT archived_with_patient OR deleted_at IS NOT NULL),
     FOREIGN KEY (patient_id, practice_id) REFERENCES ta.patients (id, practice_id),
     CONSTRAINT appointments_note_fkey FOREIGN KEY (session_note_id, patient_id, practice_id)
         REFERENCES ta.session_notes (id, patient_id, practice_id),

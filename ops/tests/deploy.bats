@@ -12,8 +12,12 @@ setup() {
 
 # An nginx a test started is stopped even when the test fails.
 teardown() {
-    local pidfile=$BATS_TEST_TMPDIR/run/nginx.pid
+    local pidfile=$BATS_TEST_TMPDIR/run/nginx.pid pid
     if [ -s "$pidfile" ]; then kill "$(cat "$pidfile")" 2>/dev/null || true; fi
+    # Proxies a test started (start_proxy).
+    if [ -s "$BATS_TEST_TMPDIR/proxy.pids" ]; then
+        while read -r pid; do kill "$pid" 2>/dev/null || true; done < "$BATS_TEST_TMPDIR/proxy.pids"
+    fi
 }
 
 # Runs deploy-mikrus.sh's functions in a subshell: deploy FUNCTION ARGS...
@@ -339,4 +343,126 @@ SQL
         'load_settings && load_pitr && echo "$PITR_RETENTION_FULL $PITR_REPO $PG_SERVICE $PITR_START_OPTS"' 
     [ "$status" -eq 0 ]
     [ "$output" = "4 /var/lib/pgbackrest/therapyassistance postgresql@15-main -c config_file=$BATS_TEST_TMPDIR/pg/15/main/postgresql.conf" ]
+}
+
+# A fresh database of the test owner, installed the way init does on a shared PostgreSQL: DB
+# (dropped first) with settings in $TA_ETC; extra NAME=VALUE settings go to write_settings.
+shared_install() {
+    local db=$1; shift
+    psql_super -d postgres >/dev/null <<SQL
+SET client_min_messages = warning;
+DROP DATABASE IF EXISTS $db WITH (FORCE);
+SELECT format('CREATE ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE', '$OPS_OWNER')
+ WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$OPS_OWNER') \gexec
+CREATE DATABASE $db OWNER $OPS_OWNER;
+SQL
+    env DB_HOST="$PGSOCK" DB_PORT="$DB_PORT" DB_NAME="$db" DB_USER="$OPS_OWNER" DB_PASSWORD=unused \
+        BACKUP_DIR="$BATS_TEST_TMPDIR/backups" "$@" bash -c '. "$1"; write_settings' deploy-test "$DEPLOY"
+    deploy eval 'load_settings && install_schema' >/dev/null
+}
+
+# start_proxy PORT LOG DATABASE: the real proxy binary on PORT against DATABASE of this cluster,
+# its output in LOG; returns once it answers /health at all (a missing database answers 503).
+start_proxy() {
+    [ -x "$ROOT/proxy/therapyassistance-proxy" ] || make -s -C "$ROOT/proxy" all >/dev/null
+    DATABASE_URL="postgresql:///$3?host=$PGSOCK&port=$DB_PORT&user=$OPS_OWNER" \
+        JWT_SECRET=$(sed -n 's/^JWT_SECRET=//p' "$TA_ETC/.env") PORT=$1 LISTEN_ADDRESS=127.0.0.1 \
+        PROXY_ENV_FILE=/dev/null "$ROOT/proxy/therapyassistance-proxy" >>"$2" 2>&1 &
+    echo $! >> "$BATS_TEST_TMPDIR/proxy.pids"
+    for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$1/health" && return 0; sleep 0.1; done
+    return 1
+}
+
+@test "init --demo seeds the demo practice once, and never into a database with accounts" {
+    pg_running || skip "PostgreSQL is not running: make up"
+    run "$DEPLOY" help
+    [[ $output == *"--demo adds the demo practice"* ]]
+    run "$DEPLOY" init --demo --colour blue
+    [ "$status" -eq 1 ] && [[ $output == *"unknown argument '--colour'"* ]]
+    shared_install ops_test_demo
+    run deploy eval 'load_settings && seed_demo'
+    echo "$output"
+    [ "$status" -eq 0 ] && [[ $output == *"seeded the demo practice"* ]]
+    [ "$(psql_super -d ops_test_demo -tA -c "SELECT count(*) FROM ta.patients")" = 5 ]
+    [ "$(psql_super -d ops_test_demo -tA -c "SELECT count(*) FROM ta.payments")" = 1 ]
+    # Its login works through the api, with the secret init stored.
+    [ "$(psql_super -d ops_test_demo -tA -c \
+        "SELECT api.login('{\"username\": \"terapeuta@example.com\", \"password\": \"haslo123\"}') ->> 'token_type'")" = bearer ]
+    before=$(table_checksums ops_test_demo)
+    run deploy eval 'load_settings && seed_demo'
+    [ "$status" -eq 0 ] && [[ $output == *"keeping the demo practice"* ]]
+    [ "$(table_checksums ops_test_demo)" = "$before" ]
+
+    TA_ETC=$TA_ETC/other shared_install ops_test_demo_taken
+    psql_super -d ops_test_demo_taken -c \
+        "SELECT api.register('{\"email\": \"prawdziwa@example.com\", \"password\": \"haslo-prawdziwe\"}')" >/dev/null
+    TA_ETC=$TA_ETC/other run deploy eval 'load_settings && seed_demo'
+    [ "$status" -eq 0 ] && [[ $output == *"WARNING: not seeding the demo practice"* ]]
+    [ "$(psql_super -d ops_test_demo_taken -tA -c "SELECT string_agg(email, ',') FROM ta.users")" = prawdziwa@example.com ]
+    psql_super -d postgres -c "DROP DATABASE ops_test_demo WITH (FORCE)" -c "DROP DATABASE ops_test_demo_taken WITH (FORCE)" >/dev/null
+}
+
+@test "status: port, PostgreSQL, settings files, errors in the log, nginx; each warns" {
+    pg_running || skip "PostgreSQL is not running: make up"
+    port=$(free_port)
+    shared_install ops_test_status PORT="$port"
+    log=$BATS_TEST_TMPDIR/proxy.log
+    # Nothing listens yet.
+    run deploy eval 'load_settings && status_port'
+    [ "$status" -eq 1 ] && [[ $output == *"nothing listens on port $port"* ]]
+    start_proxy "$port" "$log" ops_test_status
+    run deploy eval 'load_settings && status_port && status_database'
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ $output == *"port: $port (127.0.0.1:$port)"* ]]
+    [[ $output == *"database ops_test_status answers"* ]]
+    # PostgreSQL unreachable (a port where nothing listens): said, not hung.
+    sed -i "s/^DB_PORT=.*/DB_PORT=$(free_port)/" "$TA_ETC/.env"
+    run deploy eval 'load_settings && status_database'
+    [ "$status" -eq 1 ] && [[ $output == *"WARNING: PostgreSQL at"*"does not answer"* ]]
+    sed -i "s/^DB_PORT=.*/DB_PORT=$DB_PORT/" "$TA_ETC/.env"
+
+    # Settings: the units and the site are missing until deploy renders them; a file others may read.
+    run deploy eval 'load_settings && status_config'
+    [ "$status" -eq 1 ] && [[ $output == *"$SYSTEMD_DIR/therapyassistance.service is missing"* ]]
+    mkdir -p "$TA_HOME/current" "$NGINX_DIR/sites-enabled"
+    cp /bin/true "$TA_HOME/current/therapyassistance-proxy"
+    deploy eval 'load_settings && render_units' >/dev/null
+    : > "$NGINX_DIR/sites-enabled/therapyassistance"
+    run deploy eval 'load_settings && status_config'
+    echo "$output"
+    [ "$status" -eq 0 ] && [[ $output == *"settings: "*"in place"* ]]
+    chmod 644 "$TA_ETC/owner.env"
+    run deploy eval 'load_settings && status_config'
+    [ "$status" -eq 1 ] && [[ $output == *"$TA_ETC/owner.env may be read by others"* ]]
+    chmod 600 "$TA_ETC/owner.env"
+
+    # The log: a healthy proxy's has no errors; one whose database is gone answers 503 and says so,
+    # while errors older than 24 hours no longer count.
+    curl -fsS "http://127.0.0.1:$port/health" >/dev/null
+    TA_LOG_FILE=$log run deploy eval 'load_settings && status_logs'
+    echo "$output"
+    [ "$status" -eq 0 ] && [[ $output == *"no errors in the last 24 h"* ]]
+    broken_port=$(free_port) broken_log=$BATS_TEST_TMPDIR/broken.log
+    start_proxy "$broken_port" "$broken_log" ops_test_nowhere
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$broken_port/health")" = 503 ]
+    TA_LOG_FILE=$broken_log run deploy eval 'load_settings && status_logs'
+    echo "$output"
+    [ "$status" -eq 1 ] && [[ $output == *"errors in the proxy's log in the last 24 h"*'"status":503'* ]]
+    old=$(date -u -d '2 days ago' +%Y-%m-%dT%H:%M:%S)
+    grep '"status":503' "$broken_log" | tail -n 1 | sed "s/\"time\":\"[^\"]*\"/\"time\":\"$old.000Z\"/" > "$BATS_TEST_TMPDIR/old.log"
+    [ -s "$BATS_TEST_TMPDIR/old.log" ]
+    TA_LOG_FILE=$BATS_TEST_TMPDIR/old.log run deploy eval 'load_settings && status_logs'
+    [ "$status" -eq 0 ]
+
+    # nginx: nothing on a free port; make up's nginx (SPA and /api/ to make up's proxy) when it runs.
+    sed -i "s/^WEB_PORT=.*/WEB_PORT=$(free_port)/" "$TA_ETC/.env"
+    run deploy eval 'load_settings && status_nginx'
+    [ "$status" -eq 1 ] && [[ $output == *"nginx does not serve the web interface"* ]]
+    curl -fs "http://127.0.0.1:$WEB_PORT/" >/dev/null || skip "make up's nginx does not run on $WEB_PORT"
+    sed -i "s/^WEB_PORT=.*/WEB_PORT=$WEB_PORT/" "$TA_ETC/.env"
+    run deploy eval 'load_settings && status_nginx'
+    echo "$output"
+    [ "$status" -eq 0 ] && [[ $output == *"serves the web interface and /api/"* ]]
+    psql_super -d postgres -c "DROP DATABASE ops_test_status WITH (FORCE)" >/dev/null
 }

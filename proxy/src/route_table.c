@@ -27,6 +27,7 @@ const struct route route_table[] = {
 	API("GET", "/patients/{id}/export", "api.export_patient", true, true, false, BODY_NONE),
 	API("PUT", "/patients/{id}", "api.update_patient", true, true, false, BODY_JSON),
 	API("DELETE", "/patients/{id}", "api.delete_patient", true, true, false, BODY_NONE),
+	API("POST", "/patients/{id}/restore", "api.restore_patient", true, true, false, BODY_NONE),
 
 	API("GET", "/appointments", "api.list_appointments", true, false, true, BODY_NONE),
 	API("POST", "/appointments", "api.create_appointment", true, false, false, BODY_JSON),

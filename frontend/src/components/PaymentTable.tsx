@@ -1,6 +1,6 @@
 import { Link } from 'react-router-dom';
 import type { PaymentMethod, PaymentWithPatient } from '../api/types';
-import { formatDate } from '../format/dates';
+import { dayOf, formatDate } from '../format/dates';
 import { formatMoney } from '../format/money';
 
 export const METHOD_LABELS: Record<PaymentMethod, string> = { CASH: 'Gotówka', TRANSFER: 'Przelew' };
@@ -27,8 +27,8 @@ export function PaymentTable({ payments, showPatient = true }: {
           {payments.map((p) => (
             <tr key={p.id}>
               <td className="whitespace-nowrap px-4 py-2 tabular-nums">
-                <Link className="link" to={`/platnosci/${p.id}`} aria-label={`Płatność z ${formatDate(p.payment_date)}: szczegóły`}>
-                  {formatDate(p.payment_date)}
+                <Link className="link" to={`/platnosci/${p.id}`} aria-label={`Płatność z ${formatDate(dayOf(p.payment_date))}: szczegóły`}>
+                  {formatDate(dayOf(p.payment_date))}
                 </Link>
               </td>
               {showPatient && <td className="px-4 py-2">{p.patient_name}</td>}

@@ -17,6 +17,7 @@ export const ROUTE_LABELS: Readonly<Record<string, string>> = {
   'GET /patients/{id}': 'karta pacjenta',
   'PUT /patients/{id}': 'dane pacjenta',
   'DELETE /patients/{id}': 'pacjent (do archiwum)',
+  'POST /patients/{id}/restore': 'pacjent (z archiwum)',
   'GET /patients/{id}/export': 'wszystkie dane pacjenta (plik)',
   'GET /appointments': 'lista wizyt',
   'POST /appointments': 'nowa wizyta',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  addDays, addMonths, endOfMonth, formatDate, formatDateLong, formatMonth, formatTime, isIsoDate, isTime,
+  addDays, addMonths, dayOf, endOfMonth, formatDate, formatDateLong, formatMonth, formatTime, isIsoDate, isTime,
   minutesToTime, monthGrid, parseIsoDate, startOfWeek, timeToMinutes, toIsoDate, weekDays,
 } from './dates';
 
@@ -55,6 +55,13 @@ describe('Polish formatting', () => {
   it('writes times without seconds', () => {
     expect(formatTime('14:05:00')).toBe('14:05');
     expect(formatTime('09:30')).toBe('09:30');
+  });
+});
+
+describe('timestamps', () => {
+  it('take the local day of an instant', () => {
+    const local = new Date(2026, 11, 1, 0, 30);
+    expect(dayOf(local.toISOString())).toBe('2026-12-01');
   });
 });
 

@@ -92,6 +92,11 @@ export function formatMonth(iso: string): string {
   return monthFormat.format(parseIsoDate(iso));
 }
 
+/** The local day of an ISO 8601 timestamp with offset (payment_date): "2026-11-30T23:30:00Z" → "2026-12-01" in Warsaw. */
+export function dayOf(timestamp: string): string {
+  return toIsoDate(new Date(timestamp));
+}
+
 /** An ISO 8601 timestamp with offset, in the browser's local time. */
 export function formatTimestamp(timestamp: string): string {
   return timestampFormat.format(new Date(timestamp));

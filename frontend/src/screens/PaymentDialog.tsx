@@ -7,7 +7,7 @@ import { Dialog } from '../components/Dialog';
 import { SelectField, TextAreaField, TextField } from '../components/Field';
 import { PatientSelect } from '../components/PatientSelect';
 import { METHOD_LABELS } from '../components/PaymentTable';
-import { formatDate, formatTime, today } from '../format/dates';
+import { dayOf, formatDate, formatTime, today } from '../format/dates';
 import { formatMoney, moneyInput, parseMoney, sumMoney } from '../format/money';
 import { useForm } from '../forms/useForm';
 import { validatePayment, type PaymentForm } from '../forms/validation';
@@ -37,7 +37,7 @@ export function PaymentDialog({ payment, patients, onSaved, onClose }: {
     patient_id: payment ? String(payment.patient_id) : '',
     amount: payment ? moneyInput(payment.amount) : '',
     payment_method: payment?.payment_method ?? 'TRANSFER',
-    payment_date: payment?.payment_date ?? today(),
+    payment_date: payment ? dayOf(payment.payment_date) : today(),
     description: payment?.description ?? '',
     appointment_ids: payment?.appointments.map((a) => a.id) ?? [],
   });
@@ -54,7 +54,10 @@ export function PaymentDialog({ payment, patients, onSaved, onClose }: {
     const input = {
       amount: parseMoney(v.amount) ?? 0,
       payment_method: v.payment_method === 'CASH' ? 'CASH' as const : 'TRANSFER' as const,
-      payment_date: v.payment_date,
+      // payment_date is an instant: an unchanged day keeps the payment's time, today's is now,
+      // another day is its midnight (the API reads a date as 00:00 Europe/Warsaw).
+      payment_date: payment && v.payment_date === dayOf(payment.payment_date) ? payment.payment_date
+        : v.payment_date === today() ? new Date().toISOString() : v.payment_date,
       description: v.description.trim() || null,
       appointment_ids: v.appointment_ids,
     };

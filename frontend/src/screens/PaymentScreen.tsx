@@ -8,7 +8,7 @@ import { PaidBadge } from '../components/AppointmentList';
 import { ConfirmDialog } from '../components/Dialog';
 import { METHOD_LABELS } from '../components/PaymentTable';
 import { ScreenTitle } from '../components/ScreenTitle';
-import { formatDate, formatTime, formatTimestamp } from '../format/dates';
+import { dayOf, formatDate, formatTime, formatTimestamp } from '../format/dates';
 import { formatMoney } from '../format/money';
 import { PaymentDialog } from './PaymentDialog';
 
@@ -28,7 +28,7 @@ export default function PaymentScreen() {
     <div className="space-y-4">
       <Link className="link text-sm" to="/platnosci">← Płatności</Link>
       <div className="flex flex-wrap items-center justify-between gap-2">
-        <ScreenTitle title="Płatność">Płatność z {formatDate(p.payment_date)}</ScreenTitle>
+        <ScreenTitle title="Płatność">Płatność z {formatDate(dayOf(p.payment_date))}</ScreenTitle>
         <div className="flex gap-2">
           <button type="button" className="btn-secondary" onClick={() => setEditing(true)}>Edytuj</button>
           <button type="button" className="btn-secondary" onClick={() => setDeleting(true)}>Usuń</button>

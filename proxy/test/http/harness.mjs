@@ -157,6 +157,10 @@ export function decodeClaims(token) {
 
 export const today = () => new Date().toISOString().slice(0, 10);
 
+// The Europe/Warsaw day (YYYY-MM-DD) of an ISO 8601 instant: the day payments are filtered by.
+const WARSAW_DAY = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Warsaw' });
+export const warsawDay = (iso) => WARSAW_DAY.format(new Date(iso));
+
 // Hooks a test file up to its own proxy and a fresh practice (and, when patientName is given, one patient).
 // The returned object is filled in before the first test: proxy, token, patient, and call(method, path, body)
 // as that practice; setup(ctx), when given, runs after that.
