@@ -51,8 +51,11 @@ sql/fallback/upgrade.sql: $(SQL_SOURCES)
 TA_INSTALL := $(if $(filter fallback,$(INSTALL)),fallback,extension)
 export TA_INSTALL PORT WEB_PORT DB_PORT JWT_SECRET ALLOWED_ORIGINS REPLICA
 
-.PHONY: up down psql test regress fallback-sql backup restore fuzz bench bench-quick
+.PHONY: up down psql test regress fallback-sql backup restore fuzz bench bench-quick extension-files
 fallback-sql: sql/fallback/therapyassistance.sql sql/fallback/upgrade.sql
+# The files `make install` puts into PostgreSQL's extension folder (make up compares them).
+extension-files:
+	@echo therapyassistance.control $(DATA) $(DATA_built)
 
 up:
 	@stack/up.sh

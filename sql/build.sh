@@ -13,18 +13,53 @@ cd "$(dirname "$0")"
 parts=(tables throttle input caller admin auth patients appointments notes payments audit)
 
 version_sql() { sed "s/@VERSION@/$1/" schema_version.sql; }
+# The extension's comment names the version too: a backup holds it (pg_dump leaves out the
+# extension's functions), so a restore knows which version to create before upgrading.
+extension_version_sql() {
+    printf "COMMENT ON EXTENSION therapyassistance IS\n    'TherapyAssistance schema %s: patients, appointments, session notes and payments with row-level security';\n" "$1"
+}
 shared() { for p in "${parts[@]}"; do cat "$p.sql"; done; }
 
 install() {  # install KIND VERSION
     if [ "$1" = extension ]; then
-        cat extension_head.sql namespaces.sql native.sql; shared; version_sql "$2"; cat privileges.sql extension_tail.sql
+        cat extension_head.sql namespaces.sql native.sql; shared; version_sql "$2"; extension_version_sql "$2"; cat extension_tail.sql privileges.sql
     else
         cat fallback/head.sql namespaces.sql fallback/native.sql; shared; version_sql "$2"; cat privileges.sql
     fi
 }
 
-# The step's files, numbered by the issue that needs them (sql/upgrade/README.md).
-step_sources() { cat "upgrade/$1--$2"/*.sql; }
+# The step's files, in name order. A line "-- @function NAME" stands for the definition of
+# function NAME in the current sources (with its comment), as CREATE OR REPLACE: a step names
+# the functions it changes instead of copying them (their bodies are frozen with the release).
+step_sources() {
+    local line
+    for f in "upgrade/$1--$2"/*.sql; do
+        while IFS= read -r line; do
+            if [[ $line =~ ^--\ @function\ ([a-z_]+\.[a-z_0-9]+)$ ]]; then
+                function_source "${BASH_REMATCH[1]}"
+            else
+                printf '%s\n' "$line"
+            fi
+        done < "$f"
+    done
+}
+
+# function_source NAME: CREATE OR REPLACE FUNCTION NAME(...) ... $$; and the COMMENT ON FUNCTION
+# that follows it, from the current sources; fails when no file defines NAME.
+function_source() {
+    local p found=
+    for p in "${parts[@]}"; do
+        found=$(awk -v head="CREATE FUNCTION $1(" '
+            !on && index($0, head) == 1 { on = 1; sub(/^CREATE FUNCTION/, "CREATE OR REPLACE FUNCTION") }
+            on == 1 { print; if ($0 ~ /\$\$;[ \t]*$/) on = 2; next }
+            on == 2 && /^COMMENT ON FUNCTION / { on = 3 }
+            on == 3 { print; if ($0 ~ /;[ \t]*$/) exit; next }
+            on == 2 { exit }' "$p.sql")
+        if [ -n "$found" ]; then printf '%s\n' "$found"; return; fi
+    done
+    echo "sql/build.sh: no function $1 in the sources (named by a step's -- @function line)" >&2
+    return 1
+}
 
 check() {  # check FROM TO: the guard that the database holds FROM as released
     local expected fingerprint
@@ -38,12 +73,13 @@ check() {  # check FROM TO: the guard that the database holds FROM as released
 }
 
 step() {  # step KIND FROM TO
-    local frozen=releases/$([ "$1" = extension ] && echo therapyassistance || echo fallback)--$2--$3.sql
+    local frozen=releases/fallback--$2--$3.sql
+    [ "$1" = fallback ] || frozen=releases/therapyassistance--$2--$3.sql
     if [ -f "$frozen" ]; then cat "$frozen"; return; fi
     if [ "$1" = extension ]; then
         printf -- '-- therapyassistance %s -> %s (built by make from sql/upgrade/%s--%s/).\n' "$2" "$3" "$2" "$3"
         printf '\\echo Use "ALTER EXTENSION therapyassistance UPDATE TO '"'"'%s'"'"'" to load this file. \\quit\n' "$3"
-        check "$2" "$3"; step_sources "$2" "$3"; version_sql "$3"; cat privileges.sql extension_tail.sql
+        check "$2" "$3"; step_sources "$2" "$3"; version_sql "$3"; extension_version_sql "$3"; cat extension_tail.sql privileges.sql
     else
         printf -- '-- therapyassistance %s -> %s, plain-SQL install (from sql/upgrade/%s--%s/).\n' "$2" "$3" "$2" "$3"
         check "$2" "$3"; step_sources "$2" "$3"; version_sql "$3"; cat privileges.sql
@@ -79,7 +115,7 @@ SQL
         step fallback "$from" "$to"
         printf '\\set ta_from %s\n\\endif\n' "$to"
     done < <(steps)
-    printf 'COMMIT;\n\\echo therapyassistance: schema version :ta_from\n'
+    printf 'COMMIT; -- the whole upgrade\n\\echo therapyassistance: schema version :ta_from\n'
 }
 
 case ${1:-} in

@@ -38,8 +38,6 @@ BEGIN
         WHEN 'session_notes_content_check' THEN
             ARRAY['22023', 'Treść notatki nie może być pusta (najwyżej 200000 znaków)', 'content']
         WHEN 'payments_amount_check' THEN ARRAY['22023', 'Kwota nie może być ujemna', 'amount']
-        WHEN 'payments_payment_method_check' THEN
-            ARRAY['22023', 'Metoda płatności musi być CASH lub TRANSFER', 'payment_method']
         WHEN 'payments_description_check' THEN
             ARRAY['22023', 'Opis może mieć najwyżej 2000 znaków', 'description']
         WHEN 'users_email_key' THEN ARRAY['23505', 'Email już jest zarejestrowany', 'email']
@@ -254,6 +252,24 @@ CREATE FUNCTION ta.query_date(q json, key text) RETURNS date
 
 CREATE FUNCTION ta.query_id(q json, key text) RETURNS bigint
     LANGUAGE sql IMMUTABLE AS $$ SELECT ta.to_id(ta.field_scalar(q, key), key) $$;
+
+-- The values of a closed list as a Polish sentence ends: 'a lub b', 'a, b lub c'.
+CREATE FUNCTION ta.one_of(items text[]) RETURNS text
+    LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN cardinality(items) < 2 THEN items[1]
+                ELSE array_to_string(items[1:cardinality(items) - 1], ', ') || ' lub ' || items[cardinality(items)] END
+$$;
+
+-- A payment method member (or query parameter), or NULL when absent.
+CREATE FUNCTION ta.to_payment_method(value text, key text) RETURNS ta.payment_method
+    LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF value IS NULL OR value = ANY (enum_range(NULL::ta.payment_method)::text[]) THEN
+        RETURN value::ta.payment_method;
+    END IF;
+    PERFORM ta.raise('22023', format('Metoda płatności musi być %s', ta.one_of(enum_range(NULL::ta.payment_method)::text[])),
+                     key);
+END $$;
 
 -- A money amount as Python prints a float (150.0, 99.5), for the original's messages.
 CREATE FUNCTION ta.money_text(m numeric) RETURNS text

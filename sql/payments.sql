@@ -71,7 +71,7 @@ BEGIN
     END IF;
     INSERT INTO ta.payments (practice_id, patient_id, amount, payment_method, description, payment_date)
     VALUES (ta.current_practice_id(), ta.field_id(body, 'patient_id'), ta.field_money(body, 'amount'),
-            ta.field_text(body, 'payment_method'), ta.field_text(body, 'description'),
+            ta.to_payment_method(ta.field_text(body, 'payment_method'), 'payment_method'), ta.field_text(body, 'description'),
             coalesce(ta.field_day(body, 'payment_date'), current_date))
     RETURNING * INTO pay;
     PERFORM ta.link_appointments(pay, ids, false);
@@ -93,14 +93,11 @@ DECLARE
     patient bigint := ta.query_id(params, 'patient_id');
     date_from date := ta.query_date(params, 'date_from');
     date_to date := ta.query_date(params, 'date_to');
-    method text := ta.field_scalar(params, 'payment_method');
+    method ta.payment_method := ta.to_payment_method(ta.field_scalar(params, 'payment_method'), 'payment_method');
     result json;
     ids bigint[];
     uid bigint := ta.caller();
 BEGIN
-    IF method NOT IN ('CASH', 'TRANSFER') THEN
-        PERFORM ta.raise('22023', 'Metoda płatności musi być CASH lub TRANSFER', 'payment_method');
-    END IF;
     WITH matching AS (
         SELECT * FROM ta.payments p
          WHERE p.deleted_at IS NULL
@@ -149,7 +146,7 @@ BEGIN
     UPDATE ta.payments SET
         amount = CASE WHEN body -> 'amount' IS NULL THEN amount ELSE ta.field_money(body, 'amount') END,
         payment_method = CASE WHEN body -> 'payment_method' IS NULL THEN payment_method
-                              ELSE ta.field_text(body, 'payment_method') END,
+                              ELSE ta.to_payment_method(ta.field_text(body, 'payment_method'), 'payment_method') END,
         description = CASE WHEN body -> 'description' IS NULL THEN description
                            ELSE ta.field_text(body, 'description') END,
         payment_date = CASE WHEN body -> 'payment_date' IS NULL THEN payment_date

@@ -24,6 +24,13 @@ suite() {
 suite "pg_regress + isolation (extension)" "$ROOT/regress/run.sh" extension
 suite "pg_regress + isolation (fallback)" "$ROOT/regress/run.sh" fallback
 suite "extension <-> fallback: tokens and pg_dump" "$ROOT/regress/interchange.sh"
+# Schema upgrades: every released version, filled through its api, upgrades to this code's with every
+# row kept and the schema a fresh install has; the regress suite passes on an upgraded database.
+for install in extension fallback; do
+    suite "schema upgrades: rows kept, schema as fresh, bad input refused ($install)" "$ROOT/regress/upgrade.sh" $install
+    suite "pg_regress + isolation on a database upgraded from 1.0 ($install)" \
+        env UPGRADE_FROM=1.0 "$ROOT/regress/run.sh" $install
+done
 suite "shellcheck (every shell script)" "$ROOT/ops/test.sh" scripts
 suite "ops: backup/restore logic" "$ROOT/ops/test.sh" logic
 suite "ops: backup -> damage -> restore round trips" "$ROOT/ops/test.sh" restore

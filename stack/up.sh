@@ -10,9 +10,11 @@
 env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS make -s -C "$ROOT" all fallback-sql >/dev/null
 # The extension's files go into PostgreSQL's directories (root's), only when they changed.
 installed() {
-    cmp -s "$ROOT/therapyassistance.so" "$(pg_config --pkglibdir)/therapyassistance.so" &&
-    cmp -s "$ROOT/therapyassistance--1.0.sql" "$(pg_config --sharedir)/extension/therapyassistance--1.0.sql" &&
-    cmp -s "$ROOT/therapyassistance.control" "$(pg_config --sharedir)/extension/therapyassistance.control"
+    local f
+    cmp -s "$ROOT/therapyassistance.so" "$(pg_config --pkglibdir)/therapyassistance.so" || return 1
+    for f in $(env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS make -s -C "$ROOT" --no-print-directory extension-files); do
+        cmp -s "$ROOT/$f" "$(pg_config --sharedir)/extension/$(basename "$f")" || return 1
+    done
 }
 if [ "$TA_INSTALL" = extension ] && ! installed; then
     if [ "$(id -u)" = 0 ]; then

@@ -5,7 +5,7 @@
 -- Any error rolls every step back: the database is then exactly as it was.
 \set ON_ERROR_STOP on
 SET client_min_messages = warning;
-BEGIN;
+BEGIN; -- the whole upgrade
 DO $$
 BEGIN
     IF to_regnamespace('api') IS NULL OR to_regnamespace('ta') IS NULL THEN
@@ -14,6 +14,9 @@ BEGIN
     ELSIF EXISTS (SELECT FROM pg_extension WHERE extname = 'therapyassistance') THEN
         RAISE EXCEPTION 'this database has the extension install; nothing was changed'
             USING HINT = 'Upgrade it with ALTER EXTENSION therapyassistance UPDATE.';
+    ELSIF (SELECT nspowner::regrole::name FROM pg_namespace WHERE nspname = 'ta') <> current_user THEN
+        RAISE EXCEPTION 'run the upgrade as %, the owner of schema ta, not as %; nothing was changed',
+            (SELECT nspowner::regrole::name FROM pg_namespace WHERE nspname = 'ta'), current_user;
     END IF;
 END $$;
 -- 1.0 did not record its version: a schema without api.schema_version() is 1.0.

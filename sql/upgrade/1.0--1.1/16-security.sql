@@ -40,303 +40,51 @@ ALTER TABLE ta.registrations ENABLE ROW LEVEL SECURITY;
 
 -- The JWT is verified inside the database: the caller check reads the raw token (request.jwt), no longer
 -- trusts request.jwt.claims, and refuses tokens of an older version or logged out.
-CREATE OR REPLACE FUNCTION ta.caller() RETURNS bigint
-    LANGUAGE plpgsql AS $$
-DECLARE
-    claims json;
-    uid bigint;
-BEGIN
-    SELECT ta.jwt_verify(nullif(current_setting('request.jwt', true), ''), s.jwt_secret) INTO claims
-      FROM ta.settings s;
-    PERFORM set_config('request.jwt.claims', coalesce(claims::text, ''), true);
-    IF claims ->> 'sub' ~ '^[0-9]{1,18}$' AND claims ->> 'pid' ~ '^[0-9]{1,18}$'
-       AND claims ->> 'ver' ~ '^[0-9]{1,9}$'
-       AND claims ->> 'jti' ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
-        SELECT u.id INTO uid FROM ta.users u
-         WHERE u.id = (claims ->> 'sub')::bigint AND u.practice_id = (claims ->> 'pid')::bigint
-           AND u.deleted_at IS NULL AND u.token_version = (claims ->> 'ver')::integer
-           AND NOT EXISTS (SELECT FROM ta.revoked_tokens r WHERE r.jti = (claims ->> 'jti')::uuid);
-    END IF;
-    IF uid IS NULL THEN
-        PERFORM set_config('request.jwt.claims', '', true);
-        PERFORM ta.raise('28000', 'Could not validate credentials');
-    END IF;
-    RETURN uid;
-END $$;
-COMMENT ON FUNCTION ta.caller() IS
-    'Verifies request.jwt (signature, exp, live user, token version, not logged out) and returns the user id; 401 otherwise.';
+-- @function ta.caller
 
 -- A username over ~2.7 kB answered 500 (index row too large): 422 above 254 bytes, before any work.
-CREATE OR REPLACE FUNCTION ta.require_email_length(address text, field text) RETURNS void
-    LANGUAGE plpgsql IMMUTABLE AS $$
-BEGIN
-    IF octet_length(address) > 254 THEN
-        PERFORM ta.raise('22023', 'Adres email może mieć najwyżej 254 bajty', field);
-    END IF;
-END $$;
+-- @function ta.require_email_length
 
 -- The password rules, shared by register and the new password change.
-CREATE OR REPLACE FUNCTION ta.require_new_password(secret text, field text) RETURNS void
-    LANGUAGE plpgsql IMMUTABLE AS $$
-BEGIN
-    IF secret IS NULL THEN
-        PERFORM ta.raise('22023', 'Hasło jest wymagane', field);
-    ELSIF length(secret) < 8 THEN
-        PERFORM ta.raise('22023', 'Hasło musi mieć co najmniej 8 znaków', field);
-    ELSIF octet_length(secret) > 72 THEN
-        PERFORM ta.raise('22023', 'Hasło może mieć najwyżej 72 bajty', field);
-    END IF;
-END $$;
+-- @function ta.require_new_password
 
 -- Tokens carry ver and jti (logout, password change); one place signs them.
-CREATE OR REPLACE FUNCTION ta.issue_token(u ta.users) RETURNS json
-    LANGUAGE plpgsql AS $$
-DECLARE
-    now_s bigint := extract(epoch FROM now())::bigint;
-    s ta.settings;
-BEGIN
-    SELECT * INTO s FROM ta.settings;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'therapyassistance is not configured: the owner must run ta.configure(jwt_secret)'
-            USING ERRCODE = '55000';
-    END IF;
-    RETURN json_build_object(
-        'access_token', ta.jwt_sign(json_build_object('sub', u.id::text, 'email', u.email,
-                                                      'pid', u.practice_id, 'ver', u.token_version,
-                                                      'jti', gen_random_uuid(), 'iat', now_s,
-                                                      'exp', now_s + s.jwt_expiration_hours * 3600),
-                                    s.jwt_secret),
-        'token_type', 'bearer');
-END $$;
-COMMENT ON FUNCTION ta.issue_token(ta.users) IS 'A signed token {sub, email, pid, ver, jti, iat, exp} for the user.';
+-- @function ta.issue_token
 
 -- One way to answer PT429 with the wait, for logins and registrations.
-CREATE OR REPLACE FUNCTION ta.too_many(free_at timestamptz, message text) RETURNS void
-    LANGUAGE plpgsql AS $$
-DECLARE
-    wait_s integer := greatest(1, ceil(extract(epoch FROM free_at - now())))::integer;
-BEGIN
-    RAISE EXCEPTION USING ERRCODE = 'PT429', DETAIL = wait_s::text,
-        MESSAGE = format(message, ceil(wait_s / 60.0)::integer);
-END $$;
+-- @function ta.too_many
 
 -- Per account and address first (10), per address across accounts only at 100, per account from
 -- everywhere at 100 but never for an address it logged in from: guessing no longer locks the owner out.
-CREATE OR REPLACE FUNCTION ta.login_throttle(account text, addr inet) RETURNS void
-    LANGUAGE plpgsql AS $$
-DECLARE
-    window_start constant timestamptz := now() - interval '15 minutes';
-    known boolean;
-    oldest timestamptz;
-BEGIN
-    IF addr IS NOT NULL THEN
-        PERFORM pg_advisory_xact_lock(hashtextextended('ta.login_failures addr ' || addr::text, 0));
-    END IF;
-    PERFORM pg_advisory_xact_lock(hashtextextended('ta.login_failures email ' || account, 0));
-    known := addr IS NOT NULL AND EXISTS (
-        SELECT FROM ta.login_addresses k
-         WHERE k.email = account AND k.client_addr = addr AND k.last_login_at > now() - interval '90 days');
-    -- The Nth most recent failure of each kind decides: it leaves the window first.
-    SELECT min(at) INTO oldest FROM (
-        (SELECT f.at FROM ta.login_failures f
-          WHERE f.email = account AND f.client_addr IS NOT DISTINCT FROM addr AND f.at > window_start
-          ORDER BY f.at DESC LIMIT 1 OFFSET 9)
-        UNION ALL
-        (SELECT f.at FROM ta.login_failures f WHERE addr IS NOT NULL AND f.client_addr = addr AND f.at > window_start
-          ORDER BY f.at DESC LIMIT 1 OFFSET 99)
-        UNION ALL
-        (SELECT f.at FROM ta.login_failures f WHERE NOT known AND f.email = account AND f.at > window_start
-          ORDER BY f.at DESC LIMIT 1 OFFSET 99)) nth;
-    IF oldest IS NOT NULL THEN
-        PERFORM ta.too_many(oldest + interval '15 minutes',
-                            'Zbyt wiele nieudanych prób logowania. Spróbuj ponownie za %s min.');
-    END IF;
-END $$;
-COMMENT ON FUNCTION ta.login_throttle(text, inet) IS
-    'Serialises logins per account and address; PT429 (DETAIL: seconds to wait) at 10 failures of the account from '
-    'the address, 100 from the address, or 100 of the account from addresses it never logged in from, in 15 minutes.';
+-- @function ta.login_throttle
 
 -- A success clears only its own address's failures (the guesser's keep counting) and remembers the address.
-CREATE OR REPLACE FUNCTION ta.login_succeeded(account text, addr inet) RETURNS void
-    LANGUAGE sql AS $$
-    DELETE FROM ta.login_failures f WHERE f.email = account AND f.client_addr IS NOT DISTINCT FROM addr;
-    DELETE FROM ta.login_addresses WHERE last_login_at < now() - interval '90 days';
-    INSERT INTO ta.login_addresses (email, client_addr) SELECT account, addr WHERE addr IS NOT NULL
-        ON CONFLICT ON CONSTRAINT login_addresses_pkey DO UPDATE SET last_login_at = now();
-$$;
-COMMENT ON FUNCTION ta.login_succeeded(text, inet) IS
-    'Clears account''s failures from addr and remembers addr as one the account logs in from.';
+-- @function ta.login_succeeded
 
 -- Registrations: 20 per address per hour.
-CREATE OR REPLACE FUNCTION ta.register_throttle(addr inet) RETURNS void
-    LANGUAGE plpgsql AS $$
-DECLARE
-    oldest timestamptz;
-BEGIN
-    IF addr IS NULL THEN
-        RETURN;
-    END IF;
-    PERFORM pg_advisory_xact_lock(hashtextextended('ta.registrations ' || addr::text, 0));
-    SELECT r.at INTO oldest FROM ta.registrations r
-     WHERE r.client_addr = addr AND r.at > now() - interval '1 hour'
-     ORDER BY r.at DESC LIMIT 1 OFFSET 19;
-    IF oldest IS NOT NULL THEN
-        PERFORM ta.too_many(oldest + interval '1 hour',
-                            'Zbyt wiele rejestracji z tego adresu. Spróbuj ponownie za %s min.');
-    END IF;
-    DELETE FROM ta.registrations WHERE at < now() - interval '1 hour';
-    INSERT INTO ta.registrations (client_addr) VALUES (addr);
-END $$;
-COMMENT ON FUNCTION ta.register_throttle(inet) IS
-    'Counts a registration from addr; PT429 (DETAIL: seconds to wait) after 20 in the last hour.';
+-- @function ta.register_throttle
 
 -- Throttled, the e-mail length checked first, a taken e-mail refused before bcrypt.
-CREATE OR REPLACE FUNCTION api.register(body json) RETURNS json
-    LANGUAGE plpgsql SECURITY DEFINER AS $$
-DECLARE
-    c text;
-    col text;
-    address text;
-    secret text;
-    practice_id bigint;
-    u ta.users;
-BEGIN
-    PERFORM ta.require_object(body);
-    address := btrim(ta.field_text(body, 'email'));
-    secret := ta.field_text(body, 'password');
-    PERFORM ta.require_email_length(address, 'email');
-    IF address IS NULL OR address = '' THEN
-        PERFORM ta.raise('22023', 'Email jest wymagany', 'email');
-    ELSIF NOT ta.is_email(address) THEN
-        PERFORM ta.raise('22023', 'Nieprawidłowy adres email', 'email');
-    END IF;
-    PERFORM ta.require_new_password(secret, 'password');
-    -- 20 registrations per address per hour (each runs bcrypt), counted before it runs.
-    PERFORM ta.register_throttle(ta.client_addr());
-    -- A taken address is refused before bcrypt; the unique index still decides races.
-    IF EXISTS (SELECT FROM ta.users WHERE lower(users.email) = lower(address)) THEN
-        PERFORM ta.raise('23505', 'Email już jest zarejestrowany', 'email');
-    END IF;
-    BEGIN
-        INSERT INTO ta.practices (name) VALUES (address) RETURNING id INTO practice_id;
-        INSERT INTO ta.users (practice_id, email, password_hash)
-        VALUES (practice_id, address, crypt(secret, gen_salt('bf', 10)))
-        RETURNING * INTO u;
-    EXCEPTION WHEN integrity_constraint_violation THEN
-        GET STACKED DIAGNOSTICS c = CONSTRAINT_NAME, col = COLUMN_NAME;
-        PERFORM ta.explain_violation(SQLSTATE, c, col);
-    END;
-    RETURN json_build_object('id', u.id, 'email', u.email, 'created_at', u.created_at);
-END $$;
-COMMENT ON FUNCTION api.register(json) IS 'POST /auth/register: a new practice and its therapist.';
+-- @function api.register
 
 -- Length check, the new throttle, and tokens with ver and jti.
-CREATE OR REPLACE FUNCTION api.login(body json) RETURNS json
-    LANGUAGE plpgsql SECURITY DEFINER AS $$
-DECLARE
-    address text;
-    secret text;
-    u ta.users;
-    -- bcrypt of a random string at the same cost: an unknown email costs one bcrypt
-    -- too, so the answer time does not tell which emails are registered.
-    dummy constant text := '$2a$10$NnRac5jddq3Fy.ZZYrBC5./nZbcJtOUoRPXOsI0GHiCOnJ7h7gx5e';
-    addr inet := ta.client_addr();
-BEGIN
-    PERFORM ta.require_object(body);
-    address := btrim(coalesce(ta.field_text(body, 'username'), ta.field_text(body, 'email')));
-    secret := ta.field_text(body, 'password');
-    IF address IS NULL OR address = '' THEN
-        PERFORM ta.raise('22023', 'Email jest wymagany', 'username');
-    ELSIF secret IS NULL THEN
-        PERFORM ta.raise('22023', 'Hasło jest wymagane', 'password');
-    END IF;
-    PERFORM ta.require_email_length(address, 'username');
-    PERFORM ta.login_throttle(lower(address), addr);
-    SELECT * INTO u FROM ta.users WHERE lower(users.email) = lower(address) AND deleted_at IS NULL;
-    IF NOT ta.secure_equal(crypt(secret, coalesce(u.password_hash, dummy)), coalesce(u.password_hash, dummy))
-       OR u.id IS NULL THEN
-        -- Answered, not raised: an error would roll back the count of this failure. The
-        -- status travels in response.status (PostgREST's way); the proxy answers 401.
-        PERFORM ta.login_failed(lower(address), addr);
-        PERFORM set_config('response.status', '401', true);
-        RETURN json_build_object('detail', 'Nieprawidłowy email lub hasło');
-    END IF;
-    PERFORM ta.login_succeeded(lower(address), addr);
-    RETURN ta.issue_token(u);
-END $$;
-COMMENT ON FUNCTION api.login(json) IS 'POST /auth/login: {username or email, password} -> a bearer token.';
+-- @function api.login
 
 -- GET /auth/me.
-CREATE OR REPLACE FUNCTION api.me() RETURNS json
-    LANGUAGE plpgsql SECURITY DEFINER AS $$
-DECLARE
-    uid bigint := ta.caller();
-BEGIN
-    RETURN (SELECT json_build_object('id', u.id, 'email', u.email, 'created_at', u.created_at)
-              FROM ta.users u WHERE u.id = uid);
-END $$;
-COMMENT ON FUNCTION api.me() IS 'GET /auth/me: the caller''s account.';
+-- @function api.me
 
 -- POST /auth/logout: this token dies.
-CREATE OR REPLACE FUNCTION api.logout() RETURNS json
-    LANGUAGE plpgsql SECURITY DEFINER AS $$
-DECLARE
-    uid bigint := ta.caller();
-    claims json := current_setting('request.jwt.claims')::json;
-BEGIN
-    DELETE FROM ta.revoked_tokens WHERE expires_at < now();
-    INSERT INTO ta.revoked_tokens (jti, user_id, expires_at)
-    VALUES ((claims ->> 'jti')::uuid, uid, to_timestamp(least((claims ->> 'exp')::float8, 32503680000)))
-    ON CONFLICT (jti) DO NOTHING;
-    RETURN json_build_object('detail', 'Wylogowano');
-END $$;
-COMMENT ON FUNCTION api.logout() IS 'POST /auth/logout: this token answers 401 from now on.';
+-- @function api.logout
 
 -- PUT /auth/password: every earlier token dies.
-CREATE OR REPLACE FUNCTION api.change_password(body json) RETURNS json
-    LANGUAGE plpgsql SECURITY DEFINER AS $$
-DECLARE
-    uid bigint := ta.caller();
-    u ta.users;
-    current_secret text;
-    new_secret text;
-    addr inet := ta.client_addr();
-BEGIN
-    PERFORM ta.require_object(body);
-    current_secret := ta.field_text(body, 'current_password');
-    new_secret := ta.field_text(body, 'new_password');
-    IF current_secret IS NULL THEN
-        PERFORM ta.raise('22023', 'Obecne hasło jest wymagane', 'current_password');
-    END IF;
-    PERFORM ta.require_new_password(new_secret, 'new_password');
-    SELECT * INTO u FROM ta.users WHERE id = uid;
-    PERFORM ta.login_throttle(lower(u.email), addr);
-    IF NOT ta.secure_equal(crypt(current_secret, u.password_hash), u.password_hash) THEN
-        PERFORM ta.login_failed(lower(u.email), addr);
-        PERFORM set_config('response.status', '400', true);
-        RETURN json_build_object('detail', 'Nieprawidłowe obecne hasło');
-    END IF;
-    UPDATE ta.users SET password_hash = crypt(new_secret, gen_salt('bf', 10)), token_version = token_version + 1
-     WHERE id = uid RETURNING * INTO u;
-    RETURN (jsonb_build_object('detail', 'Hasło zostało zmienione') || ta.issue_token(u)::jsonb)::json;
-END $$;
-COMMENT ON FUNCTION api.change_password(json) IS
-    'PUT /auth/password: {current_password, new_password}; every earlier token ends, a fresh one is answered.';
+-- @function api.change_password
 
 -- The audit trail becomes tamper-evident: each row's hash chains it to the practice's previous
 -- row. Rows of 1.0 are chained here, in id order per practice, as ta.audit_append would have;
 -- the append-only trigger and FORCE are lifted for this one backfill only.
 ALTER TABLE ta.audit_log ADD COLUMN hash bytea;
 -- One link of the chain: the row's fields and the previous row's hash.
-CREATE OR REPLACE FUNCTION ta.audit_row_hash(prev bytea, l ta.audit_log) RETURNS bytea
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT sha256(coalesce(prev, '\x'::bytea)
-                  || convert_to(json_build_array(l.id, l.practice_id, l.user_id, l.action, l.route,
-                                                 l.patient_ids, l.client_addr::text,
-                                                 extract(epoch FROM l.at))::text, 'UTF8'))
-$$;
-COMMENT ON FUNCTION ta.audit_row_hash(bytea, ta.audit_log) IS
-    'sha256(previous hash || the row''s fields as JSON): one link of the audit chain.';
+-- @function ta.audit_row_hash
 
 ALTER TABLE ta.audit_log DISABLE TRIGGER audit_log_append_only;
 ALTER TABLE ta.audit_log NO FORCE ROW LEVEL SECURITY;
@@ -362,69 +110,12 @@ ALTER TABLE ta.audit_log ALTER COLUMN hash SET NOT NULL;
 CREATE INDEX audit_log_practice_id_idx ON ta.audit_log (practice_id, id);
 
 -- The one function every writer of the trail calls: it chains the row, one append per practice at a time.
-CREATE OR REPLACE FUNCTION ta.audit_append(practice bigint, uid bigint, action text, route text, patient_ids bigint[],
-                                client_addr inet, at timestamptz) RETURNS void
-    LANGUAGE plpgsql AS $$
-DECLARE
-    r ta.audit_log;
-    prev bytea;
-BEGIN
-    IF practice IS DISTINCT FROM ta.current_practice_id() THEN
-        RAISE EXCEPTION 'audit rows must be appended in their practice''s context' USING ERRCODE = '42501';
-    END IF;
-    PERFORM pg_advisory_xact_lock(hashtextextended('ta.audit_log ' || practice, 0));
-    SELECT l.hash INTO prev FROM ta.audit_log l WHERE l.practice_id = practice ORDER BY l.id DESC LIMIT 1;
-    r.id := nextval(pg_get_serial_sequence('ta.audit_log', 'id'));
-    r.practice_id := practice;
-    r.user_id := uid;
-    r.action := action;
-    r.route := route;
-    r.patient_ids := patient_ids;
-    r.client_addr := client_addr;
-    r.at := at;
-    r.hash := ta.audit_row_hash(prev, r);
-    INSERT INTO ta.audit_log (id, practice_id, user_id, action, route, patient_ids, client_addr, at, hash)
-    VALUES (r.id, r.practice_id, r.user_id, r.action, r.route, r.patient_ids, r.client_addr, r.at, r.hash);
-END $$;
-COMMENT ON FUNCTION ta.audit_append(bigint, bigint, text, text, bigint[], inet, timestamptz) IS
-    'Appends one audit row, chained to the practice''s previous one (the only way rows are written).';
+-- @function ta.audit_append
 
 -- Rows are appended through ta.audit_append (chained).
-CREATE OR REPLACE FUNCTION ta.audit(uid bigint, action text, patient_ids bigint[]) RETURNS void
-    LANGUAGE plpgsql AS $$
-BEGIN
-    IF pg_is_in_recovery() THEN
-        PERFORM set_config('response.audit',
-                           json_build_object('action', action, 'patient_ids', coalesce(patient_ids, '{}'))::text, true);
-        RETURN;
-    END IF;
-    IF action = 'read' AND pg_current_xact_id_if_assigned() IS NULL THEN
-        PERFORM set_config('synchronous_commit', 'off', true);
-    END IF;
-    PERFORM ta.audit_append(ta.current_practice_id(), uid, audit.action,
-                            nullif(current_setting('request.route', true), ''), coalesce(audit.patient_ids, '{}'),
-                            ta.client_addr(), now());
-END $$;
-COMMENT ON FUNCTION ta.audit(bigint, text, bigint[]) IS
-    'Appends one audit row for the caller: action is read, create, update, delete or export.';
+-- @function ta.audit
 
 -- GET /audit/verify: the chain recomputed.
-CREATE OR REPLACE FUNCTION api.verify_audit() RETURNS json
-    LANGUAGE plpgsql SECURITY DEFINER AS $$
-DECLARE
-    uid bigint := ta.caller();
-    result json;
-BEGIN
-    SELECT json_build_object('ok', count(*) FILTER (WHERE bad) = 0, 'rows', count(*),
-                             'first_bad_id', min(id) FILTER (WHERE bad),
-                             'head', encode((array_agg(hash ORDER BY id DESC))[1], 'hex'))
-      INTO result
-      FROM (SELECT l.id, l.hash,
-                   l.hash IS DISTINCT FROM ta.audit_row_hash(lag(l.hash) OVER (ORDER BY l.id), l) AS bad
-              FROM ta.audit_log l WHERE l.practice_id = ta.current_practice_id()) chain;
-    RETURN result;
-END $$;
-COMMENT ON FUNCTION api.verify_audit() IS
-    'GET /audit/verify: {ok, rows, first_bad_id, head}, the practice''s audit chain recomputed.';
+-- @function api.verify_audit
 
 REVOKE ALL ON FUNCTION api.verify_audit(), api.me(), api.logout(), api.change_password(json) FROM PUBLIC;
