@@ -40,6 +40,7 @@ ALTER TABLE ta.registrations ENABLE ROW LEVEL SECURITY;
 
 -- The JWT is verified inside the database: the caller check reads the raw token (request.jwt), no longer
 -- trusts request.jwt.claims, and refuses tokens of an older version or logged out.
+-- @function ta.caller_cache_mac
 -- @function ta.caller
 
 -- A username over ~2.7 kB answered 500 (index row too large): 422 above 254 bytes, before any work.
@@ -79,15 +80,17 @@ ALTER TABLE ta.registrations ENABLE ROW LEVEL SECURITY;
 -- PUT /auth/password: every earlier token dies.
 -- @function api.change_password
 
--- The audit trail becomes tamper-evident: each row's hash chains it to the practice's previous
--- row. Rows of 1.0 are chained here, in id order per practice, as ta.audit_append would have;
--- the append-only trigger and FORCE are lifted for this one backfill only.
-ALTER TABLE ta.audit_log ADD COLUMN hash bytea;
--- One link of the chain: the row's fields and the previous row's hash.
+-- The audit trail becomes tamper-evident: each row's hash chains it to the previous row of
+-- its chain (64 per practice, so that concurrent appends need not queue). Rows of 1.0 are
+-- chained here on chain 0, in id order per practice, as ta.audit_append would have; the
+-- append-only trigger and FORCE are lifted for this one backfill only.
+ALTER TABLE ta.audit_log ADD COLUMN chain smallint, ADD COLUMN hash bytea;
+-- One link of a chain: the row's fields and the previous row's hash.
 -- @function ta.audit_row_hash
 
 ALTER TABLE ta.audit_log DISABLE TRIGGER audit_log_append_only;
 ALTER TABLE ta.audit_log NO FORCE ROW LEVEL SECURITY;
+UPDATE ta.audit_log SET chain = 0;
 DO $$
 DECLARE
     r ta.audit_log;
@@ -105,9 +108,10 @@ BEGIN
 END $$;
 ALTER TABLE ta.audit_log FORCE ROW LEVEL SECURITY;
 ALTER TABLE ta.audit_log ENABLE TRIGGER audit_log_append_only;
-ALTER TABLE ta.audit_log ALTER COLUMN hash SET NOT NULL;
--- The chain runs in id order per practice: its head is found, and verification walks it, by this index.
-CREATE INDEX audit_log_practice_id_idx ON ta.audit_log (practice_id, id);
+ALTER TABLE ta.audit_log ALTER COLUMN chain SET NOT NULL, ALTER COLUMN hash SET NOT NULL,
+    ADD CONSTRAINT audit_log_chain_check CHECK (chain BETWEEN 0 AND 63);
+-- Each chain runs in id order: its head is found, and verification walks it, by this index.
+CREATE INDEX audit_log_chain_idx ON ta.audit_log (practice_id, chain, id);
 
 -- The one function every writer of the trail calls: it chains the row, one append per practice at a time.
 -- @function ta.audit_append
