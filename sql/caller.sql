@@ -8,45 +8,18 @@
 -- replace whatever request.jwt.claims held, so row-level security (ta.current_practice_id)
 -- sees only what a valid token says: a session that sets request.jwt.claims itself gains
 -- nothing. Every api function that reaches practice data calls this first.
---
--- Each backend remembers the last token it verified (ta.caller_cache: an HMAC under the
--- secret of the token and its claims, then the claims), so that a pooled connection serving
--- one client does not parse the same token again on every request (the plain-SQL verifier
--- costs a millisecond). Anyone may set that setting, but no one without the secret can make
--- an entry that passes the HMAC; exp is checked again at every use; the user, version and
--- logout checks always run.
--- The HMAC that vouches for a remembered token and its claims (ta.caller_cache); it never
--- equals a token's signature, whose input starts with the header, not with these words.
-CREATE FUNCTION ta.caller_cache_mac(token text, claims text, secret text) RETURNS text
-    LANGUAGE sql STABLE AS $$
-    SELECT encode(hmac(convert_to('ta.caller_cache ' || token || ' ' || claims, 'UTF8'), convert_to(secret, 'UTF8'),
-                       'sha256'), 'hex')
-$$;
-
+-- ta.verify_token is ta.jwt_verify (C), or in the plain-SQL install the same with a
+-- per-backend memory of the last token (fallback/native.sql); the user, version and logout
+-- checks here always run.
 CREATE FUNCTION ta.caller() RETURNS bigint
     LANGUAGE plpgsql AS $$
 DECLARE
-    token text := nullif(current_setting('request.jwt', true), '');
-    cached text := current_setting('ta.caller_cache', true);
-    secret text;
     claims json;
     c record;
     uid bigint;
 BEGIN
-    SELECT s.jwt_secret INTO secret FROM ta.settings s;
-    IF token IS NOT NULL AND secret IS NOT NULL THEN
-        IF cached ~ '^[0-9a-f]{64} ' AND ta.secure_equal(left(cached, 64), ta.caller_cache_mac(token, substr(cached, 66), secret)) THEN
-            claims := substr(cached, 66)::json;
-            IF NOT (claims ->> 'exp')::float8 > extract(epoch FROM clock_timestamp()) THEN
-                claims := NULL;
-            END IF;
-        ELSE
-            claims := ta.jwt_verify(token, secret);
-            IF claims IS NOT NULL THEN
-                PERFORM set_config('ta.caller_cache', ta.caller_cache_mac(token, claims::text, secret) || ' ' || claims::text, false);
-            END IF;
-        END IF;
-    END IF;
+    SELECT ta.verify_token(nullif(current_setting('request.jwt', true), ''), s.jwt_secret) INTO claims
+      FROM ta.settings s;
     PERFORM set_config('request.jwt.claims', coalesce(claims::text, ''), true);
     SELECT * INTO c FROM json_to_record(claims) AS r(sub text, pid text, ver text, jti text);
     IF c.sub ~ '^[0-9]{1,18}$' AND c.pid ~ '^[0-9]{1,18}$' AND c.ver ~ '^[0-9]{1,9}$'

@@ -38,9 +38,43 @@ CREATE INDEX registrations_at_idx ON ta.registrations (at);
 COMMENT ON TABLE ta.registrations IS 'Registrations of the last hour per client address (ta.register_throttle()).';
 ALTER TABLE ta.registrations ENABLE ROW LEVEL SECURITY;
 
+-- The caller check verifies the token through ta.verify_token: ta.jwt_verify itself in C; in the
+-- plain-SQL install ta.jwt_verify with a per-backend memory of the last token, so that the
+-- check inside the database keeps GET /patients' pace (its SQL verifier costs a millisecond).
+-- The two installs define it differently (sql/native.sql, sql/fallback/native.sql): the same
+-- text as there, chosen here by which install this is.
+DO $step$
+BEGIN
+    IF EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'therapyassistance') THEN
+        CREATE FUNCTION ta.verify_token(token text, secret text) RETURNS json
+            AS 'MODULE_PATHNAME', 'jwt_verify' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+    ELSE
+CREATE FUNCTION ta.verify_token(token text, secret text) RETURNS json
+    LANGUAGE plpgsql STABLE STRICT AS $f$
+DECLARE
+    cached text := current_setting('ta.token_cache', true);
+    claims json;
+BEGIN
+    IF cached ~ '^[0-9a-f]{64} ' AND ta.secure_equal(left(cached, 64), encode(hmac(convert_to(
+           'ta.token_cache ' || token || ' ' || substr(cached, 66), 'UTF8'), convert_to(secret, 'UTF8'), 'sha256'), 'hex')) THEN
+        claims := substr(cached, 66)::json;
+        RETURN CASE WHEN (claims ->> 'exp')::float8 > extract(epoch FROM clock_timestamp()) THEN claims END;
+    END IF;
+    claims := ta.jwt_verify(token, secret);
+    IF claims IS NOT NULL THEN
+        PERFORM set_config('ta.token_cache', encode(hmac(convert_to('ta.token_cache ' || token || ' ' || claims::text, 'UTF8'),
+                                                         convert_to(secret, 'UTF8'), 'sha256'), 'hex')
+                                             || ' ' || claims::text, false);
+    END IF;
+    RETURN claims;
+END $f$;
+    END IF;
+END $step$;
+COMMENT ON FUNCTION ta.verify_token(text, text) IS
+    'ta.jwt_verify as the caller check uses it (the plain-SQL install remembers the last token per backend).';
+
 -- The JWT is verified inside the database: the caller check reads the raw token (request.jwt), no longer
 -- trusts request.jwt.claims, and refuses tokens of an older version or logged out.
--- @function ta.caller_cache_mac
 -- @function ta.caller
 
 -- A username over ~2.7 kB answered 500 (index row too large): 422 above 254 bytes, before any work.
