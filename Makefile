@@ -6,6 +6,7 @@
 #   make fuzz    every libFuzzer harness in fuzz/ for FUZZ_SECONDS (default 60) each
 #   make bench   benchmark the whole stack into bench/REPORT.md (under 10 minutes); make bench-quick: a minute
 #   make backup  back up the local database (prints the file last); make restore FILE=... [YES=1]
+#   make restore TIME='YYYY-MM-DD HH:MM:SS' (or TIME=latest): point-in-time recovery with pgBackRest (ops/pitr.sh)
 
 EXTENSION = therapyassistance
 MODULE_big = therapyassistance
@@ -21,8 +22,8 @@ STEPS_IN_MAKING = $(filter-out $(notdir $(RELEASED)), \
 DATA = $(RELEASED)
 DATA_built = $(filter-out $(notdir $(RELEASED)),therapyassistance--$(TA_VERSION).sql) $(STEPS_IN_MAKING)
 # The build does not depend on the checkout's path, so any checkout can tell whether the
-# installed files are its own (make up compares them byte for byte).
-PG_CFLAGS = -ffile-prefix-map=$(CURDIR)=. -std=gnu11 -Wextra -Wno-unused-parameter \
+# installed files are its own (make up compares them byte for byte); quoted for a path with spaces.
+PG_CFLAGS = '-ffile-prefix-map=$(CURDIR)=.' -std=gnu11 -Wextra -Wno-unused-parameter \
             -Wno-missing-field-initializers -Wno-sign-compare -Werror
 EXTRA_CLEAN = sql/fallback/therapyassistance.sql sql/fallback/upgrade.sql
 
@@ -78,4 +79,4 @@ regress: all fallback-sql
 backup:
 	@ops/stack-db.sh backup
 restore:
-	@ops/stack-db.sh restore $(FILE) $(if $(YES),--yes)
+	@$(if $(TIME),ops/stack-pitr.sh restore "$(TIME)",ops/stack-db.sh restore $(FILE)) $(if $(YES),--yes)

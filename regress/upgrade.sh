@@ -37,7 +37,7 @@ install_released() {
     fi
     as "$owner" "$1" -c "SELECT ta.configure('$secret')" -c "SELECT ta.grant_api('$app')" >/dev/null
 }
-upgrade() { TA_INSTALL=$install BACKUP=0 "$ROOT/stack/install-db.sh" "$1" "$owner" "$app" "$secret"; }
+upgrade() { TA_INSTALL=$install BACKUP=${BACKUP:-0} "$ROOT/stack/install-db.sh" "$1" "$owner" "$app" "$secret"; }
 version() {  # 1.0 did not record its version
     if [ "$(q "$1" -c "SELECT to_regprocedure('api.schema_version()') IS NULL")" = t ]; then echo 1.0; else
         q "$1" -c 'SELECT api.schema_version()'; fi
@@ -63,6 +63,7 @@ schema ta_upgrade_fresh > "$out/fresh.schema"
 
 for released in "$ROOT"/sql/releases/schema-*.txt; do
     from=$(basename "$released" .txt); from=${from#schema-}
+    [ "$from" != "$current" ] || continue  # released and current: nothing to upgrade from yet
     db=ta_upgrade_from_$(echo "$from" | tr . _)
     fresh_db "$db"
     install_released "$db" "$from"
@@ -75,7 +76,12 @@ for released in "$ROOT"/sql/releases/schema-*.txt; do
     check "$from was filled through its api (rows in every table)" "" \
         "$(awk -F'|' 'NF == 3 && $2 == 0 { print $1 }' "$out/rows-before")"
 
-    upgrade "$db" > "$out/upgrade.log" 2>&1 || { cat "$out/upgrade.log" >&2; failures=$((failures + 1)); }
+    # As make up does it: a backup first (make backup's file), then the upgrade.
+    rm -rf "$out/backups"
+    BACKUP=1 BACKUP_DIR=$out/backups upgrade "$db" > "$out/upgrade.log" 2>&1 ||
+        { cat "$out/upgrade.log" >&2; failures=$((failures + 1)); }
+    backup=$(sed -n "s/^backed up $db (schema $from) to //p" "$out/upgrade.log")
+    check "the upgrade said it backed $from up first, into a file that is there" "1" "$([ -s "$backup" ] && echo 1)"
     check "$from upgraded to $current ($install)" "$current" "$(version "$db")"
     q "$db" -f "$out/rows-$from.sql" > "$out/rows-after" 2>&1
     check "every row of $from reads back unchanged after the upgrade" "$(cat "$out/rows-before")" "$(cat "$out/rows-after")"
@@ -91,6 +97,19 @@ for released in "$ROOT"/sql/releases/schema-*.txt; do
         "$(q "$db" -c "SELECT count(*) FROM (SELECT l.hash, ta.audit_row_hash(lag(l.hash) OVER (PARTITION BY l.practice_id,
                                                 l.chain ORDER BY l.id), l) AS expected FROM ta.audit_log l) c
                         WHERE hash IS DISTINCT FROM expected")"
+
+    # make restore of the backup taken on V: restored, then upgraded in the same transaction. On a shared
+    # PostgreSQL (no superuser: TA_ADMIN empty) the plain-SQL install is restored into new schemas.
+    for admin in postgres $([ "$install" = fallback ] && echo '""'); do
+        admin=${admin//\"/}
+        # A row the backup does not hold: gone once the restore has replaced the data.
+        psql_super -d "$db" -c "INSERT INTO ta.practices (name) VALUES ('after the backup')"
+        TA_DB=$db TA_OWNER=$owner TA_APP=$app TA_ADMIN=$admin BACKUP_DIR=$out/backups JWT_SECRET=$secret \
+            "$ROOT/ops/stack-db.sh" restore "$backup" --yes > "$out/restore.log" 2>&1 || cat "$out/restore.log" >&2
+        check "a backup of $from restores and is upgraded to $current (${admin:-owner only})" "$current" "$(version "$db")"
+        q "$db" -f "$out/rows-$from.sql" > "$out/rows-after" 2>&1
+        check "... with every row of $from unchanged" "$(cat "$out/rows-before")" "$(cat "$out/rows-after")"
+    done
 
     # Bad input: each attempt must stop with its message and leave the database as it was.
     fresh_db "$db"

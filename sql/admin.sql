@@ -33,6 +33,6 @@ COMMENT ON FUNCTION ta.grant_api(name) IS
 -- Service
 
 CREATE FUNCTION api.health() RETURNS json
-    LANGUAGE sql STABLE AS $$ SELECT json_build_object('status', 'healthy') $$;
+    LANGUAGE sql STABLE AS $$ SELECT json_build_object('status', 'healthy', 'schema_version', api.schema_version()) $$;
 COMMENT ON FUNCTION api.health() IS 'GET /health';
 

@@ -1,11 +1,82 @@
 -- Appointments: the calendar. Overlaps are refused by the table's exclusion constraint.
 
 CREATE TYPE ta.appointment_out AS (id bigint, patient_id bigint, date date, start_time time, end_time time,
-                                   session_note_id bigint, is_paid boolean, price numeric, created_at timestamptz);
+                                   session_note_id bigint, is_paid boolean, price numeric, created_at timestamptz,
+                                   status ta.appointment_status, cancel_reason ta.cancel_reason,
+                                   late_cancellation boolean, series_id bigint);
 CREATE FUNCTION ta.appointment_out(a ta.appointments) RETURNS ta.appointment_out
     LANGUAGE sql IMMUTABLE AS $$
     SELECT ROW(a.id, a.patient_id, a.date, a.start_time, a.end_time, a.session_note_id, a.payment_id IS NOT NULL,
-               a.price, a.created_at)::ta.appointment_out
+               a.price, a.created_at, a.status, a.cancel_reason, a.late_cancellation, a.series_id)::ta.appointment_out
+$$;
+
+-- The practice's late-cancellation window in hours (24 when it has set none).
+CREATE FUNCTION ta.late_cancel_hours(practice bigint) RETURNS integer
+    LANGUAGE sql STABLE AS $$
+    SELECT coalesce((SELECT s.late_cancel_hours FROM ta.practice_settings s WHERE s.practice_id = practice), 24)
+$$;
+
+-- The moment an appointment starts: its date and time are Polish wall-clock time.
+CREATE FUNCTION ta.appointment_start(a ta.appointments) RETURNS timestamptz
+    LANGUAGE sql IMMUTABLE AS $$ SELECT (a.date + a.start_time) AT TIME ZONE 'Europe/Warsaw' $$;
+
+-- Whether an appointment is owed: everything but an on-time cancellation or one by the
+-- therapist. Unpaid lists show exactly these; only these can be paid (appointments_paid_when_due).
+CREATE FUNCTION ta.is_due(a ta.appointments) RETURNS boolean
+    LANGUAGE sql IMMUTABLE AS $$ SELECT a.status <> 'cancelled' OR a.late_cancellation $$;
+
+-- Keeps cancelled_at and late_cancellation true to the status, whoever writes it: a
+-- cancellation is stamped when it happens (and keeps that moment when only its reason
+-- changes); it is late when the patient cancelled less than the practice's
+-- late_cancel_hours before the start (or after it). Any other status clears both.
+CREATE FUNCTION ta.appointments_stamp_cancellation() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.status = 'cancelled' THEN
+        IF TG_OP = 'INSERT' OR OLD.status <> 'cancelled' OR OLD.cancelled_at IS NULL THEN
+            NEW.cancelled_at := now();
+        ELSE
+            NEW.cancelled_at := OLD.cancelled_at;
+        END IF;
+        NEW.late_cancellation := NEW.cancel_reason IS NOT DISTINCT FROM 'patient'
+            AND NEW.cancelled_at > ta.appointment_start(NEW) - make_interval(hours => ta.late_cancel_hours(NEW.practice_id));
+    ELSE
+        NEW.cancelled_at := NULL;
+        NEW.late_cancellation := false;
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER appointments_stamp_cancellation
+    BEFORE INSERT OR UPDATE OF status, cancel_reason, cancelled_at, late_cancellation
+    ON ta.appointments FOR EACH ROW EXECUTE FUNCTION ta.appointments_stamp_cancellation();
+
+-- A status given as text: one of ta.appointment_status's labels, or 422.
+CREATE FUNCTION ta.to_status(value text, key text) RETURNS ta.appointment_status
+    LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF value IS NULL OR value = ANY (enum_range(NULL::ta.appointment_status)::text[]) THEN
+        RETURN value::ta.appointment_status;
+    END IF;
+    PERFORM ta.raise('22023', format('Status wizyty musi być %s', ta.one_of(enum_range(NULL::ta.appointment_status)::text[])),
+                     key);
+END $$;
+
+-- A cancellation reason: one of ta.cancel_reason's labels, or 422.
+CREATE FUNCTION ta.to_cancel_reason(value text, key text) RETURNS ta.cancel_reason
+    LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF value IS NULL OR value = ANY (enum_range(NULL::ta.cancel_reason)::text[]) THEN
+        RETURN value::ta.cancel_reason;
+    END IF;
+    PERFORM ta.raise('22023', format('Powód odwołania musi być %s', ta.one_of(enum_range(NULL::ta.cancel_reason)::text[])),
+                     key);
+END $$;
+
+-- The statuses of a comma-separated list (GET /appointments?status=completed,no_show).
+CREATE FUNCTION ta.query_statuses(q json, key text) RETURNS ta.appointment_status[]
+    LANGUAGE sql STABLE AS $$
+    SELECT array_agg(ta.to_status(btrim(s), key))
+      FROM unnest(string_to_array(nullif(ta.field_scalar(q, key), ''), ',')) s
 $$;
 
 
@@ -19,6 +90,7 @@ DECLARE
     date_from date := ta.query_date(params, 'date_from');
     date_to date := ta.query_date(params, 'date_to');
     patient bigint := ta.query_id(params, 'patient_id');
+    statuses ta.appointment_status[] := ta.query_statuses(params, 'status');
     uid bigint := ta.caller();
     result json;
     ids bigint[];
@@ -31,12 +103,13 @@ BEGIN
                AND (date_from IS NULL OR a.date >= date_from)
                AND (date_to IS NULL OR a.date <= date_to)
                AND (patient IS NULL OR a.patient_id = patient)
+               AND (statuses IS NULL OR a.status = ANY (statuses))
              ORDER BY a.date, a.start_time, a.id OFFSET skip LIMIT lim) a;
     PERFORM ta.audit(uid, 'read', ids);
     RETURN result;
 END $$;
 COMMENT ON FUNCTION api.list_appointments(json) IS
-    'GET /appointments?skip&limit&date_from&date_to[&patient_id] (inclusive dates)';
+    'GET /appointments?skip&limit&date_from&date_to[&patient_id][&status=a,b] (inclusive dates)';
 
 CREATE FUNCTION api.get_appointment(id bigint) RETURNS json
     LANGUAGE plpgsql SECURITY DEFINER AS $$
@@ -100,6 +173,7 @@ DECLARE
     a ta.appointments;
     uid bigint := ta.caller();
     old_patient bigint;
+    new_status ta.appointment_status;
 BEGIN
     PERFORM ta.require_object(body);
     SELECT * INTO a FROM ta.appointments
@@ -108,6 +182,7 @@ BEGIN
         PERFORM ta.raise('P0002', 'Wizyta nie została znaleziona');
     END IF;
     old_patient := a.patient_id;
+    new_status := coalesce(ta.to_status(ta.field_text(body, 'status'), 'status'), a.status);
     IF body -> 'patient_id' IS NOT NULL THEN
         PERFORM ta.require_patient(ta.field_id(body, 'patient_id'));
     END IF;
@@ -119,7 +194,12 @@ BEGIN
         end_time = CASE WHEN body -> 'end_time' IS NULL THEN end_time ELSE ta.field_time(body, 'end_time') END,
         price = CASE WHEN body -> 'price' IS NULL THEN price ELSE ta.field_money(body, 'price') END,
         session_note_id = CASE WHEN body -> 'session_note_id' IS NULL THEN session_note_id
-                               ELSE ta.field_id(body, 'session_note_id') END
+                               ELSE ta.field_id(body, 'session_note_id') END,
+        status = new_status,
+        -- the reason given, else the one it had while it stays cancelled; none for any other status
+        cancel_reason = CASE WHEN body -> 'cancel_reason' IS NOT NULL
+                             THEN ta.to_cancel_reason(ta.field_text(body, 'cancel_reason'), 'cancel_reason')
+                             WHEN new_status = 'cancelled' AND status = 'cancelled' THEN cancel_reason END
      WHERE appointments.id = update_appointment.id
     RETURNING * INTO a;
     PERFORM ta.audit(uid, 'update', ARRAY(SELECT DISTINCT unnest(ARRAY[old_patient, a.patient_id])));
@@ -128,7 +208,8 @@ EXCEPTION WHEN integrity_constraint_violation THEN
     GET STACKED DIAGNOSTICS c = CONSTRAINT_NAME, col = COLUMN_NAME;
     PERFORM ta.explain_violation(SQLSTATE, c, col);
 END $$;
-COMMENT ON FUNCTION api.update_appointment(bigint, json) IS 'PUT /appointments/{id}: any subset of the fields.';
+COMMENT ON FUNCTION api.update_appointment(bigint, json) IS
+    'PUT /appointments/{id}: any subset of the fields, status and cancel_reason included.';
 
 CREATE FUNCTION api.delete_appointment(id bigint) RETURNS json
     LANGUAGE plpgsql SECURITY DEFINER AS $$

@@ -10,7 +10,7 @@ cd "$(dirname "$0")"
 
 # The current version's files, in the order they depend on each other; native.sql (C) or
 # fallback/native.sql (its SQL twin) goes after namespaces.sql.
-parts=(tables throttle input caller admin auth patients appointments notes payments audit)
+parts=(tables throttle input caller admin auth patients appointments notes payments audit scheduling calendar_feed)
 
 version_sql() { sed "s/@VERSION@/$1/" schema_version.sql; }
 # The extension's comment names the version too: a backup holds it (pg_dump leaves out the
@@ -22,9 +22,9 @@ shared() { for p in "${parts[@]}"; do cat "$p.sql"; done; }
 
 install() {  # install KIND VERSION
     if [ "$1" = extension ]; then
-        cat extension_head.sql namespaces.sql native.sql; shared; version_sql "$2"; extension_version_sql "$2"; cat extension_tail.sql privileges.sql
+        cat extension_head.sql namespaces.sql native.sql; version_sql "$2"; shared; extension_version_sql "$2"; cat extension_tail.sql privileges.sql
     else
-        cat fallback/head.sql namespaces.sql fallback/native.sql; shared; version_sql "$2"; cat privileges.sql
+        cat fallback/head.sql namespaces.sql fallback/native.sql; version_sql "$2"; shared; cat privileges.sql
     fi
 }
 
@@ -79,10 +79,10 @@ step() {  # step KIND FROM TO
     if [ "$1" = extension ]; then
         printf -- '-- therapyassistance %s -> %s (built by make from sql/upgrade/%s--%s/).\n' "$2" "$3" "$2" "$3"
         printf '\\echo Use "ALTER EXTENSION therapyassistance UPDATE TO '"'"'%s'"'"'" to load this file. \\quit\n' "$3"
-        check "$2" "$3"; step_sources "$2" "$3"; version_sql "$3"; extension_version_sql "$3"; cat extension_tail.sql privileges.sql
+        check "$2" "$3"; version_sql "$3"; step_sources "$2" "$3"; extension_version_sql "$3"; cat extension_tail.sql privileges.sql
     else
         printf -- '-- therapyassistance %s -> %s, plain-SQL install (from sql/upgrade/%s--%s/).\n' "$2" "$3" "$2" "$3"
-        check "$2" "$3"; step_sources "$2" "$3"; version_sql "$3"; cat privileges.sql
+        check "$2" "$3"; version_sql "$3"; step_sources "$2" "$3"; cat privileges.sql
     fi
 }
 
@@ -109,12 +109,38 @@ BEGIN
 END $$;
 \endif
 SQL
+    cat <<'SQL'
+-- The owner runs the upgrade, and row-level security is forced on its tables, so a step's
+-- UPDATE would see no practice's rows: FORCE is lifted for this transaction (the DDL's locks
+-- keep everyone else out meanwhile) and put back at the end, on the same tables.
+SET LOCAL row_security = on;
+SELECT set_config('ta.upgrade_forced', coalesce(string_agg(c.oid::text, ','), ''), true) IS NULL AS ta_unused
+  FROM pg_class c WHERE c.relnamespace = 'ta'::regnamespace AND c.relforcerowsecurity \gset
+DO $$
+DECLARE
+    t regclass;
+BEGIN
+    FOR t IN SELECT unnest(string_to_array(current_setting('ta.upgrade_forced'), ','))::oid LOOP
+        EXECUTE format('ALTER TABLE %s NO FORCE ROW LEVEL SECURITY', t);
+    END LOOP;
+END $$;
+SQL
     while read -r from to; do
         printf "SELECT :'ta_from' = '%s' AS ta_step \\\\gset\n\\\\if :ta_step\n\\\\echo therapyassistance: upgrading %s to %s\n" \
             "$from" "$from" "$to"
         step fallback "$from" "$to"
         printf '\\set ta_from %s\n\\endif\n' "$to"
     done < <(steps)
+    cat <<'SQL'
+DO $$
+DECLARE
+    t regclass;
+BEGIN
+    FOR t IN SELECT unnest(string_to_array(current_setting('ta.upgrade_forced'), ','))::oid LOOP
+        EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', t);
+    END LOOP;
+END $$;
+SQL
     printf 'COMMIT; -- the whole upgrade\n\\echo therapyassistance: schema version :ta_from\n'
 }
 

@@ -30,6 +30,18 @@ BEGIN
             ARRAY['P0001', 'Opłaconej wizyty nie można przenieść do innego pacjenta', 'patient_id']
         WHEN 'appointments_note_fkey' THEN
             ARRAY['P0002', 'Notatka nie została znaleziona', 'session_note_id']
+        WHEN 'appointments_cancel_reason_check' THEN
+            ARRAY['22023', 'Powód odwołania (cancel_reason: patient lub therapist) podaje się wtedy i tylko wtedy, gdy status to cancelled',
+                  'cancel_reason']
+        WHEN 'appointments_paid_when_due' THEN
+            ARRAY['P0001', 'Opłaconą wizytę można odwołać tylko jako późne odwołanie pacjenta: najpierw usuń ją z płatności',
+                  'status']
+        WHEN 'practice_settings_late_cancel_hours_check' THEN
+            ARRAY['22023', 'Liczba godzin late_cancel_hours musi być od 0 do 168', 'late_cancel_hours']
+        WHEN 'practice_settings_timezone_check' THEN
+            ARRAY['22023', 'Obsługiwana strefa czasowa to Europe/Warsaw', 'timezone']
+        WHEN 'appointment_series_interval_weeks_check' THEN
+            ARRAY['22023', 'Odstęp między wizytami serii musi wynosić od 1 do 4 tygodni', 'interval_weeks']
         WHEN 'patients_name_check' THEN
             ARRAY['22023', 'Imię i nazwisko jest wymagane (najwyżej 200 znaków)', 'name']
         WHEN 'patients_phone_check' THEN ARRAY['22023', 'Telefon może mieć najwyżej 50 znaków', 'phone']

@@ -29,16 +29,20 @@ CREATE FUNCTION ta.link_appointments(pay ta.payments, appointment_ids bigint[], 
 DECLARE
     found_count integer;
     taken bigint[];
+    not_due bigint[];
     total numeric;
 BEGIN
     SELECT count(*), array_agg(a.id ORDER BY a.id) FILTER (WHERE a.payment_id <> pay.id),
-           coalesce(sum(a.price), 0)
-      INTO found_count, taken, total
+           array_agg(a.id ORDER BY a.id) FILTER (WHERE NOT ta.is_due(a)), coalesce(sum(a.price), 0)
+      INTO found_count, taken, not_due, total
       FROM (SELECT * FROM ta.appointments a
              WHERE a.id = ANY (appointment_ids) AND a.patient_id = pay.patient_id AND a.deleted_at IS NULL
              ORDER BY a.id FOR UPDATE) a;
     IF found_count <> cardinality(appointment_ids) THEN
         PERFORM ta.raise('P0001', 'Niektóre wizyty nie istnieją lub nie należą do tego pacjenta', 'appointment_ids');
+    ELSIF cardinality(not_due) > 0 THEN
+        PERFORM ta.raise('P0001', format('Wizyty o ID [%s] zostały odwołane bez opłaty i nie są należne',
+                                         array_to_string(not_due, ', ')), 'appointment_ids');
     ELSIF changing AND cardinality(taken) > 0 THEN
         PERFORM ta.raise('P0001', format('Wizyta o ID %s jest już opłacona', taken[1]), 'appointment_ids');
     ELSIF cardinality(taken) > 0 THEN
@@ -205,10 +209,10 @@ BEGIN
     PERFORM ta.audit(uid, 'read', ARRAY[patient_id]);
     RETURN coalesce((SELECT json_agg(a.id ORDER BY a.date, a.start_time, a.id) FROM ta.appointments a
                       WHERE a.patient_id = unpaid_appointments.patient_id
-                        AND a.deleted_at IS NULL AND a.payment_id IS NULL), '[]');
+                        AND a.deleted_at IS NULL AND a.payment_id IS NULL AND ta.is_due(a)), '[]');
 END $$;
 COMMENT ON FUNCTION api.unpaid_appointments(bigint) IS
-    'GET /payments/patient/{patient_id}/unpaid-appointments: ids by date and time.';
+    'GET /payments/patient/{patient_id}/unpaid-appointments: ids of what is due and unpaid, by date and time.';
 
 CREATE FUNCTION api.payment_statistics(q json) RETURNS json
     LANGUAGE plpgsql SECURITY DEFINER AS $$

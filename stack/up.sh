@@ -25,6 +25,8 @@ if [ "$TA_INSTALL" = extension ] && ! installed; then
     fi
 fi
 "$ROOT/stack/db.sh"
+# Point-in-time recovery: WAL archived into pgBackRest's repository, a full backup weekly, a differential daily.
+"$ROOT/ops/stack-pitr.sh" setup
 # make up REPLICA=1: a streaming replica next to it, which the proxy then reads from.
 if [ "${REPLICA:-0}" = 1 ]; then "$ROOT/stack/replica.sh" start; fi
 for part in proxy nginx; do

@@ -68,7 +68,8 @@ SELECT ta.configure('a-new-secret-that-is-long-enough-0123456789');
 -- The api trusts no claims it did not verify itself: it reads the token (request.jwt), checks
 -- it with the secret in ta.settings, and replaces request.jwt.claims with what the token says.
 -- Claims without a token: every api function that needs a caller answers 401 (the session
--- holding the app role's password learns nothing by setting request.jwt.claims).
+-- holding the app role's password learns nothing by setting request.jwt.claims). The public
+-- calendar feed takes its own secret from the path instead (calendar_feed.sql).
 RESET ROLE;
 SELECT u.id AS anna, u.practice_id AS anna_practice,
        (SELECT practice_id FROM ta.users WHERE email LIKE 'bruno@%') AS bruno_practice
@@ -80,7 +81,7 @@ SELECT p.proname, regress.call(format('SELECT %s(%s)', p.oid::regproc,
            (SELECT string_agg(CASE t WHEN 'bigint'::regtype THEN '1' ELSE '''{}''' END, ', ')
               FROM unnest(p.proargtypes::regtype[]) t))) AS answer
   FROM pg_proc p WHERE p.pronamespace = 'api'::regnamespace
-   AND p.proname NOT IN ('register', 'login', 'health', 'schema_version')
+   AND p.proname NOT IN ('register', 'login', 'health', 'schema_version', 'calendar_feed')
  ORDER BY 1;
 -- Anna's real token with claims naming Bruno's practice: Anna's rows, never Bruno's.
 SELECT regress.login('anna@gabinet-a.example.com');
