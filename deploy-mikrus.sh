@@ -219,8 +219,9 @@ plain_http_listen() {
     for entry in ${fronts//,/ }; do
         [[ $entry =~ ^(127\.[0-9.]+|::1)(/[0-9]{1,3})?$ ]] || local_front=
     done
+    # shellcheck disable=SC2034  # WEB_LISTEN and WEB_LISTEN6 are read by render (${!name})
     if [ -n "$local_front" ]; then
-        WEB_LISTEN=127.0.0.1: WEB_LISTEN6=[::1]:
+        WEB_LISTEN=127.0.0.1: WEB_LISTEN6='[::1]:'
         say "no DOMAIN: plain HTTP on port $WEB_PORT on loopback only, for the HTTPS front on this machine"
     else
         WEB_LISTEN='' WEB_LISTEN6='[::]:'
