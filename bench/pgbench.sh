@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/pgbench.sh [SECONDS]: the database alone, with pgbench (-M prepared) on the local
 # cluster (make up first), for both installs side by side:
-#   list 100 patients through the api (claims set, RLS on) vs the bare json_agg as superuser,
+#   list 100 patients through the api (the token verified in the database, RLS on) vs the bare
+#   json_agg as superuser,
 #   sign a token, verify a token, create an appointment through the api.
 # Prints a Markdown table; loopback only, bounded by SECONDS per run (default 10).
 # shellcheck source=stack/env.sh
@@ -20,8 +21,7 @@ setup() {  # setup INSTALL: a fresh database with one practice of 100 patients
     TA_INSTALL=$1 "$ROOT/stack/install-db.sh" "$db" "$owner" "$app" "$secret"
     psql_super -d "$db" -q >/dev/null <<'SQL'
 SELECT api.register('{"email": "bench@example.com", "password": "haslo-bench"}');
-SELECT set_config('request.jwt.claims', json_build_object('sub', id::text, 'pid', practice_id)::text, false)
-  FROM ta.users WHERE email = 'bench@example.com';
+SELECT set_config('request.jwt', ta.issue_token(u) ->> 'access_token', false) FROM ta.users u WHERE email = 'bench@example.com';
 SELECT count(api.create_patient(json_build_object('name', 'Pacjent ' || i, 'phone', '+48 600 000 ' || lpad(i::text, 3, '0'),
                                                   'email', 'p' || i || '@example.com', 'notes', 'Notatka ' || i)))
   FROM generate_series(1, 100) i;
@@ -30,7 +30,8 @@ GRANT USAGE ON SEQUENCE public.bench_slot TO ta_app;
 SQL
 }
 
-claims() { psql_super -d "ta_bench_$1" -tA -c "SELECT json_build_object('sub', id::text, 'pid', practice_id) FROM ta.users WHERE email = 'bench@example.com'"; }
+# A bearer token of the bench user, as the proxy passes it (request.jwt); valid in both databases (one secret).
+bearer() { psql_super -d "ta_bench_$1" -tA -c "SELECT ta.issue_token(u) ->> 'access_token' FROM ta.users u WHERE email = 'bench@example.com'"; }
 
 tps() {  # tps INSTALL USER CLIENTS SCRIPT
     "$PGBIN/pgbench" -n -M prepared -c "$3" -j 2 -T "$seconds" -U "$2" -f "$4" "ta_bench_$1" 2>&1 |
@@ -40,12 +41,12 @@ tps() {  # tps INSTALL USER CLIENTS SCRIPT
 echo "| measure | clients | extension tx/s | fallback tx/s | extension / fallback |"
 echo "|---|---|---|---|---|"
 for install in extension fallback; do setup "$install"; done
-c=$(claims extension)
+c=$(bearer extension)
 pid=$(psql_super -d ta_bench_extension -tA -c "SELECT practice_id FROM ta.users WHERE email = 'bench@example.com'")
 patient=$(psql_super -d ta_bench_extension -tA -c "SELECT min(id) FROM ta.patients")
 token=$(psql_super -d ta_bench_extension -tA -c "SELECT ta.jwt_sign('{\"sub\":\"1\",\"pid\":1,\"exp\":4102444800}', '$secret')")
 cat > "$scripts/list_api.sql" <<SQL
-WITH c AS MATERIALIZED (SELECT set_config('request.jwt.claims', '$c', true)) SELECT api.list_patients('{"limit": "100"}') FROM c;
+WITH c AS MATERIALIZED (SELECT set_config('request.jwt', '$c', true)) SELECT api.list_patients('{"limit": "100"}') FROM c;
 SQL
 cat > "$scripts/list_bare.sql" <<SQL
 SELECT json_agg(p) FROM (SELECT id, name, phone, email, notes, created_at FROM ta.patients
@@ -58,7 +59,7 @@ cat > "$scripts/verify.sql" <<SQL
 SELECT ta.jwt_verify('$token', '$secret');
 SQL
 cat > "$scripts/create_appointment.sql" <<SQL
-WITH c AS MATERIALIZED (SELECT set_config('request.jwt.claims', '$c', true)),
+WITH c AS MATERIALIZED (SELECT set_config('request.jwt', '$c', true)),
      s AS (SELECT nextval('public.bench_slot') AS n)
 SELECT api.create_appointment(json_build_object(
     'patient_id', $patient,

@@ -28,11 +28,13 @@ CREATE FUNCTION api.update_settings(body json) RETURNS json
 DECLARE
     c text;
     col text;
-    practice bigint := ta.current_practice_id();
+    practice bigint;
     hours integer;
     zone text;
 BEGIN
     PERFORM ta.caller();
+    -- The practice of the verified token: ta.caller() sets the claims (issue 16).
+    practice := ta.current_practice_id();
     PERFORM ta.require_object(body);
     hours := ta.query_int(body, 'late_cancel_hours', NULL, 0, 168);
     zone := ta.field_text(body, 'timezone');

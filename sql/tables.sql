@@ -29,14 +29,26 @@ CREATE TABLE ta.users (
     password_hash text NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now(),
     deleted_at timestamptz,
-    -- bumped when every session of the user must end (password reset): a token carries the
-    -- version it was issued with (claim "ver") and ta.caller() refuses any other
+    -- every token carries it (claim ver); changing the password increments it, so every
+    -- token issued before answers 401
     token_version integer NOT NULL DEFAULT 0
 );
 -- Named: ta.explain_violation answers 'Email już jest zarejestrowany' for it.
 CREATE UNIQUE INDEX users_email_key ON ta.users (lower(email));
 CREATE INDEX users_practice_id_idx ON ta.users (practice_id);
 COMMENT ON TABLE ta.users IS 'Therapists who log in; email unique regardless of case.';
+COMMENT ON COLUMN ta.users.token_version IS 'The ver claim a token must carry; incremented by a password change.';
+
+-- Tokens ended by POST /auth/logout before their exp (by their jti claim); a row is kept
+-- only until the token would have expired anyway. Like ta.users: no RLS, no privilege for
+-- the application role, reached by the caller check and logout only.
+CREATE TABLE ta.revoked_tokens (
+    jti uuid PRIMARY KEY,
+    user_id bigint NOT NULL,
+    expires_at timestamptz NOT NULL
+);
+CREATE INDEX revoked_tokens_expires_at_idx ON ta.revoked_tokens (expires_at);
+COMMENT ON TABLE ta.revoked_tokens IS 'Logged-out tokens (jti) until their exp; ta.caller() refuses them.';
 
 -- The number an SMS goes to, as SMSAPI.pl takes it (country code and digits, no '+'): a
 -- Polish number of 9 digits gains 48; spaces, dashes, dots and brackets are ignored; NULL when

@@ -35,6 +35,7 @@ suite "shellcheck (every shell script)" "$ROOT/ops/test.sh" scripts
 suite "ops: backup/restore logic" "$ROOT/ops/test.sh" logic
 suite "ops: backup -> damage -> restore round trips" "$ROOT/ops/test.sh" restore
 suite "ops: deploy-mikrus.sh" "$ROOT/ops/test.sh" deploy
+suite "ops: nothing secret in the server log" "$ROOT/ops/test.sh" logs
 suite "ops: docker/" "$ROOT/ops/test.sh" docker
 suite "ops: point-in-time recovery drill (pgBackRest, SIGKILL, refusals)" "$ROOT/ops/test.sh" pitr
 suite "ops: make up in fresh clones (root in /root, a user's \$HOME, a path with spaces)" "$ROOT/ops/test.sh" clones

@@ -20,6 +20,7 @@ const StatisticsScreen = lazy(() => import('./screens/StatisticsScreen'));
 const AuditScreen = lazy(() => import('./screens/AuditScreen'));
 const RemindersScreen = lazy(() => import('./screens/RemindersScreen'));
 const SettingsScreen = lazy(() => import('./screens/SettingsScreen'));
+const PasswordScreen = lazy(() => import('./screens/PasswordScreen'));
 
 function RequireAuth() {
   const { token } = useAuth();
@@ -54,6 +55,7 @@ export function App() {
               <Route path="dziennik" element={<AuditScreen />} />
               <Route path="przypomnienia" element={<RemindersScreen />} />
               <Route path="ustawienia" element={<SettingsScreen />} />
+              <Route path="haslo" element={<PasswordScreen />} />
               <Route path="*" element={<NotFound />} />
             </Route>
           </Routes>

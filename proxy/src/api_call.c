@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bearer_auth.h"
 #include "db_pool.h"
 #include "form.h"
 #include "read_routing.h"
@@ -56,6 +57,8 @@ static enum MHD_Result call_database(struct request *r, struct MHD_Connection *c
 	/* The session's next reads wait for the replica to have replayed this write (see read_routing.h). */
 	if (!read && env->reads != NULL && r->claims != NULL)
 		read_routing_note_write(env->reads, r->claims);
+	if (route->function != NULL && strcmp(route->function, "api.logout") == 0)
+		bearer_auth_forget(env->auth, r->token);
 	return respond_result(r, c, res);
 }
 
@@ -172,7 +175,7 @@ static int login_form_json(struct request *r, struct MHD_Connection *c, char **f
 	return 0;
 }
 
-/* The arguments in the order route_sql gives them: address, claims, id or text, query, body. */
+/* The arguments in the order route_sql gives them: address, token, id or text, query, body. */
 enum MHD_Result api_call(struct request *r, struct MHD_Connection *c)
 {
 	const struct route *route = r->match.route;
@@ -184,7 +187,7 @@ enum MHD_Result api_call(struct request *r, struct MHD_Connection *c)
 
 	params[n++] = r->client_addr;
 	if (route->authenticated)
-		params[n++] = r->claims;
+		params[n++] = r->token;
 	if (route->takes_id) {
 		snprintf(id_text, sizeof(id_text), "%lld", (long long)r->match.id);
 		params[n++] = id_text;

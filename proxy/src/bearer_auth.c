@@ -57,6 +57,23 @@ static struct token_cache *thread_cache(struct bearer_auth *auth)
 	return cache;
 }
 
+const char *bearer_auth_token(const char *header)
+{
+	const char *token = header + 7;
+
+	while (*token == ' ')
+		token++;
+	return token;
+}
+
+void bearer_auth_forget(struct bearer_auth *auth, const char *token)
+{
+	struct token_cache *cache = thread_cache(auth);
+
+	if (cache != NULL && token != NULL)
+		token_cache_remove(cache, token);
+}
+
 const char *bearer_auth_verify(struct bearer_auth *auth, const char *header, time_t now, char **claims)
 {
 	const char *token;
@@ -64,9 +81,7 @@ const char *bearer_auth_verify(struct bearer_auth *auth, const char *header, tim
 	*claims = NULL;
 	if (header == NULL || strncasecmp(header, "Bearer ", 7) != 0)
 		return "Not authenticated";
-	token = header + 7;
-	while (*token == ' ')
-		token++;
+	token = bearer_auth_token(header);
 	if (jwt_verify_hs256_cached(thread_cache(auth), token, auth->key, auth->key_len, now, claims) != JWT_VALID)
 		return "Could not validate credentials";
 	return NULL;

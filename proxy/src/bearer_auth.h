@@ -18,4 +18,13 @@ void bearer_auth_destroy(struct bearer_auth *auth);
  */
 const char *bearer_auth_verify(struct bearer_auth *auth, const char *header, time_t now, char **claims);
 
+/* The token of a verified Authorization header (a pointer into header). */
+const char *bearer_auth_token(const char *header);
+
+/*
+ * Drops token from this thread's cache once the database has ended it (a 401 from the caller check, or the
+ * request was its logout): the cache never vouches for a token the database refused.
+ */
+void bearer_auth_forget(struct bearer_auth *auth, const char *token);
+
 #endif

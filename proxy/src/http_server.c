@@ -179,10 +179,17 @@ static int authenticate(struct request *r, struct MHD_Connection *c, enum MHD_Re
 	const char *header = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	const char *refused = bearer_auth_verify(r->env->auth, header, time(NULL), &r->claims);
 
-	if (refused == NULL)
-		return 0;
-	*ret = respond_detail(r, c, MHD_HTTP_UNAUTHORIZED, refused, NULL, NULL);
-	return -1;
+	if (refused != NULL) {
+		*ret = respond_detail(r, c, MHD_HTTP_UNAUTHORIZED, refused, NULL, NULL);
+		return -1;
+	}
+	/* The database verifies the token again (ta.caller): it is the check that decides. */
+	r->token = strdup(bearer_auth_token(header));
+	if (r->token == NULL) {
+		*ret = respond_detail(r, c, MHD_HTTP_INTERNAL_SERVER_ERROR, DETAIL_INTERNAL, NULL, NULL);
+		return -1;
+	}
+	return 0;
 }
 
 /* A client's X-Request-Id is kept when it is short and plain; otherwise one is made up. */
@@ -400,6 +407,7 @@ static void request_completed(void *cls, struct MHD_Connection *c, void **req_cl
 	if (r->held != NULL)
 		MHD_destroy_response(r->held); /* the client went away before its body ended */
 	free(r->claims);
+	free(r->token);
 	free(r->body);
 	free(r);
 	*req_cls = NULL;

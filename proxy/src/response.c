@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bearer_auth.h"
+#include "cors.h"
 #include "sqlstate_status.h"
 
 enum MHD_Result respond(struct request *r, struct MHD_Connection *c, int status, struct MHD_Response *resp,
@@ -22,7 +24,10 @@ enum MHD_Result respond(struct request *r, struct MHD_Connection *c, int status,
 	/* Tells clients when the idle timeout closes the connection, so they do not reuse it just then. */
 	MHD_add_response_header(resp, "Keep-Alive", r->env->keep_alive);
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	if (r->cors_allowed) {
+	if (r->cors_allowed && cors_only_wildcard(r->env->cfg, r->origin)) {
+		MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
+		MHD_add_response_header(resp, "Access-Control-Expose-Headers", "X-Request-Id");
+	} else if (r->cors_allowed) {
 		MHD_add_response_header(resp, "Access-Control-Allow-Origin", r->origin);
 		MHD_add_response_header(resp, "Access-Control-Allow-Credentials", "true");
 		MHD_add_response_header(resp, "Access-Control-Expose-Headers", "X-Request-Id");
@@ -114,6 +119,9 @@ enum MHD_Result respond_db_error(struct request *r, struct MHD_Connection *c, co
 	const char *message = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 	const char *column = PQresultErrorField(res, PG_DIAG_COLUMN_NAME);
 	int status = sqlstate_status(sqlstate);
+
+	if (status == MHD_HTTP_UNAUTHORIZED)
+		bearer_auth_forget(r->env->auth, r->token);
 
 	if (status == 500 || status == 503) {
 		/* The database's text goes to our log only (for a 500, a bug, with its message): never to the client. */

@@ -2,8 +2,7 @@
 -- patient's consent, an outbox written by the appointment changes themselves, the notifier's
 -- schema, and password reset by e-mail. Every row stays; new columns go at the end.
 
--- Password reset ends every session: tokens carry the version they were issued with.
-ALTER TABLE ta.users ADD COLUMN token_version integer NOT NULL DEFAULT 0;
+-- Password reset ends every session through ta.users.token_version (added by 16-security).
 
 -- Consent to SMS needs a number an SMS can reach; the patients' check uses this function.
 -- @function ta.sms_number
@@ -26,10 +25,6 @@ ALTER TYPE ta.patient_out ADD ATTRIBUTE reminder_email boolean, ADD ATTRIBUTE re
 -- @function ta.patient_out
 -- @function api.create_patient
 -- @function api.update_patient
--- A token of a version before the user's token_version (a reset password) answers 401;
--- tokens carry the user's token_version as "ver".
--- @function ta.caller
--- @function api.login
 -- Polish messages for the new constraints.
 -- @function ta.explain_violation
 -- The export carries the consent history and the patient's reminders.
