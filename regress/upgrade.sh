@@ -93,6 +93,10 @@ for released in "$ROOT"/sql/releases/schema-*.txt; do
         head -60 "$out/schema.diff" >&2
         failures=$((failures + 1))
     fi
+    check "the audit rows of $from are chained by the upgrade (every practice's chain verifies)" "0" \
+        "$(q "$db" -c "SELECT count(*) FROM (SELECT l.hash, ta.audit_row_hash(lag(l.hash) OVER (PARTITION BY l.practice_id
+                                                ORDER BY l.id), l) AS expected FROM ta.audit_log l) c
+                        WHERE hash IS DISTINCT FROM expected")"
 
     # make restore of the backup taken on V: restored, then upgraded in the same transaction. On a shared
     # PostgreSQL (no superuser: TA_ADMIN empty) the plain-SQL install is restored into new schemas.

@@ -17,13 +17,18 @@ CREATE TABLE ta.audit_log (
     route text,
     patient_ids bigint[] NOT NULL DEFAULT '{}',
     client_addr inet,
-    at timestamptz NOT NULL DEFAULT now()
+    at timestamptz NOT NULL DEFAULT now(),
+    -- sha256 of the previous row's hash (of the same practice, by id) and this row's fields
+    -- (ta.audit_row_hash): a row changed or removed behind the triggers' back breaks the chain
+    hash bytea NOT NULL
 );
--- The one index besides the key, ascending so that new rows go to its rightmost page (a
+-- Two indexes besides the key, ascending so that new rows go to their rightmost pages (a
 -- backward scan serves newest-first). No GIN on patient_ids: every read would update it (its
 -- pending list is one page all sessions lock), halving GET throughput; the patient filter of
 -- GET /audit and the export scan the practice's rows instead.
 CREATE INDEX audit_log_practice_at_idx ON ta.audit_log (practice_id, at, id);
+-- The chain runs in id order per practice: its head is found, and verification walks it, here.
+CREATE INDEX audit_log_practice_id_idx ON ta.audit_log (practice_id, id);
 COMMENT ON TABLE ta.audit_log IS
     'Who read or changed which patients'' data, when, from where (append-only).';
 COMMENT ON COLUMN ta.audit_log.route IS 'The request''s route as the proxy names it (request.route), e.g. GET /patients/{id}.';
@@ -55,6 +60,52 @@ CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON ta.audit_log
 -- On a hot standby (the read replica of the proxy's DB_READ_URL) nothing can be written: the
 -- row is then handed to the proxy in response.audit, and the proxy writes it on the primary
 -- with api.record_read before it answers; if that fails, the answer is never sent.
+-- The tamper-evident chain. A row's hash covers its fields and the previous row's hash, so
+-- changing a row breaks its own hash and removing one breaks the next. The fields are
+-- hashed as a JSON array of values that do not depend on any session setting (the time as
+-- epoch seconds).
+CREATE FUNCTION ta.audit_row_hash(prev bytea, l ta.audit_log) RETURNS bytea
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT sha256(coalesce(prev, '\x'::bytea)
+                  || convert_to(json_build_array(l.id, l.practice_id, l.user_id, l.action, l.route,
+                                                 l.patient_ids, l.client_addr::text,
+                                                 extract(epoch FROM l.at))::text, 'UTF8'))
+$$;
+COMMENT ON FUNCTION ta.audit_row_hash(bytea, ta.audit_log) IS
+    'sha256(previous hash || the row''s fields as JSON): one link of the audit chain.';
+
+-- Appends one row to the trail: every writer of ta.audit_log calls this (no INSERT
+-- elsewhere), in the practice's context (request.jwt.claims' pid, as row-level security
+-- needs anyway). Appends of one practice take turns (a transaction-level advisory lock), so
+-- each row's id is drawn and its predecessor read while no other append of the practice
+-- runs: the chain never forks. The turn lasts until the transaction ends.
+CREATE FUNCTION ta.audit_append(practice bigint, uid bigint, action text, route text, patient_ids bigint[],
+                                client_addr inet, at timestamptz) RETURNS void
+    LANGUAGE plpgsql AS $$
+DECLARE
+    r ta.audit_log;
+    prev bytea;
+BEGIN
+    IF practice IS DISTINCT FROM ta.current_practice_id() THEN
+        RAISE EXCEPTION 'audit rows must be appended in their practice''s context' USING ERRCODE = '42501';
+    END IF;
+    PERFORM pg_advisory_xact_lock(hashtextextended('ta.audit_log ' || practice, 0));
+    SELECT l.hash INTO prev FROM ta.audit_log l WHERE l.practice_id = practice ORDER BY l.id DESC LIMIT 1;
+    r.id := nextval(pg_get_serial_sequence('ta.audit_log', 'id'));
+    r.practice_id := practice;
+    r.user_id := uid;
+    r.action := action;
+    r.route := route;
+    r.patient_ids := patient_ids;
+    r.client_addr := client_addr;
+    r.at := at;
+    r.hash := ta.audit_row_hash(prev, r);
+    INSERT INTO ta.audit_log (id, practice_id, user_id, action, route, patient_ids, client_addr, at, hash)
+    VALUES (r.id, r.practice_id, r.user_id, r.action, r.route, r.patient_ids, r.client_addr, r.at, r.hash);
+END $$;
+COMMENT ON FUNCTION ta.audit_append(bigint, bigint, text, text, bigint[], inet, timestamptz) IS
+    'Appends one audit row, chained to the practice''s previous one (the only way rows are written).';
+
 CREATE FUNCTION ta.audit(uid bigint, action text, patient_ids bigint[]) RETURNS void
     LANGUAGE plpgsql AS $$
 BEGIN
@@ -66,9 +117,9 @@ BEGIN
     IF action = 'read' AND pg_current_xact_id_if_assigned() IS NULL THEN
         PERFORM set_config('synchronous_commit', 'off', true);
     END IF;
-    INSERT INTO ta.audit_log (practice_id, user_id, action, route, patient_ids, client_addr)
-    VALUES (ta.current_practice_id(), uid, audit.action::ta.audit_action, nullif(current_setting('request.route', true), ''),
-            coalesce(audit.patient_ids, '{}'), ta.client_addr());
+    PERFORM ta.audit_append(ta.current_practice_id(), uid, audit.action,
+                            nullif(current_setting('request.route', true), ''), coalesce(audit.patient_ids, '{}'),
+                            ta.client_addr(), now());
 END $$;
 COMMENT ON FUNCTION ta.audit(bigint, text, bigint[]) IS
     'Appends one audit row for the caller: action is read, create, update, delete or export.';
@@ -165,4 +216,26 @@ END $$;
 COMMENT ON FUNCTION api.record_read(json) IS
     'The audit row of a read served by the read replica, written on the primary by the proxy (no route).';
 
-REVOKE ALL ON FUNCTION api.list_audit(json), api.export_patient(bigint), api.record_read(json) FROM PUBLIC;
+-- Recomputes the practice's chain: ok when every row's hash is that of its fields and its
+-- predecessor's hash; first_bad_id names the first row where it is not (changed, or the row
+-- after a removed one). head is the last row's hash: noted down elsewhere, it also shows
+-- a trail that was cut short or rewritten whole.
+CREATE FUNCTION api.verify_audit() RETURNS json
+    LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    uid bigint := ta.caller();
+    result json;
+BEGIN
+    SELECT json_build_object('ok', count(*) FILTER (WHERE bad) = 0, 'rows', count(*),
+                             'first_bad_id', min(id) FILTER (WHERE bad),
+                             'head', encode((array_agg(hash ORDER BY id DESC))[1], 'hex'))
+      INTO result
+      FROM (SELECT l.id, l.hash,
+                   l.hash IS DISTINCT FROM ta.audit_row_hash(lag(l.hash) OVER (ORDER BY l.id), l) AS bad
+              FROM ta.audit_log l WHERE l.practice_id = ta.current_practice_id()) chain;
+    RETURN result;
+END $$;
+COMMENT ON FUNCTION api.verify_audit() IS
+    'GET /audit/verify: {ok, rows, first_bad_id, head}, the practice''s audit chain recomputed.';
+
+REVOKE ALL ON FUNCTION api.verify_audit(), api.list_audit(json), api.export_patient(bigint), api.record_read(json) FROM PUBLIC;

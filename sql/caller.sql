@@ -1,25 +1,38 @@
--- The caller: who is calling (from the transaction's request.jwt.claims) and the
--- checks every api function starts with.
+-- The caller: who is calling, from the bearer token the proxy hands over (request.jwt),
+-- verified here, and the checks every api function starts with.
 
--- The user id of the caller after checking that the claims name a live user of the
--- practice they claim; 401 otherwise (also for a token of a deleted user).
+-- The user id of the caller. The token in request.jwt is verified with the secret in
+-- ta.settings (signature, alg, exp: ta.jwt_verify), then its user must be live, of the
+-- practice it claims, at the token version it carries (a password change ends older
+-- tokens) and its jti must not be logged out; 401 otherwise. The verified claims then
+-- replace whatever request.jwt.claims held, so row-level security (ta.current_practice_id)
+-- sees only what a valid token says: a session that sets request.jwt.claims itself gains
+-- nothing. Every api function that reaches practice data calls this first.
 CREATE FUNCTION ta.caller() RETURNS bigint
-    LANGUAGE plpgsql STABLE AS $$
+    LANGUAGE plpgsql AS $$
 DECLARE
-    claims json := nullif(current_setting('request.jwt.claims', true), '')::json;
-    sub text := claims ->> 'sub';
-    pid text := claims ->> 'pid';
+    claims json;
     uid bigint;
 BEGIN
-    IF sub ~ '^[0-9]{1,18}$' AND pid ~ '^[0-9]{1,18}$' THEN
+    SELECT ta.jwt_verify(nullif(current_setting('request.jwt', true), ''), s.jwt_secret) INTO claims
+      FROM ta.settings s;
+    PERFORM set_config('request.jwt.claims', coalesce(claims::text, ''), true);
+    IF claims ->> 'sub' ~ '^[0-9]{1,18}$' AND claims ->> 'pid' ~ '^[0-9]{1,18}$'
+       AND claims ->> 'ver' ~ '^[0-9]{1,9}$'
+       AND claims ->> 'jti' ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
         SELECT u.id INTO uid FROM ta.users u
-         WHERE u.id = sub::bigint AND u.practice_id = pid::bigint AND u.deleted_at IS NULL;
+         WHERE u.id = (claims ->> 'sub')::bigint AND u.practice_id = (claims ->> 'pid')::bigint
+           AND u.deleted_at IS NULL AND u.token_version = (claims ->> 'ver')::integer
+           AND NOT EXISTS (SELECT FROM ta.revoked_tokens r WHERE r.jti = (claims ->> 'jti')::uuid);
     END IF;
     IF uid IS NULL THEN
+        PERFORM set_config('request.jwt.claims', '', true);
         PERFORM ta.raise('28000', 'Could not validate credentials');
     END IF;
     RETURN uid;
 END $$;
+COMMENT ON FUNCTION ta.caller() IS
+    'Verifies request.jwt (signature, exp, live user, token version, not logged out) and returns the user id; 401 otherwise.';
 
 -- A patient of the caller's practice that is not archived, or 404.
 CREATE FUNCTION ta.require_patient(patient_id bigint) RETURNS void
@@ -33,4 +46,3 @@ BEGIN
         PERFORM ta.raise('P0002', 'Pacjent nie został znaleziony');
     END IF;
 END $$;
-

@@ -103,6 +103,7 @@ struct request {
 	int status;
 	struct route_match match;
 	char *claims;                    /* verified token payload (free()) */
+	char *token;                     /* the bearer token as sent, for the database to verify again (free()) */
 	char *body;                      /* NUL-terminated, at most MAX_BODY bytes */
 	size_t body_len, body_cap;
 	size_t received;                 /* body bytes seen, stored or dropped */
@@ -185,6 +186,18 @@ static enum MHD_Result respond_detail(struct request *r, struct MHD_Connection *
 /* ---- the database call ---- */
 
 /* Turns an error result into the contract's status and body: the one SQLSTATE table, applied here only. */
+/*
+ * Drops the request's token from this thread's cache once the database has ended it (a 401 from the caller check,
+ * or the request was its logout): the cache never vouches for a token the database refused.
+ */
+static void forget_token(struct request *r)
+{
+	struct token_cache *cache = r->token != NULL ? pthread_getspecific(r->srv->token_cache) : NULL;
+
+	if (cache != NULL)
+		token_cache_remove(cache, r->token);
+}
+
 static enum MHD_Result respond_db_error(struct request *r, struct MHD_Connection *c, const PGresult *res)
 {
 	const char *sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
@@ -192,6 +205,8 @@ static enum MHD_Result respond_db_error(struct request *r, struct MHD_Connection
 	const char *column = PQresultErrorField(res, PG_DIAG_COLUMN_NAME);
 	int status = sqlstate_status(sqlstate);
 
+	if (status == MHD_HTTP_UNAUTHORIZED)
+		forget_token(r);
 	if (status == 500 || status == 503) {
 		/* The database's text goes to our log only (for a 500, a bug, with its message): never to the client. */
 		json_t *line = json_pack("{s:s,s:s,s:s,s:s++,s:s?}", "level", "error", "request_id", r->request_id,
@@ -362,6 +377,8 @@ static enum MHD_Result call_database(struct request *r, struct MHD_Connection *c
 	/* The session's next reads wait for the replica to have replayed this write (see call_replica). */
 	if (!read && srv->read_pool != NULL && r->claims != NULL)
 		atomic_store(write_slot(srv, r->claims), monotonic_ms());
+	if (r->match.route->function != NULL && strcmp(r->match.route->function, "api.logout") == 0)
+		forget_token(r);
 	ret = respond_result(r, c, res);
 	PQclear(res);
 	return ret;
@@ -461,7 +478,7 @@ static enum MHD_Result dispatch_api(struct request *r, struct MHD_Connection *c)
 
 	params[n++] = r->client_addr;
 	if (route->authenticated)
-		params[n++] = r->claims;
+		params[n++] = r->token;
 	if (route->takes_id) {
 		snprintf(id_text, sizeof(id_text), "%lld", (long long)r->match.id);
 		params[n++] = id_text;
@@ -604,6 +621,11 @@ static int authenticate(struct request *r, struct MHD_Connection *c, enum MHD_Re
 	if (jwt_verify_hs256_cached(thread_token_cache(r->srv), token, (const unsigned char *)cfg->jwt_secret,
 				    cfg->jwt_secret_len, time(NULL), &r->claims) != JWT_VALID) {
 		*ret = respond_detail(r, c, MHD_HTTP_UNAUTHORIZED, "Could not validate credentials", NULL, NULL);
+		return -1;
+	}
+	r->token = strdup(token);
+	if (r->token == NULL) {
+		*ret = respond_detail(r, c, MHD_HTTP_INTERNAL_SERVER_ERROR, DETAIL_INTERNAL, NULL, NULL);
 		return -1;
 	}
 	return 0;
@@ -836,6 +858,7 @@ static void request_completed(void *cls, struct MHD_Connection *c, void **req_cl
 	if (r->held != NULL)
 		MHD_destroy_response(r->held); /* the client went away before its body ended */
 	free(r->claims);
+	free(r->token);
 	free(r->body);
 	free(r);
 	*req_cls = NULL;

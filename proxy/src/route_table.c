@@ -16,6 +16,9 @@ const struct route route_table[] = {
 
 	API("POST", "/auth/register", "api.register", false, false, false, BODY_JSON),
 	API("POST", "/auth/login", "api.login", false, false, false, BODY_LOGIN_FORM),
+	API("GET", "/auth/me", "api.me", true, false, false, BODY_NONE),
+	API("POST", "/auth/logout", "api.logout", true, false, false, BODY_NONE),
+	API("PUT", "/auth/password", "api.change_password", true, false, false, BODY_JSON),
 
 	API("GET", "/patients", "api.list_patients", true, false, true, BODY_NONE),
 	API("POST", "/patients", "api.create_patient", true, false, false, BODY_JSON),
@@ -47,6 +50,7 @@ const struct route route_table[] = {
 	API("DELETE", "/payments/{id}", "api.delete_payment", true, true, false, BODY_NONE),
 
 	API("GET", "/audit", "api.list_audit", true, false, true, BODY_NONE),
+	API("GET", "/audit/verify", "api.verify_audit", true, false, false, BODY_NONE),
 };
 
 const size_t route_count = sizeof(route_table) / sizeof(route_table[0]);
@@ -182,6 +186,8 @@ static int route_statement(const struct route *r, unsigned max_lag_ms, char *buf
 			 "< interval '%u milliseconds'), ",
 			 max_lag_ms);
 	/*
+	 * The bearer token goes to the database as it came (request.jwt): the database verifies it again and takes
+	 * the caller from it (ta.caller), so what the proxy decided is never what lets a request in.
 	 * One statement is one transaction in autocommit, so the settings made here (is_local) vanish with it and
 	 * nothing leaks to the next request on this pooled connection. The first MATERIALIZED CTE makes set_config
 	 * run before the api function reads them; the second makes the function run before response.status (set
@@ -193,7 +199,7 @@ static int route_statement(const struct route *r, unsigned max_lag_ms, char *buf
 			   "answer AS MATERIALIZED (SELECT %s(%s)::text AS body FROM request) "
 			   "SELECT body, current_setting('response.status', true)%s FROM answer",
 			   fresh, r->method, r->pattern,
-			   r->authenticated ? ", set_config('request.jwt.claims', $2, true)" : "",
+			   r->authenticated ? ", set_config('request.jwt', $2, true)" : "",
 			   max_lag_ms > 0 ? " FROM fresh" : "", r->function, args,
 			   max_lag_ms > 0 ? ", current_setting('response.audit', true)" : "");
 	return (written < 0 || (size_t)written >= buflen) ? -1 : written;

@@ -27,7 +27,7 @@ struct route {
 	const char *pattern;       /* literal segments and one "{name}" integer parameter at most */
 	enum route_handler handler;
 	const char *function;      /* api function for HANDLER_API and HANDLER_HEALTH */
-	bool authenticated;        /* needs a verified bearer token; claims go to request.jwt.claims */
+	bool authenticated;        /* needs a verified bearer token; the token itself goes to request.jwt */
 	bool takes_id;             /* the path parameter is the first argument (bigint) */
 	bool takes_query;          /* the query string, as a JSON object of strings, is an argument */
 	enum route_body body;
@@ -59,7 +59,7 @@ enum route_match_result route_find(const char *method, const char *path, struct 
 int route_parse_id(const char *s, size_t len, int64_t *out);
 
 /*
- * Writes the SQL prepared for an api route into buf: the client address as $1, claims as $2 for authenticated
+ * Writes the SQL prepared for an api route into buf: the client address as $1, the bearer token as $2 for authenticated
  * routes, then id, query and body in that order; it answers one row of (body, response.status). GET /health's
  * takes nothing and answers the body only. Returns the length, or -1 when buf is too small or the route calls
  * no function.
@@ -74,10 +74,10 @@ int route_sql(const struct route *r, char *buf, size_t buflen);
  */
 int route_read_sql(const struct route *r, unsigned max_lag_ms, char *buf, size_t buflen);
 
-/* The statement that records a replica's audit row on the primary: $1 address, $2 claims, $3 route, $4 row. */
+/* The statement that records a replica's audit row on the primary: $1 address, $2 token, $3 route, $4 row. */
 #define ROUTE_RECORD_READ_SQL                                                                                   \
 	"WITH request AS MATERIALIZED (SELECT set_config('request.client_addr', $1, true), "                     \
-	"set_config('request.jwt.claims', $2, true), set_config('request.route', $3, true)) "                    \
+	"set_config('request.jwt', $2, true), set_config('request.route', $3, true)) "                           \
 	"SELECT api.record_read($4::json)::text, current_setting('response.status', true) FROM request"
 
 #endif

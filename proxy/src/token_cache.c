@@ -123,6 +123,18 @@ void token_cache_put(struct token_cache *cache, const char *token, const char *c
 	cache->count++;
 }
 
+void token_cache_remove(struct token_cache *cache, const char *token)
+{
+	size_t len = strnlen(token, TOKEN_CACHE_MAX_TOKEN + 1);
+	struct entry *e;
+
+	if (len > TOKEN_CACHE_MAX_TOKEN)
+		return;
+	e = slot_of(cache, token, len);
+	if (same_token(e, token, len))
+		entry_clear(cache, e);
+}
+
 size_t token_cache_count(const struct token_cache *cache)
 {
 	return cache->count;

@@ -31,6 +31,11 @@ const char *token_cache_get(struct token_cache *cache, const char *token, time_t
  * token has none). Replaces whatever shared its slot. Tokens or claims over the limits above are not kept.
  */
 void token_cache_put(struct token_cache *cache, const char *token, const char *claims, double exp, double nbf);
+/*
+ * Forgets token (a no-op when it is not cached): the database refused it (logged out, password changed, user
+ * archived), so the next request with it is verified in full again, never answered from memory.
+ */
+void token_cache_remove(struct token_cache *cache, const char *token);
 /* Entries held now. */
 size_t token_cache_count(const struct token_cache *cache);
 

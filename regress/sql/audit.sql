@@ -185,3 +185,42 @@ DELETE FROM ta.audit_log;
 -- Every row written above is still there.
 SELECT count(*) > 30 AS kept, count(*) FILTER (WHERE action NOT IN ('read', 'create', 'update', 'delete', 'export')) AS bad_action
   FROM ta.audit_log;
+
+-- Tamper-evident: each row's hash covers its fields and the previous row's hash (per
+-- practice, by id); GET /audit/verify recomputes the chain.
+SET ROLE regress_ta_app;
+SELECT regress.login('ewa@gabinet-e.example.com');
+SELECT regress.call($$SELECT api.verify_audit()::jsonb - 'rows' - 'head'$$) AS intact;
+SELECT regress.call($$SELECT (api.verify_audit() ->> 'rows')::int > 30 AND length(api.verify_audit() ->> 'head') = 64$$) AS counted;
+RESET ROLE;
+SELECT (SELECT practice_id FROM ta.users WHERE email LIKE 'ewa@%') AS ewa_practice \gset
+SELECT id AS victim FROM ta.audit_log WHERE practice_id = :ewa_practice ORDER BY id OFFSET 5 LIMIT 1 \gset
+SELECT id AS after_victim FROM ta.audit_log WHERE practice_id = :ewa_practice AND id > :victim ORDER BY id LIMIT 1 \gset
+-- The superuser changes a row behind the triggers' back: that row is named.
+ALTER TABLE ta.audit_log DISABLE TRIGGER audit_log_append_only;
+UPDATE ta.audit_log SET route = 'GET /nic' WHERE id = :victim;
+SET ROLE regress_ta_app;
+SELECT regress.call($$SELECT api.verify_audit()::jsonb - 'rows' - 'head'$$)::jsonb ->> 'first_bad_id' = :'victim' AS changed_row_found,
+       regress.call($$SELECT api.verify_audit() ->> 'ok'$$) AS ok;
+RESET ROLE;
+-- ... and recomputes that row's hash too: the next row no longer follows from it.
+UPDATE ta.audit_log l SET hash = ta.audit_row_hash((SELECT p.hash FROM ta.audit_log p WHERE p.practice_id = l.practice_id
+                                                     AND p.id < l.id ORDER BY p.id DESC LIMIT 1), l)
+ WHERE id = :victim;
+SET ROLE regress_ta_app;
+SELECT regress.call($$SELECT api.verify_audit()::jsonb - 'rows' - 'head'$$)::jsonb ->> 'first_bad_id' = :'after_victim' AS next_row_found;
+RESET ROLE;
+-- ... or removes the row: the next row is named.
+DELETE FROM ta.audit_log WHERE id = :victim;
+ALTER TABLE ta.audit_log ENABLE TRIGGER audit_log_append_only;
+SET ROLE regress_ta_app;
+SELECT regress.call($$SELECT api.verify_audit()::jsonb - 'rows' - 'head'$$)::jsonb ->> 'first_bad_id' = :'after_victim' AS removal_found;
+-- Another practice's chain is untouched.
+SELECT regress.login('bruno@gabinet-b.example.com');
+SELECT regress.call($$SELECT api.verify_audit()::jsonb - 'rows' - 'head'$$) AS other_practice;
+RESET ROLE;
+-- Rows are written by ta.audit_append only, in the practice's own context.
+SET ROLE regress_ta_owner;
+SELECT set_config('request.jwt.claims', '', false) IS NOT NULL;
+SELECT ta.audit_append(:ewa_practice, 1, 'read', NULL, '{}', NULL, now());
+RESET ROLE;

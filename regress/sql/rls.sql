@@ -65,20 +65,50 @@ UPDATE ta.appointments SET payment_id = NULL;
 DELETE FROM ta.payments;
 SELECT ta.current_practice_id();
 SELECT ta.configure('a-new-secret-that-is-long-enough-0123456789');
--- Claims it could forge are checked: Anna's user with Bruno's practice, an unknown user,
--- a non-numeric sub, no claims at all.
+-- The api trusts no claims it did not verify itself: it reads the token (request.jwt), checks
+-- it with the secret in ta.settings, and replaces request.jwt.claims with what the token says.
+-- Claims without a token: every api function that needs a caller answers 401 (the session
+-- holding the app role's password learns nothing by setting request.jwt.claims).
 RESET ROLE;
-SELECT u.id AS anna, (SELECT practice_id FROM ta.users WHERE email LIKE 'bruno@%') AS bruno_practice
+SELECT u.id AS anna, u.practice_id AS anna_practice,
+       (SELECT practice_id FROM ta.users WHERE email LIKE 'bruno@%') AS bruno_practice
   FROM ta.users u WHERE u.email LIKE 'anna@%' \gset
 SET ROLE regress_ta_app;
+SELECT set_config('request.jwt', '', false) IS NOT NULL;
+SELECT set_config('request.jwt.claims', json_build_object('sub', :'anna', 'pid', :anna_practice)::text, false) IS NOT NULL;
+SELECT p.proname, regress.call(format('SELECT %s(%s)', p.oid::regproc,
+           (SELECT string_agg(CASE t WHEN 'bigint'::regtype THEN '1' ELSE '''{}''' END, ', ')
+              FROM unnest(p.proargtypes::regtype[]) t))) AS answer
+  FROM pg_proc p WHERE p.pronamespace = 'api'::regnamespace
+   AND p.proname NOT IN ('register', 'login', 'health', 'schema_version')
+ ORDER BY 1;
+-- Anna's real token with claims naming Bruno's practice: Anna's rows, never Bruno's.
+SELECT regress.login('anna@gabinet-a.example.com');
 SELECT set_config('request.jwt.claims', json_build_object('sub', :'anna', 'pid', :bruno_practice)::text, false) IS NOT NULL;
-SELECT regress.call($$SELECT api.list_patients('{}')$$);
-SELECT set_config('request.jwt.claims', '{"sub": "999999", "pid": 1}', false) IS NOT NULL;
-SELECT regress.call($$SELECT api.list_patients('{}')$$);
-SELECT set_config('request.jwt.claims', '{"sub": "1 OR true", "pid": "1"}', false) IS NOT NULL;
-SELECT regress.call($$SELECT api.get_patient(1)$$);
-SELECT set_config('request.jwt.claims', '', false) IS NOT NULL;
-SELECT regress.call($$SELECT api.list_appointments('{}')$$);
+SELECT regress.call($$SELECT json_agg(p ->> 'name' ORDER BY p ->> 'name') FROM json_array_elements(api.list_patients('{}')) p$$);
+-- Tokens it could forge: signed with another secret, unsigned, of a 1.0 login (no ver, no
+-- jti), of an unknown user, with a non-numeric sub; none gets in.
+RESET ROLE;
+SELECT jwt_secret AS secret FROM ta.settings \gset
+SET ROLE regress_ta_app;
+SELECT t.what, set_config('request.jwt', t.token, false) IS NULL AS unset,
+       regress.call($$SELECT api.list_patients('{}')$$) AS answer
+  FROM (VALUES
+    ('other secret', regress.forge('{"alg":"HS256","typ":"JWT"}',
+        json_build_object('sub', :'anna', 'pid', :anna_practice, 'ver', 0, 'jti', gen_random_uuid(), 'exp', 4102444800)::text,
+        'another-secret-that-is-long-enough-0123456789')),
+    ('alg none', regress.b64url('{"alg":"none"}') || '.' || regress.b64url(
+        json_build_object('sub', :'anna', 'pid', :anna_practice, 'ver', 0, 'jti', gen_random_uuid(), 'exp', 4102444800)::text) || '.'),
+    ('1.0 token', regress.forge('{"alg":"HS256","typ":"JWT"}',
+        json_build_object('sub', :'anna', 'pid', :anna_practice, 'exp', 4102444800)::text, :'secret')),
+    ('unknown user', regress.forge('{"alg":"HS256","typ":"JWT"}',
+        json_build_object('sub', '999999', 'pid', :anna_practice, 'ver', 0, 'jti', gen_random_uuid(), 'exp', 4102444800)::text, :'secret')),
+    ('other practice', regress.forge('{"alg":"HS256","typ":"JWT"}',
+        json_build_object('sub', :'anna', 'pid', :bruno_practice, 'ver', 0, 'jti', gen_random_uuid(), 'exp', 4102444800)::text, :'secret')),
+    ('sub not a number', regress.forge('{"alg":"HS256","typ":"JWT"}',
+        json_build_object('sub', '1 OR true', 'pid', :anna_practice, 'ver', 0, 'jti', gen_random_uuid(), 'exp', 4102444800)::text, :'secret')),
+    ('garbage', 'not.a.token')) t(what, token);
+SELECT set_config('request.jwt', '', false) IS NOT NULL, set_config('request.jwt.claims', '', false) IS NOT NULL;
 RESET ROLE;
 
 -- The owner is bound too (FORCE): without claims it sees nothing; with a practice's claims,

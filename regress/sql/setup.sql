@@ -3,14 +3,17 @@
 CREATE SCHEMA regress;
 GRANT USAGE ON SCHEMA regress TO regress_ta_app;
 
--- Logs in through the api and sets the verified claims for the session, as the proxy
--- does for each request.
+-- Logs in through the api and hands the token to the session, as the proxy does for each
+-- request (request.jwt; the api verifies it and derives the claims). The verified claims
+-- are also set for the session, for the helpers below that name the caller.
 CREATE FUNCTION regress.login(email text, password text DEFAULT 'haslo-testowe') RETURNS void
-    LANGUAGE sql SECURITY DEFINER AS $$
-    SELECT set_config('request.jwt.claims',
-                      ta.jwt_verify(api.login(json_build_object('username', email, 'password', password))
-                                    ->> 'access_token', (SELECT jwt_secret FROM ta.settings))::text, false)
-$$;
+    LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    token text := api.login(json_build_object('username', email, 'password', password)) ->> 'access_token';
+BEGIN
+    PERFORM set_config('request.jwt', coalesce(token, ''), false),
+            set_config('request.jwt.claims', coalesce(ta.jwt_verify(token, (SELECT jwt_secret FROM ta.settings))::text, ''), false);
+END $$;
 
 -- Runs a query returning one value; answers its text with timestamps masked (prefixed
 -- with "status N: " when the call set response.status), or the error as

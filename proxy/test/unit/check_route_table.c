@@ -114,7 +114,7 @@ START_TEST(no_path_matches_two_patterns)
 }
 END_TEST
 
-START_TEST(sql_passes_address_claims_then_id_query_body)
+START_TEST(sql_passes_address_token_then_id_query_body)
 {
 	char sql[640];
 	struct route_match m;
@@ -123,7 +123,7 @@ START_TEST(sql_passes_address_claims_then_id_query_body)
 	ck_assert_int_gt(route_sql(m.route, sql, sizeof(sql)), 0);
 	ck_assert_str_eq(sql, "WITH request AS MATERIALIZED (SELECT set_config('request.client_addr', $1, true), "
 			      "set_config('request.route', 'GET /session_notes/{patient_id}', true), "
-			      "set_config('request.jwt.claims', $2, true)), "
+			      "set_config('request.jwt', $2, true)), "
 			      "answer AS MATERIALIZED (SELECT api.list_patient_session_notes($3::bigint, $4::json)::text "
 			      "AS body FROM request) "
 			      "SELECT body, current_setting('response.status', true) FROM answer");
@@ -133,7 +133,7 @@ START_TEST(sql_passes_address_claims_then_id_query_body)
 	route_find("POST", "/auth/login", &m);
 	route_sql(m.route, sql, sizeof(sql));
 	ck_assert(strstr(sql, "set_config('request.client_addr', $1, true)") != NULL);
-	ck_assert(strstr(sql, "request.jwt.claims") == NULL);
+	ck_assert(strstr(sql, "request.jwt") == NULL);
 	ck_assert(strstr(sql, "SELECT api.login($2::json)::text AS body") != NULL);
 	route_find("GET", "/health", &m);
 	route_sql(m.route, sql, sizeof(sql));
@@ -161,7 +161,7 @@ START_TEST(read_replica_sql)
 			      "pg_last_xact_replay_timestamp() < interval '250 milliseconds'), "
 			      "request AS MATERIALIZED (SELECT set_config('request.client_addr', $1, true), "
 			      "set_config('request.route', 'GET /patients', true), "
-			      "set_config('request.jwt.claims', $2, true) FROM fresh), "
+			      "set_config('request.jwt', $2, true) FROM fresh), "
 			      "answer AS MATERIALIZED (SELECT api.list_patients($3::json)::text AS body FROM request) "
 			      "SELECT body, current_setting('response.status', true), "
 			      "current_setting('response.audit', true) FROM answer");
@@ -203,7 +203,7 @@ Suite *route_table_suite(void)
 		     wrong_method_lists_the_allowed_ones,
 		     ids_must_be_integers,
 		     no_path_matches_two_patterns,
-		     sql_passes_address_claims_then_id_query_body,
+		     sql_passes_address_token_then_id_query_body,
 		     audit_and_export_routes,
 		     read_replica_sql);
 }

@@ -82,8 +82,29 @@ START_TEST(a_put_replaces_the_same_token)
 }
 END_TEST
 
+/* A token the database refused is forgotten: only that one, and only by its exact bytes. */
+START_TEST(a_removed_token_is_no_hit)
+{
+	struct token_cache *c = token_cache_create(16);
+
+	token_cache_put(c, "aaa.bbb.ccc", "{\"sub\":\"7\"}", NOW + 60, -1);
+	token_cache_put(c, "ddd.eee.fff", "{\"sub\":\"8\"}", NOW + 60, -1);
+	token_cache_remove(c, "aaa.bbb.cc");
+	token_cache_remove(c, "never.put.token");
+	ck_assert_uint_eq(token_cache_count(c), 2);
+	token_cache_remove(c, "aaa.bbb.ccc");
+	ck_assert_ptr_null(token_cache_get(c, "aaa.bbb.ccc", NOW));
+	ck_assert_str_eq(token_cache_get(c, "ddd.eee.fff", NOW), "{\"sub\":\"8\"}");
+	ck_assert_uint_eq(token_cache_count(c), 1);
+	token_cache_remove(c, "aaa.bbb.ccc");
+	ck_assert_uint_eq(token_cache_count(c), 1);
+	token_cache_destroy(c);
+}
+END_TEST
+
 Suite *token_cache_suite(void)
 {
 	return SUITE("token_cache", a_put_token_is_found_by_its_exact_bytes_only, exp_is_checked_at_every_use,
-		     nbf_in_the_future_is_no_hit, the_cache_is_bounded, a_put_replaces_the_same_token);
+		     nbf_in_the_future_is_no_hit, the_cache_is_bounded, a_put_replaces_the_same_token,
+		     a_removed_token_is_no_hit);
 }
