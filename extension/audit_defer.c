@@ -14,6 +14,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/backendid.h"
 #include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "utils/array.h"
@@ -162,6 +163,17 @@ subxact_callback(SubXactEvent event, SubTransactionId mySubid, SubTransactionId 
 	npending = kept;
 }
 
+/* The end of the transaction resets what it deferred and whether it appended. */
+static void
+ensure_callbacks(void)
+{
+	if (callbacks_registered)
+		return;
+	RegisterXactCallback(xact_callback, NULL);
+	RegisterSubXactCallback(subxact_callback, NULL);
+	callbacks_registered = true;
+}
+
 /* The advisory lock ta.audit_append takes as a practice's turn: pg_advisory_xact_lock(
  * hashtextextended('ta.audit_log ' || practice, 0)). */
 static void
@@ -172,6 +184,41 @@ set_turn_tag(LOCKTAG *tag, int64 practice)
 	uint64		h = DatumGetUInt64(hash_any_extended((const unsigned char *) key, len, 0));
 
 	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, (uint32) (h >> 32), (uint32) h, 1);
+}
+
+/*
+ * Waits while another session's append of the practice is in flight (its turn taken, not
+ * yet committed), as a synchronous append would, so that such a transaction holds up this
+ * read rather than the writer that serves every practice. Never waits for the writer
+ * itself, whose batches hold turns for a few milliseconds at a time. Shared: reads do not
+ * wait for each other.
+ */
+static void
+wait_turn(AuditQueue *q, int64 practice)
+{
+	LOCKTAG		turn;
+	VirtualTransactionId *holders;
+	int			nholders;
+	int			writer;
+	bool		others = false;
+
+	set_turn_tag(&turn, practice);
+	if (LockAcquire(&turn, ShareLock, true, true) != LOCKACQUIRE_NOT_AVAIL)
+	{
+		LockRelease(&turn, ShareLock, true);
+		return;
+	}
+	LWLockAcquire(q->lock, LW_SHARED);
+	writer = q->writer_pid != 0 ? q->writer_backend : InvalidBackendId;
+	LWLockRelease(q->lock);
+	holders = GetLockConflicts(&turn, ShareLock, &nholders);
+	for (int i = 0; i < nholders; i++)
+		if (holders[i].backendId != writer)
+			others = true;
+	if (!others)
+		return;
+	(void) LockAcquire(&turn, ShareLock, true, false);
+	LockRelease(&turn, ShareLock, true);
 }
 
 /*
@@ -257,7 +304,6 @@ Datum
 audit_defer(PG_FUNCTION_ARGS)
 {
 	AuditQueue *q;
-	LOCKTAG		turn;
 	char	   *data;
 
 	if (!audit_defer_enabled || am_audit_writer || IsTransactionBlock() ||
@@ -275,12 +321,7 @@ audit_defer(PG_FUNCTION_ARGS)
 		pfree(data);
 		PG_RETURN_BOOL(false);	/* back-pressure: the read writes its own row */
 	}
-	if (!callbacks_registered)
-	{
-		RegisterXactCallback(xact_callback, NULL);
-		RegisterSubXactCallback(subxact_callback, NULL);
-		callbacks_registered = true;
-	}
+	ensure_callbacks();
 	if (npending == pending_cap)
 	{
 		pending_cap = pending_cap ? pending_cap * 2 : 8;
@@ -293,14 +334,7 @@ audit_defer(PG_FUNCTION_ARGS)
 	npending++;
 	pending_queue = q;
 
-	/*
-	 * Wait for the practice's turn as a synchronous append would (shared: reads do not wait
-	 * for each other), so that an uncommitted append of the practice holds up this read, not
-	 * the writer that serves every practice.
-	 */
-	set_turn_tag(&turn, PG_GETARG_INT64(0));
-	(void) LockAcquire(&turn, ShareLock, true, false);
-	LockRelease(&turn, ShareLock, true);
+	wait_turn(q, PG_GETARG_INT64(0));
 	PG_RETURN_BOOL(true);
 }
 
@@ -320,6 +354,7 @@ audit_take_pending(PG_FUNCTION_ARGS)
 	int64		practice = PG_GETARG_INT64(0);
 
 	InitMaterializedSRF(fcinfo, 0);
+	ensure_callbacks();
 	appended_this_xact = true;
 	for (int i = 0; i < npending; i++)
 	{

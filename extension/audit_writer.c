@@ -16,6 +16,7 @@
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
+#include "storage/backendid.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/proc.h"
@@ -76,6 +77,7 @@ attach(AuditQueue *q)
 	if (ok)
 	{
 		q->writer_pid = MyProcPid;
+		q->writer_backend = MyBackendId;
 		q->writer_latch = MyLatch;
 		q->accepting = true;
 		q->launched_at = GetCurrentTimestamp();

@@ -80,7 +80,10 @@ check "a read in its own transaction has no transaction id (its row is queued)" 
     "$(as_app "SELECT json_typeof(api.list_patients('{}')), pg_current_xact_id_if_assigned() IS NULL")"
 check "... in a transaction block the read writes its own row" "f" \
     "$(as_app "BEGIN" "SELECT api.list_patients('{}') IS NOT NULL AND pg_current_xact_id_if_assigned() IS NULL" "COMMIT")"
-check "the caller sees both reads on the trail at once" "$((before + 2))" "$(trail_rows)"
+check "... and the session's next read is queued again" "t" \
+    "$(as_app "BEGIN" "SELECT api.list_patients('{}') IS NOT NULL" "COMMIT" \
+              "SELECT api.list_patients('{}') IS NOT NULL AND pg_current_xact_id_if_assigned() IS NULL" | tail -n 1)"
+check "the caller sees the three reads on the trail at once" "$((before + 3))" "$(trail_rows)"
 check "... the read queued names its route and patient" "read|GET /test|[$patient]" \
     "$(as_app "SELECT e ->> 'action', e ->> 'route', (e -> 'patient_ids')::text FROM json_array_elements(api.list_audit('{\"limit\": \"2\"}')) e LIMIT 1")"
 
