@@ -83,7 +83,7 @@ check "... in a transaction block the read writes its own row" "f" \
 check "... and the session's next read is queued again" "t" \
     "$(as_app "BEGIN" "SELECT api.list_patients('{}') IS NOT NULL" "COMMIT" \
               "SELECT api.list_patients('{}') IS NOT NULL AND pg_current_xact_id_if_assigned() IS NULL" | tail -n 1)"
-check "the caller sees the three reads on the trail at once" "$((before + 3))" "$(trail_rows)"
+check "the caller sees the four reads on the trail at once" "$((before + 4))" "$(trail_rows)"
 check "... the read queued names its route and patient" "read|GET /test|[$patient]" \
     "$(as_app "SELECT e ->> 'action', e ->> 'route', (e -> 'patient_ids')::text FROM json_array_elements(api.list_audit('{\"limit\": \"2\"}')) e LIMIT 1")"
 

@@ -53,9 +53,11 @@ CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON ta.audit_log
 -- The tamper-evident chain. A row's hash covers its fields and the previous row's hash, so
 -- changing a row breaks its own hash and removing one breaks the next. The fields are
 -- hashed as a JSON array of values that do not depend on any session setting (the time as
--- epoch seconds).
+-- epoch seconds). STABLE, as json_build_array is: an IMMUTABLE SQL function whose body is less
+-- than immutable is never inlined, and PostgreSQL 15 then plans it again on every call (67 µs
+-- a row against 8 µs inlined, bench/REPORT.md), on every append and every row /audit/verify walks.
 CREATE FUNCTION ta.audit_row_hash(prev bytea, l ta.audit_log) RETURNS bytea
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT sha256(coalesce(prev, '\x'::bytea)
                   || convert_to(json_build_array(l.id, l.practice_id, l.user_id, l.action, l.route,
                                                  l.patient_ids, l.client_addr::text,
