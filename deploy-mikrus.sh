@@ -100,6 +100,8 @@ write_settings() {
         echo "# deploy-mikrus.sh init; after editing: ./deploy-mikrus.sh restart. Never commit this file."
         if [ $local_db = 1 ]; then env_line DB_HOST 127.0.0.1; else env_line DB_HOST "$DB_HOST"; fi
         env_line DB_PORT "${DB_PORT:-5432}"
+        # TLS to a database on another machine (Mikrus' shared PostgreSQL); libpq's sslmode values.
+        if [ $local_db = 0 ]; then env_line DB_SSLMODE "${DB_SSLMODE:-require}"; fi
         env_line DB_NAME "${DB_NAME:-therapyassistance}"
         if [ $local_db = 1 ]; then env_line DB_USER ta_app; else env_line DB_USER "$DB_USER"; fi
         env_line DB_PASSWORD "$app_password"
@@ -137,6 +139,8 @@ load_settings() {
     . "$TA_ETC/owner.env"
     set +a
     export PGHOST=$DB_HOST PGPORT=$DB_PORT PGPASSWORD=$DB_OWNER_PASSWORD PGCONNECT_TIMEOUT=10
+    # psql, pg_dump and pg_restore speak TLS to another machine, as the proxy does (DB_SSLMODE).
+    if ! is_local_db; then export PGSSLMODE=${DB_SSLMODE:-require}; fi
     TA_DB=$DB_NAME TA_OWNER=${DB_OWNER:?owner.env sets DB_OWNER} TA_APP=$DB_USER
     if is_local_db; then
         # The local cluster's superuser, by peer authentication over the socket.
@@ -155,7 +159,7 @@ load_settings() {
 render() {
     local template=$1 dest=$2 name value content
     content=$(cat "$TA_ROOT/ops/templates/$template")
-    for name in TA_USER TA_ETC TA_HOME TA_ROOT PORT WEB_PORT WEB_ROOT BACKUP_PATHS DOMAIN; do
+    for name in TA_USER TA_ETC TA_HOME TA_ROOT PORT WEB_PORT WEB_ROOT WEB_LISTEN WEB_LISTEN6 BACKUP_PATHS DOMAIN; do
         value=${!name:-}
         content=${content//@$name@/$value}
     done
@@ -190,9 +194,29 @@ render_nginx() {
             die "nginx/therapyassistance.conf changed shape: update render_nginx"
         fi
     else
+        plain_http_listen
         render nginx-http.conf "$site"
     fi
     if [ -n "$real_ip" ]; then printf '%s\n' "$real_ip" >> "$site"; fi
+}
+
+# Without a certificate nginx speaks plain HTTP: passwords and patients' data in clear to
+# anyone on the way. Behind an HTTPS front on this machine (a tunnel: REAL_IP_FROM lists only
+# loopback addresses) it listens on loopback only; otherwise on every address, said loudly.
+plain_http_listen() {
+    local entry fronts=${REAL_IP_FROM:-} local_front=${REAL_IP_FROM:+1}
+    for entry in ${fronts//,/ }; do
+        [[ $entry =~ ^(127\.[0-9.]+|::1)(/[0-9]{1,3})?$ ]] || local_front=
+    done
+    if [ -n "$local_front" ]; then
+        WEB_LISTEN=127.0.0.1: WEB_LISTEN6=[::1]:
+        say "no DOMAIN: plain HTTP on port $WEB_PORT on loopback only, for the HTTPS front on this machine"
+    else
+        WEB_LISTEN='' WEB_LISTEN6='[::]:'
+        say "WARNING: no DOMAIN: nginx serves PLAIN HTTP on EVERY address, port $WEB_PORT: passwords and"
+        say "WARNING: patients' data cross the network unencrypted unless an HTTPS front (Mikrus' *.wykr.es)"
+        say "WARNING: is the only way in. Use --domain for TLS, or a front on this machine (REAL_IP_FROM=127.0.0.1)."
+    fi
 }
 
 # Behind a front that terminates HTTPS for you (Mikrus' *.wykr.es, a tunnel, a load balancer),
@@ -345,6 +369,17 @@ install_tls() {
         --agree-tos --non-interactive --keep-until-expiring
 }
 
+# certbot renews the certificate by itself (its timer); without a deploy hook nginx would keep
+# serving the old one until it expired. The hook reloads nginx after every renewal.
+install_renewal_hook() {
+    [ -n "${DOMAIN:-}" ] || return 0
+    local hook=${LETSENCRYPT_DIR:-/etc/letsencrypt}/renewal-hooks/deploy/therapyassistance-reload-nginx
+    mkdir -p "$(dirname "$hook")"
+    printf '#!/bin/sh\n# Installed by deploy-mikrus.sh: serve a renewed certificate at once.\nexec systemctl reload nginx\n' \
+        > "$hook.tmp" && chmod 755 "$hook.tmp" && mv "$hook.tmp" "$hook"
+    say "certbot renewals reload nginx ($hook)"
+}
+
 reload_nginx() {
     render_nginx
     ln -sfn "$NGINX_DIR/sites-available/therapyassistance" "$NGINX_DIR/sites-enabled/therapyassistance"
@@ -385,6 +420,7 @@ cmd_init() {
     systemctl start "$SERVICE-backup.timer"
     reload_nginx
     if install_tls; then reload_nginx; fi
+    install_renewal_hook
     wait_healthy 30 || die "the proxy does not answer /health: ./deploy-mikrus.sh logs"
     say "TherapyAssistance runs: ${DOMAIN:+https://$DOMAIN/}${DOMAIN:-http://<this server>:$WEB_PORT/}"
     say "register the first account in the web interface; backups daily at 03:00 in $BACKUP_DIR"

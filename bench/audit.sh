@@ -17,17 +17,17 @@ psql_super -d postgres -q -c "SET client_min_messages = warning" \
 TA_INSTALL=extension "$ROOT/stack/install-db.sh" "$db" ta_owner ta_app "bench-secret-0123456789abcdef-0123456789"
 claims=$(psql_super -d "$db" -tA <<'SQL'
 SELECT api.register('{"email": "bench@example.com", "password": "haslo-bench"}') IS NOT NULL \g /dev/null
-SELECT set_config('request.jwt.claims', json_build_object('sub', id::text, 'pid', practice_id)::text, false)
-  FROM ta.users WHERE email = 'bench@example.com' \g /dev/null
+SELECT set_config('request.jwt', ta.issue_token(u) ->> 'access_token', false)
+  FROM ta.users u WHERE email = 'bench@example.com' \g /dev/null
 SELECT count(api.create_patient(json_build_object('name', 'Pacjent ' || i, 'phone', '+48 600 000 ' || lpad(i::text, 3, '0'),
                                                   'email', 'p' || i || '@example.com', 'notes', 'Notatka ' || i)))
   FROM generate_series(1, 100) i \g /dev/null
-SELECT current_setting('request.jwt.claims');
+SELECT current_setting('request.jwt');
 SQL
 )
 # What the proxy prepares for GET /patients (src/route_table.c).
 cat > "$scripts/list.sql" <<SQL
-WITH request AS MATERIALIZED (SELECT set_config('request.client_addr', '198.51.100.7', true), set_config('request.route', 'GET /patients', true), set_config('request.jwt.claims', '$claims', true)), answer AS MATERIALIZED (SELECT api.list_patients('{}'::json)::text AS body FROM request) SELECT body, current_setting('response.status', true) FROM answer;
+WITH request AS MATERIALIZED (SELECT set_config('request.client_addr', '198.51.100.7', true), set_config('request.route', 'GET /patients', true), set_config('request.jwt', '$claims', true)), answer AS MATERIALIZED (SELECT api.list_patients('{}'::json)::text AS body FROM request) SELECT body, current_setting('response.status', true) FROM answer;
 SQL
 shipped=$(psql_super -d "$db" -tA -c "SELECT pg_get_functiondef('ta.audit(bigint,text,bigint[])'::regprocedure)")
 

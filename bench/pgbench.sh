@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/pgbench.sh [SECONDS]: the database alone, with pgbench (-M prepared) on the local
 # cluster (make up first), for both installs side by side:
-#   list 100 patients through the api (claims set, RLS on) vs the bare json_agg as superuser,
+#   list 100 patients through the api (the token verified in the database, RLS on) vs the bare
+#   json_agg as superuser,
 #   sign a token, verify a token, create an appointment through the api.
 # Prints a Markdown table; loopback only, bounded by SECONDS per run (default 10).
 # shellcheck source=stack/env.sh
@@ -20,7 +21,7 @@ setup() {  # setup INSTALL: a fresh database with one practice of 100 patients
     TA_INSTALL=$1 "$ROOT/stack/install-db.sh" "$db" "$owner" "$app" "$secret"
     psql_super -d "$db" -q >/dev/null <<'SQL'
 SELECT api.register('{"email": "bench@example.com", "password": "haslo-bench"}');
-SELECT set_config('request.jwt', api.login('{"username": "bench@example.com", "password": "haslo-bench"}') ->> 'access_token', false);
+SELECT set_config('request.jwt', ta.issue_token(u) ->> 'access_token', false) FROM ta.users u WHERE email = 'bench@example.com';
 SELECT count(api.create_patient(json_build_object('name', 'Pacjent ' || i, 'phone', '+48 600 000 ' || lpad(i::text, 3, '0'),
                                                   'email', 'p' || i || '@example.com', 'notes', 'Notatka ' || i)))
   FROM generate_series(1, 100) i;
@@ -29,8 +30,8 @@ GRANT USAGE ON SEQUENCE public.bench_slot TO ta_app;
 SQL
 }
 
-# A token of the bench user, as api.login hands it out (the database verifies it in ta.caller).
-token_of() { psql_super -d "ta_bench_$1" -tA -c "SELECT api.login('{\"username\": \"bench@example.com\", \"password\": \"haslo-bench\"}') ->> 'access_token'"; }
+# A bearer token of the bench user, as the proxy passes it (request.jwt); valid in both databases (one secret).
+bearer() { psql_super -d "ta_bench_$1" -tA -c "SELECT ta.issue_token(u) ->> 'access_token' FROM ta.users u WHERE email = 'bench@example.com'"; }
 
 tps() {  # tps INSTALL USER CLIENTS SCRIPT
     "$PGBIN/pgbench" -n -M prepared -c "$3" -j 2 -T "$seconds" -U "$2" -f "$4" "ta_bench_$1" 2>&1 |
@@ -43,10 +44,10 @@ for install in extension fallback; do setup "$install"; done
 pid=$(psql_super -d ta_bench_extension -tA -c "SELECT practice_id FROM ta.users WHERE email = 'bench@example.com'")
 patient=$(psql_super -d ta_bench_extension -tA -c "SELECT min(id) FROM ta.patients")
 token=$(psql_super -d ta_bench_extension -tA -c "SELECT ta.jwt_sign('{\"sub\":\"1\",\"pid\":1,\"exp\":4102444800}', '$secret')")
-bearer=$(token_of extension)   # the same user in both databases (same secret, ids and token version)
+token_of_user=$(bearer extension)
 # The statement the proxy prepares for GET /patients (proxy/src/route_table.c), as ta_app.
 request="request AS MATERIALIZED (SELECT set_config('request.client_addr', '127.0.0.1', true),
-    set_config('request.route', 'GET /patients', true), set_config('request.jwt', '$bearer', true))"
+    set_config('request.route', 'GET /patients', true), set_config('request.jwt', '$token_of_user', true))"
 cat > "$scripts/list_api.sql" <<SQL
 WITH $request, answer AS MATERIALIZED (SELECT api.list_patients('{"limit": "100"}')::text AS body FROM request)
 SELECT body, current_setting('response.status', true) FROM answer;

@@ -10,13 +10,9 @@
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"
-#include "common/hashfn.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
-#include "storage/backendid.h"
-#include "storage/lmgr.h"
-#include "storage/lock.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/inet.h"
@@ -45,7 +41,7 @@ static int	npending = 0;
 static int	pending_cap = 0;
 static AuditQueue *pending_queue = NULL;	/* where the reservations were made */
 static bool callbacks_registered = false;
-/* This transaction appended synchronously and may hold its practice's turn: never wait. */
+/* This transaction appended synchronously and may hold its practice's chains: never wait. */
 static bool appended_this_xact = false;
 
 static uint32
@@ -174,53 +170,6 @@ ensure_callbacks(void)
 	callbacks_registered = true;
 }
 
-/* The advisory lock ta.audit_append takes as a practice's turn: pg_advisory_xact_lock(
- * hashtextextended('ta.audit_log ' || practice, 0)). */
-static void
-set_turn_tag(LOCKTAG *tag, int64 practice)
-{
-	char		key[64];
-	int			len = snprintf(key, sizeof(key), "ta.audit_log " INT64_FORMAT, practice);
-	uint64		h = DatumGetUInt64(hash_any_extended((const unsigned char *) key, len, 0));
-
-	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, (uint32) (h >> 32), (uint32) h, 1);
-}
-
-/*
- * Waits while another session's append of the practice is in flight (its turn taken, not
- * yet committed), as a synchronous append would, so that such a transaction holds up this
- * read rather than the writer that serves every practice. Never waits for the writer
- * itself, whose batches hold turns for a few milliseconds at a time. Shared: reads do not
- * wait for each other.
- */
-static void
-wait_turn(AuditQueue *q, int64 practice)
-{
-	LOCKTAG		turn;
-	VirtualTransactionId *holders;
-	int			nholders;
-	int			writer;
-	bool		others = false;
-
-	set_turn_tag(&turn, practice);
-	if (LockAcquire(&turn, ShareLock, true, true) != LOCKACQUIRE_NOT_AVAIL)
-	{
-		LockRelease(&turn, ShareLock, true);
-		return;
-	}
-	LWLockAcquire(q->lock, LW_SHARED);
-	writer = q->writer_pid != 0 ? q->writer_backend : InvalidBackendId;
-	LWLockRelease(q->lock);
-	holders = GetLockConflicts(&turn, ShareLock, &nholders);
-	for (int i = 0; i < nholders; i++)
-		if (holders[i].backendId != writer)
-			others = true;
-	if (!others)
-		return;
-	(void) LockAcquire(&turn, ShareLock, true, false);
-	LockRelease(&turn, ShareLock, true);
-}
-
 /*
  * Serialises the call's entry into TopMemoryContext; NULL when it cannot be deferred
  * (too large, or ids that are not a plain list).
@@ -334,7 +283,6 @@ audit_defer(PG_FUNCTION_ARGS)
 	npending++;
 	pending_queue = q;
 
-	wait_turn(q, PG_GETARG_INT64(0));
 	PG_RETURN_BOOL(true);
 }
 

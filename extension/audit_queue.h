@@ -43,7 +43,6 @@ typedef struct AuditQueue
 	LWLock	   *lock;
 	Oid			dboid;			/* InvalidOid: free */
 	int			writer_pid;		/* 0: no writer attached */
-	int			writer_backend;	/* its BackendId (its locks' virtual transaction ids name it) */
 	bool		accepting;		/* the writer takes new entries (not shutting down) */
 	bool		urgent;			/* someone waits for the queue: write without delay */
 	TimestampTz launched_at;	/* last launch request (0: none pending) */

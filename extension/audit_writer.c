@@ -16,7 +16,6 @@
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
-#include "storage/backendid.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/proc.h"
@@ -77,7 +76,6 @@ attach(AuditQueue *q)
 	if (ok)
 	{
 		q->writer_pid = MyProcPid;
-		q->writer_backend = MyBackendId;
 		q->writer_latch = MyLatch;
 		q->accepting = true;
 		q->launched_at = GetCurrentTimestamp();

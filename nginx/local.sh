@@ -68,6 +68,7 @@ http {
     uwsgi_temp_path $WORK_DIR/tmp/uwsgi;
     scgi_temp_path $WORK_DIR/tmp/scgi;
     limit_req_zone \$binary_remote_addr zone=ta_login:1m rate=5r/s;
+    limit_req_zone \$binary_remote_addr zone=ta_register:1m rate=1r/m;
     upstream ta_proxy {
         server 127.0.0.1:$PORT;
         keepalive 8;

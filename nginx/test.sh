@@ -54,6 +54,16 @@ check "the logins over the limit answer 429" test "$(grep -c '^429$' <<<"$codes"
 limited=$(curl -sS -D - -X POST -d '' "$base/api/auth/login" | tr -d '\r')
 check "the 429 says when to retry" has 'Retry-After: 1' "$limited"
 check "the 429 carries a JSON detail" grep -q '"detail": "Zbyt wiele' <<<"$limited"
+# 30 registrations at once from one address: nginx lets at most 21 through (1 + burst 20); the
+# empty bodies fail in the proxy (422), so no practice is made and the database's count is untouched.
+registrations=()
+for _ in $(seq 30); do registrations+=(-o /dev/null "$base/api/auth/register"); done
+codes=$(curl -sS -w '%{http_code}\n' -X POST -H 'Content-Type: application/json' -d '' "${registrations[@]}")
+check "a burst of 30 registrations from one address is cut to at most 21" test "$(grep -cv '^429$' <<<"$codes")" -le 21
+check "the registrations over the limit answer 429" test "$(grep -c '^429$' <<<"$codes")" -ge 9
+limited=$(curl -sS -D - -X POST -H 'Content-Type: application/json' -d '' "$base/api/auth/register" | tr -d '\r')
+check "the registration 429 says when to retry" has 'Retry-After: 60' "$limited"
+check "the registration 429 carries a JSON detail" grep -q '"detail": "Zbyt wiele rejestracji' <<<"$limited"
 health=()
 for _ in $(seq 40); do health+=(-o /dev/null "$base/api/health"); done
 check "other API routes are not limited" \

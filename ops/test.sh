@@ -4,6 +4,7 @@
 #   restore   backup/restore round trips on the real local PostgreSQL (ops/tests/restore.bats)
 #   logic     argument handling, confirmation, rotation (ops/tests/*-logic.bats)
 #   deploy    deploy-mikrus.sh: arguments, rendered files, idempotent steps (ops/tests/deploy.bats)
+#   logs      nothing secret in the server log with the configuration we ship (ops/tests/logs.bats)
 #   docker    docker/: docker-compose config and the Dockerfiles' steps against the native ones
 # Without arguments: all of them. Exits non-zero when any fails.
 set -euo pipefail
@@ -22,13 +23,14 @@ run_suite() {
             mapfile -t scripts < <(git ls-files -co --exclude-standard -- ops docker stack regress bench \
                                        deploy-mikrus.sh .ci/run | grep -E '\.(sh|bash)$|^deploy-mikrus\.sh$|^\.ci/run$')
             shellcheck -x -P "$ROOT" "${scripts[@]}" ;;
-        restore|logic|deploy)
+        restore|logic|deploy|logs)
             need bats bats
             local files=()
             case $1 in
                 restore) files=(ops/tests/restore.bats) ;;
                 logic) mapfile -t files < <(ls ops/tests/*-logic.bats) ;;
                 deploy) files=(ops/tests/deploy.bats) ;;
+                logs) files=(ops/tests/logs.bats) ;;
             esac
             bats "${files[@]}" ;;
         docker)
@@ -39,7 +41,7 @@ run_suite() {
 }
 
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(scripts logic restore deploy docker)
+[ ${#suites[@]} -gt 0 ] || suites=(scripts logic restore deploy logs docker)
 failed=()
 for s in "${suites[@]}"; do
     echo "--- ops: $s" >&2

@@ -51,10 +51,10 @@ for pair in extension:fallback fallback:extension; do
     token=$("$PGBIN/psql" -X -U "$app" -d "$dst" -tA -c \
         "SELECT api.login('{\"username\": \"anna@gabinet-a.example.com\", \"password\": \"haslo-testowe\"}') ->> 'token_type'")
     check "the restored practice logs in on the $2 install" "bearer" "$token"
-    listed=$(q "$dst" -c "SELECT set_config('request.jwt.claims', json_build_object('sub', id::text, 'pid', practice_id)::text, false) IS NULL,
+    listed=$(q "$dst" -c "SELECT set_config('request.jwt', ta.issue_token(u) ->> 'access_token', false) IS NULL,
                                  json_array_length(api.list_patients('{}')),
                                  api.create_patient('{\"name\": \"Nowy po przywróceniu\"}') ->> 'name'
-                            FROM ta.users WHERE email = 'anna@gabinet-a.example.com'")
+                            FROM ta.users u WHERE email = 'anna@gabinet-a.example.com'")
     expected=$(q "$src" -c "SELECT count(*) FROM ta.patients p JOIN ta.users u ON u.practice_id = p.practice_id
                              WHERE u.email = 'anna@gabinet-a.example.com' AND p.deleted_at IS NULL")
     check "the restored practice lists its patients and adds one with a fresh id" "f|$expected|Nowy po przywróceniu" "$listed"

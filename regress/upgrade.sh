@@ -94,8 +94,8 @@ for released in "$ROOT"/sql/releases/schema-*.txt; do
         failures=$((failures + 1))
     fi
     check "the audit rows of $from are chained by the upgrade (every practice's chain verifies)" "0" \
-        "$(q "$db" -c "SELECT count(*) FROM (SELECT l.hash, ta.audit_row_hash(lag(l.hash) OVER (PARTITION BY l.practice_id
-                                                ORDER BY l.id), l) AS expected FROM ta.audit_log l) c
+        "$(q "$db" -c "SELECT count(*) FROM (SELECT l.hash, ta.audit_row_hash(lag(l.hash) OVER (PARTITION BY l.practice_id,
+                                                l.chain ORDER BY l.id), l) AS expected FROM ta.audit_log l) c
                         WHERE hash IS DISTINCT FROM expected")"
 
     # make restore of the backup taken on V: restored, then upgraded in the same transaction. On a shared

@@ -18,17 +18,22 @@ CREATE TABLE ta.audit_log (
     patient_ids bigint[] NOT NULL DEFAULT '{}',
     client_addr inet,
     at timestamptz NOT NULL DEFAULT now(),
-    -- sha256 of the previous row's hash (of the same practice, by id) and this row's fields
-    -- (ta.audit_row_hash): a row changed or removed behind the triggers' back breaks the chain
-    hash bytea NOT NULL
+    -- Each practice's trail is 64 hash chains, so that concurrent appends do
+    -- not queue behind one lock (ta.audit_append): the row's chain ...
+    chain smallint NOT NULL,
+    -- ... and sha256 of the previous row's hash (same practice and chain, by id) and this
+    -- row's fields (ta.audit_row_hash): a row changed or removed behind the triggers' back
+    -- breaks its chain
+    hash bytea NOT NULL,
+    CONSTRAINT audit_log_chain_check CHECK (chain BETWEEN 0 AND 63)
 );
 -- Two indexes besides the key, ascending so that new rows go to their rightmost pages (a
 -- backward scan serves newest-first). No GIN on patient_ids: every read would update it (its
 -- pending list is one page all sessions lock), halving GET throughput; the patient filter of
 -- GET /audit and the export scan the practice's rows instead.
 CREATE INDEX audit_log_practice_at_idx ON ta.audit_log (practice_id, at, id);
--- The chain runs in id order per practice: its head is found, and verification walks it, here.
-CREATE INDEX audit_log_practice_id_idx ON ta.audit_log (practice_id, id);
+-- Each chain runs in id order: its head is found, and verification walks it, here.
+CREATE INDEX audit_log_chain_idx ON ta.audit_log (practice_id, chain, id);
 COMMENT ON TABLE ta.audit_log IS
     'Who read or changed which patients'' data, when, from where (append-only).';
 COMMENT ON COLUMN ta.audit_log.route IS 'The request''s route as the proxy names it (request.route), e.g. GET /patients/{id}.';
@@ -50,40 +55,55 @@ CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON ta.audit_log
 CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON ta.audit_log
     FOR EACH STATEMENT EXECUTE FUNCTION ta.audit_log_refuse_change();
 
--- The tamper-evident chain. A row's hash covers its fields and the previous row's hash, so
--- changing a row breaks its own hash and removing one breaks the next. The fields are
--- hashed as a JSON array of values that do not depend on any session setting (the time as
--- epoch seconds). STABLE, as json_build_array is: an IMMUTABLE SQL function whose body is less
--- than immutable is never inlined, and PostgreSQL 15 then plans it again on every call (67 µs
--- a row against 8 µs inlined, bench/REPORT.md), on every append and every row /audit/verify walks.
+-- The tamper-evident chains. A row's hash covers its fields and the previous row's hash in
+-- its chain, so changing a row breaks its own hash and removing one breaks the next. The
+-- fields are hashed as a JSON array of values that do not depend on any session setting
+-- (the time as epoch seconds).
+-- STABLE (json_build_array is), so that it is inlined: run as a function of its own, it cost
+-- more than the rest of the append.
 CREATE FUNCTION ta.audit_row_hash(prev bytea, l ta.audit_log) RETURNS bytea
     LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT sha256(coalesce(prev, '\x'::bytea)
                   || convert_to(json_build_array(l.id, l.practice_id, l.user_id, l.action, l.route,
                                                  l.patient_ids, l.client_addr::text,
-                                                 extract(epoch FROM l.at))::text, 'UTF8'))
+                                                 extract(epoch FROM l.at), l.chain)::text, 'UTF8'))
 $$;
 COMMENT ON FUNCTION ta.audit_row_hash(bytea, ta.audit_log) IS
-    'sha256(previous hash || the row''s fields as JSON): one link of the audit chain.';
+    'sha256(previous hash in the chain || the row''s fields as JSON): one link of the audit chain.';
 
 -- Appends one row to the trail: every writer of ta.audit_log calls this (no INSERT
 -- elsewhere), in the practice's context (request.jwt.claims' pid, as row-level security
--- needs anyway). Appends of one practice take turns (a transaction-level advisory lock), so
--- each row's id is drawn and its predecessor read while no other append of the practice
--- runs: the chain never forks. The turn lasts until the transaction ends.
+-- needs anyway). An append holds one of the practice's 64 chains until its transaction
+-- ends (a transaction-level advisory lock: the first free one, starting from the backend's
+-- own), draws the row's id and reads its predecessor meanwhile, so a chain never forks.
+-- One chain for the whole practice would make every read of a practice wait for the
+-- previous one to commit (GET /patients fell from ~1400 to ~260 tx/s in bench/pgbench.sh).
 CREATE FUNCTION ta.audit_append(practice bigint, uid bigint, action text, route text, patient_ids bigint[],
                                 client_addr inet, at timestamptz) RETURNS void
     LANGUAGE plpgsql AS $$
 DECLARE
+    chains constant integer := 64;
+    first integer := pg_backend_pid() % chains;
     r ta.audit_log;
     prev bytea;
 BEGIN
     IF practice IS DISTINCT FROM ta.current_practice_id() THEN
         RAISE EXCEPTION 'audit rows must be appended in their practice''s context' USING ERRCODE = '42501';
     END IF;
-    PERFORM pg_advisory_xact_lock(hashtextextended('ta.audit_log ' || practice, 0));
-    SELECT l.hash INTO prev FROM ta.audit_log l WHERE l.practice_id = practice ORDER BY l.id DESC LIMIT 1;
-    r.id := nextval(pg_get_serial_sequence('ta.audit_log', 'id'));
+    r.chain := NULL;
+    FOR i IN 0 .. chains - 1 LOOP
+        IF pg_try_advisory_xact_lock(hashtextextended('ta.audit_log ' || practice, (first + i) % chains)) THEN
+            r.chain := (first + i) % chains;
+            EXIT;
+        END IF;
+    END LOOP;
+    IF r.chain IS NULL THEN  -- all 64 busy: wait for this backend's own
+        PERFORM pg_advisory_xact_lock(hashtextextended('ta.audit_log ' || practice, first));
+        r.chain := first;
+    END IF;
+    SELECT l.hash INTO prev FROM ta.audit_log l WHERE l.practice_id = practice AND l.chain = r.chain
+     ORDER BY l.id DESC LIMIT 1;
+    r.id := nextval('ta.audit_log_id_seq'::regclass);
     r.practice_id := practice;
     r.user_id := uid;
     r.action := action;
@@ -92,11 +112,11 @@ BEGIN
     r.client_addr := client_addr;
     r.at := at;
     r.hash := ta.audit_row_hash(prev, r);
-    INSERT INTO ta.audit_log (id, practice_id, user_id, action, route, patient_ids, client_addr, at, hash)
-    VALUES (r.id, r.practice_id, r.user_id, r.action, r.route, r.patient_ids, r.client_addr, r.at, r.hash);
+    INSERT INTO ta.audit_log (id, practice_id, user_id, action, route, patient_ids, client_addr, at, chain, hash)
+    VALUES (r.id, r.practice_id, r.user_id, r.action, r.route, r.patient_ids, r.client_addr, r.at, r.chain, r.hash);
 END $$;
 COMMENT ON FUNCTION ta.audit_append(bigint, bigint, text, text, bigint[], inet, timestamptz) IS
-    'Appends one audit row, chained to the practice''s previous one (the only way rows are written).';
+    'Appends one audit row, chained to the previous one of a free chain of the practice (the only way rows are written).';
 
 -- Makes the trail complete for the caller before it is read or appended to: waits until the
 -- rows queued before (see ta.audit) are written (unless wait is false), then appends this
@@ -268,10 +288,10 @@ END $$;
 COMMENT ON FUNCTION api.record_read(json) IS
     'The audit row of a read served by the read replica, written on the primary by the proxy (no route).';
 
--- Recomputes the practice's chain: ok when every row's hash is that of its fields and its
--- predecessor's hash; first_bad_id names the first row where it is not (changed, or the row
--- after a removed one). head is the last row's hash: noted down elsewhere, it also shows
--- a trail that was cut short or rewritten whole.
+-- Recomputes the practice's chains: ok when every row's hash is that of its fields and its
+-- predecessor's hash in its chain; first_bad_id names the first row where it is not
+-- (changed, or the row after one removed). head is a digest of every chain's last hash:
+-- noted down elsewhere, it also shows a trail that was cut short or rewritten whole.
 CREATE FUNCTION api.verify_audit() RETURNS json
     LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
@@ -281,11 +301,14 @@ BEGIN
     PERFORM ta.audit_settle(true);
     SELECT json_build_object('ok', count(*) FILTER (WHERE bad) = 0, 'rows', count(*),
                              'first_bad_id', min(id) FILTER (WHERE bad),
-                             'head', encode((array_agg(hash ORDER BY id DESC))[1], 'hex'))
+                             'head', encode(sha256(coalesce(string_agg(hash, ''::bytea ORDER BY chain)
+                                                            FILTER (WHERE last), ''::bytea)), 'hex'))
       INTO result
-      FROM (SELECT l.id, l.hash,
-                   l.hash IS DISTINCT FROM ta.audit_row_hash(lag(l.hash) OVER (ORDER BY l.id), l) AS bad
-              FROM ta.audit_log l WHERE l.practice_id = ta.current_practice_id()) chain;
+      FROM (SELECT l.id, l.chain, l.hash,
+                   l.hash IS DISTINCT FROM ta.audit_row_hash(lag(l.hash) OVER w, l) AS bad,
+                   lead(l.id) OVER w IS NULL AS last
+              FROM ta.audit_log l WHERE l.practice_id = ta.current_practice_id()
+            WINDOW w AS (PARTITION BY l.chain ORDER BY l.id)) chain;
     RETURN result;
 END $$;
 COMMENT ON FUNCTION api.verify_audit() IS

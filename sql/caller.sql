@@ -8,22 +8,26 @@
 -- replace whatever request.jwt.claims held, so row-level security (ta.current_practice_id)
 -- sees only what a valid token says: a session that sets request.jwt.claims itself gains
 -- nothing. Every api function that reaches practice data calls this first.
+-- ta.verify_token is ta.jwt_verify (C), or in the plain-SQL install the same with a
+-- per-backend memory of the last token (fallback/native.sql); the user, version and logout
+-- checks here always run.
 CREATE FUNCTION ta.caller() RETURNS bigint
     LANGUAGE plpgsql AS $$
 DECLARE
     claims json;
+    c record;
     uid bigint;
 BEGIN
-    SELECT ta.jwt_verify(nullif(current_setting('request.jwt', true), ''), s.jwt_secret) INTO claims
+    SELECT ta.verify_token(nullif(current_setting('request.jwt', true), ''), s.jwt_secret) INTO claims
       FROM ta.settings s;
     PERFORM set_config('request.jwt.claims', coalesce(claims::text, ''), true);
-    IF claims ->> 'sub' ~ '^[0-9]{1,18}$' AND claims ->> 'pid' ~ '^[0-9]{1,18}$'
-       AND claims ->> 'ver' ~ '^[0-9]{1,9}$'
-       AND claims ->> 'jti' ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
+    SELECT * INTO c FROM json_to_record(claims) AS r(sub text, pid text, ver text, jti text);
+    IF c.sub ~ '^[0-9]{1,18}$' AND c.pid ~ '^[0-9]{1,18}$' AND c.ver ~ '^[0-9]{1,9}$'
+       AND c.jti ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
         SELECT u.id INTO uid FROM ta.users u
-         WHERE u.id = (claims ->> 'sub')::bigint AND u.practice_id = (claims ->> 'pid')::bigint
-           AND u.deleted_at IS NULL AND u.token_version = (claims ->> 'ver')::integer
-           AND NOT EXISTS (SELECT FROM ta.revoked_tokens r WHERE r.jti = (claims ->> 'jti')::uuid);
+         WHERE u.id = c.sub::bigint AND u.practice_id = c.pid::bigint
+           AND u.deleted_at IS NULL AND u.token_version = c.ver::integer
+           AND NOT EXISTS (SELECT FROM ta.revoked_tokens r WHERE r.jti = c.jti::uuid);
     END IF;
     IF uid IS NULL THEN
         PERFORM set_config('request.jwt.claims', '', true);

@@ -11,6 +11,11 @@ CREATE FUNCTION ta.jwt_verify(token text, secret text) RETURNS json
 COMMENT ON FUNCTION ta.jwt_verify(text, text) IS
     'The claims of a valid HS256 token with a numeric exp in the future; NULL for anything else.';
 
+CREATE FUNCTION ta.verify_token(token text, secret text) RETURNS json
+    AS 'MODULE_PATHNAME', 'jwt_verify' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ta.verify_token(text, text) IS
+    'ta.jwt_verify as the caller check uses it (the plain-SQL install remembers the last token per backend).';
+
 CREATE FUNCTION ta.secure_equal(a text, b text) RETURNS boolean
     AS 'MODULE_PATHNAME', 'secure_equal' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ta.secure_equal(text, text) IS

@@ -33,6 +33,13 @@ if ! pg_running; then
     pg_start "$PGDATA" "$PGSOCK"
     say "PostgreSQL running on socket $PGSOCK (port $DB_PORT)"
 fi
+# Never the values of a statement's parameters in the server log, slow or failed (passwords,
+# notes): set on every start, so clusters made before this line get it too (ops/tests/logs.bats).
+psql_super -d postgres -tA <<'SQL' >/dev/null
+SELECT format('ALTER SYSTEM SET %I = 0', name) FROM pg_settings
+ WHERE name IN ('log_parameter_max_length', 'log_parameter_max_length_on_error') AND setting <> '0' \gexec
+SELECT pg_reload_conf();
+SQL
 
 # Roles: the owner owns the database and everything in it; the application may only
 # call the api functions.

@@ -2,9 +2,8 @@
 -- this week's appointments, notes and one payment. Written through the api, so the
 -- same rules apply as to any client.
 SELECT api.register('{"email": "terapeuta@example.com", "password": "haslo123"}');
-SELECT set_config('request.jwt.claims',
-                  ta.jwt_verify(api.login('{"username": "terapeuta@example.com", "password": "haslo123"}')
-                                ->> 'access_token', (SELECT jwt_secret FROM ta.settings))::text, false);
+SELECT set_config('request.jwt',
+                  api.login('{"username": "terapeuta@example.com", "password": "haslo123"}') ->> 'access_token', false);
 
 SELECT api.create_patient(json_build_object('name', name, 'phone', phone, 'email', email, 'notes', notes))
   FROM (VALUES

@@ -37,6 +37,7 @@ suite "shellcheck (every shell script)" "$ROOT/ops/test.sh" scripts
 suite "ops: backup/restore logic" "$ROOT/ops/test.sh" logic
 suite "ops: backup -> damage -> restore round trips" "$ROOT/ops/test.sh" restore
 suite "ops: deploy-mikrus.sh" "$ROOT/ops/test.sh" deploy
+suite "ops: nothing secret in the server log" "$ROOT/ops/test.sh" logs
 suite "ops: docker/" "$ROOT/ops/test.sh" docker
 if [ -f "$ROOT/proxy/Makefile" ]; then
     # The proxy: Check unit tests, then the black-box HTTP suite (it starts its own proxy on a free port)

@@ -16,6 +16,7 @@ const PaymentsScreen = lazy(() => import('./screens/PaymentsScreen'));
 const PaymentScreen = lazy(() => import('./screens/PaymentScreen'));
 const StatisticsScreen = lazy(() => import('./screens/StatisticsScreen'));
 const AuditScreen = lazy(() => import('./screens/AuditScreen'));
+const PasswordScreen = lazy(() => import('./screens/PasswordScreen'));
 
 function RequireAuth() {
   const { token } = useAuth();
@@ -46,6 +47,7 @@ export function App() {
               <Route path="platnosci/statystyki" element={<StatisticsScreen />} />
               <Route path="platnosci/:id" element={<PaymentScreen />} />
               <Route path="dziennik" element={<AuditScreen />} />
+              <Route path="haslo" element={<PasswordScreen />} />
               <Route path="*" element={<NotFound />} />
             </Route>
           </Routes>

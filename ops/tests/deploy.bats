@@ -91,6 +91,8 @@ free_port() {
     DB_HOST=psql01.mikr.us DB_NAME=db_x DB_USER=x DB_PASSWORD='p@ss w0rd' run deploy write_settings
     [ "$status" -eq 0 ]
     grep -qx 'DB_HOST=psql01.mikr.us' "$TA_ETC/.env"
+    # TLS to the shared PostgreSQL unless told otherwise (the proxy and psql both read it).
+    grep -qx 'DB_SSLMODE=require' "$TA_ETC/.env"
     grep -qx 'DB_USER=x' "$TA_ETC/.env"
     grep -qx 'DB_OWNER=x' "$TA_ETC/owner.env"
     # Values with spaces survive the round trip through the files.
@@ -166,6 +168,37 @@ CONF
     run check_nginx
     echo "$output"
     [ "$status" -eq 0 ]
+}
+
+@test "without a domain: plain HTTP on every address said loudly, on loopback only behind a front on this machine" {
+    WEB_PORT=8081 run deploy render_nginx
+    [ "$status" -eq 0 ]
+    [[ $output == *"WARNING: no DOMAIN: nginx serves PLAIN HTTP on EVERY address"* ]]
+    grep -q 'listen 8081;' "$NGINX_DIR/sites-available/therapyassistance"
+    grep -q 'listen \[::\]:8081;' "$NGINX_DIR/sites-available/therapyassistance"
+    REAL_IP_FROM=127.0.0.1 WEB_PORT=8081 run deploy render_nginx
+    [ "$status" -eq 0 ]
+    [[ $output != *WARNING* ]]
+    grep -q 'listen 127.0.0.1:8081;' "$NGINX_DIR/sites-available/therapyassistance"
+    grep -q 'listen \[::1\]:8081;' "$NGINX_DIR/sites-available/therapyassistance"
+    ! grep -Eq 'listen (\[::\]:)?8081;' "$NGINX_DIR/sites-available/therapyassistance"
+    # A front elsewhere (Mikrus' *.wykr.es) must still reach nginx: every address, and the warning.
+    REAL_IP_FROM="127.0.0.1 10.0.0.0/8" WEB_PORT=8081 run deploy render_nginx
+    [[ $output == *WARNING* ]]
+    grep -q 'listen 8081;' "$NGINX_DIR/sites-available/therapyassistance"
+}
+
+@test "certbot's renewals reload nginx (a deploy hook), so a renewed certificate is served at once" {
+    export LETSENCRYPT_DIR=$BATS_TEST_TMPDIR/le
+    run deploy install_renewal_hook
+    [ "$status" -eq 0 ]
+    [ ! -e "$LETSENCRYPT_DIR/renewal-hooks/deploy/therapyassistance-reload-nginx" ]
+    DOMAIN=gabinet.example.pl run deploy install_renewal_hook
+    [ "$status" -eq 0 ]
+    hook=$LETSENCRYPT_DIR/renewal-hooks/deploy/therapyassistance-reload-nginx
+    [ -x "$hook" ]
+    grep -qx 'exec systemctl reload nginx' "$hook"
+    sh -n "$hook"
 }
 
 @test "behind an HTTPS front, REAL_IP_FROM makes nginx see the visitor's address, and only for that front" {

@@ -24,8 +24,8 @@ SQL
         # A year of notes that do not compress away: the archive runs well past a pipe buffer
         # after its table of contents (a check that stopped reading there once refused such backups).
         psql_super -d "$db" >/dev/null <<'SQL'
-SELECT set_config('request.jwt.claims', json_build_object('sub', id::text, 'pid', practice_id)::text, false)
-  FROM ta.users WHERE email = 'terapeuta@example.com';
+SELECT set_config('request.jwt', ta.issue_token(u) ->> 'access_token', false)
+  FROM ta.users u WHERE email = 'terapeuta@example.com';
 SELECT count(api.create_session_note(json_build_object(
            'patient_id', (SELECT min(id) FROM ta.patients),
            'content', (SELECT string_agg(md5(i || '.' || g || random()::text), ' ') FROM generate_series(1, 12) g))))

@@ -131,6 +131,36 @@ static int normalise_database_url(struct proxy_config *cfg, const char *url, cha
 	return 0;
 }
 
+/* True for a DB_HOST on this machine: a Unix socket folder, localhost or a loopback address. */
+static bool host_is_local(const char *host)
+{
+	return host == NULL || host[0] == '/' || strcmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
+	       strcmp(host, "::1") == 0;
+}
+
+/*
+ * DB_SSLMODE (one of libpq's), else "require" when DB_HOST is another machine: passwords and patient data never
+ * cross a network in clear by default. A DATABASE_URL says its own sslmode; DB_SSLMODE, when set, wins.
+ */
+static int database_sslmode(struct proxy_config *cfg, const char *mode, char *err, size_t errlen)
+{
+	static const char *const modes[] = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"};
+
+	cfg->db_sslmode = NULL;
+	if (mode == NULL) {
+		if (cfg->database_url == NULL && !host_is_local(cfg->db_host))
+			cfg->db_sslmode = "require";
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (strcmp(mode, modes[i]) == 0) {
+			cfg->db_sslmode = modes[i];
+			return 0;
+		}
+	snprintf(err, errlen, "DB_SSLMODE must be disable, allow, prefer, require, verify-ca or verify-full");
+	return -1;
+}
+
 int config_load(struct proxy_config *cfg, config_lookup_fn lookup, void *ctx, char *err, size_t errlen)
 {
 	const char *origins, *url, *trusted;
@@ -163,6 +193,8 @@ int config_load(struct proxy_config *cfg, config_lookup_fn lookup, void *ctx, ch
 		snprintf(err, errlen, "set DATABASE_URL or DB_NAME (with DB_HOST, DB_PORT, DB_USER, DB_PASSWORD)");
 		return -1;
 	}
+	if (database_sslmode(cfg, nonempty(lookup(ctx, "DB_SSLMODE")), err, errlen) != 0)
+		return -1;
 
 	if (setting_unsigned(lookup, ctx, "JWT_EXPIRATION_HOURS", 1, 24 * 366, &hours, err, errlen) != 0)
 		return -1;
@@ -244,6 +276,7 @@ void config_conninfo(const struct proxy_config *cfg, const char *keywords[CONFIG
 		PUT("password", cfg->db_password);
 		PUT("dbname", cfg->db_name);
 	}
+	PUT("sslmode", cfg->db_sslmode);
 #undef PUT
 	conninfo_common(n, "therapyassistance-proxy", keywords, values);
 }

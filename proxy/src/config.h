@@ -14,6 +14,7 @@ struct proxy_config {
 	/* Either database_url or the DB_* parts; NULL when not given. Strings point into the lookup's storage. */
 	const char *database_url;
 	const char *db_host, *db_port, *db_user, *db_password, *db_name;
+	const char *db_sslmode;    /* DB_SSLMODE, else "require" for a DB_HOST that is not this machine; NULL: libpq's */
 	const char *jwt_secret;
 	size_t jwt_secret_len;
 	int jwt_expiration_hours;

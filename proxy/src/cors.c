@@ -1,4 +1,5 @@
-/* CORS: echo listed origins with credentials, answer their preflights, ignore everyone else. */
+/* CORS: echo listed origins with credentials, "*" to any other origin when "*" is listed (never with credentials),
+ * answer their preflights, ignore everyone else. */
 #include "cors.h"
 
 #include <string.h>
@@ -20,6 +21,16 @@ bool cors_origin_allowed(const struct proxy_config *cfg, const char *origin)
 			return true;
 	}
 	return false;
+}
+
+bool cors_only_wildcard(const struct proxy_config *cfg, const char *origin)
+{
+	size_t len = origin != NULL ? strlen(origin) : 0;
+
+	for (size_t i = 0; i < cfg->allowed_origin_count; i++)
+		if (cfg->allowed_origin_lengths[i] == len && memcmp(cfg->allowed_origins[i], origin, len) == 0)
+			return false;
+	return cors_origin_allowed(cfg, origin);
 }
 
 enum cors_decision cors_decide(const struct proxy_config *cfg, const char *method, const char *origin,

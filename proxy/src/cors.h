@@ -17,6 +17,11 @@ enum cors_decision {
 /* True when origin is listed ("*" in the list allows every origin). */
 bool cors_origin_allowed(const struct proxy_config *cfg, const char *origin);
 
+/*
+ * True when origin is allowed only through "*": it then gets "Access-Control-Allow-Origin: *" and never
+ * Access-Control-Allow-Credentials (any site may read answers, none with the user's credentials).
+ */
+bool cors_only_wildcard(const struct proxy_config *cfg, const char *origin);
 /* Decides what a request gets; origin and request_method (Access-Control-Request-Method) may be NULL. */
 enum cors_decision cors_decide(const struct proxy_config *cfg, const char *method, const char *origin,
 			       const char *request_method);

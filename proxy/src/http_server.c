@@ -125,7 +125,10 @@ static enum MHD_Result respond(struct request *r, struct MHD_Connection *c, int 
 	/* Tells clients when the idle timeout closes the connection, so they do not reuse it just then. */
 	MHD_add_response_header(resp, "Keep-Alive", r->srv->keep_alive);
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	if (r->cors_allowed) {
+	if (r->cors_allowed && cors_only_wildcard(r->srv->cfg, r->origin)) {
+		MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
+		MHD_add_response_header(resp, "Access-Control-Expose-Headers", "X-Request-Id");
+	} else if (r->cors_allowed) {
 		MHD_add_response_header(resp, "Access-Control-Allow-Origin", r->origin);
 		MHD_add_response_header(resp, "Access-Control-Allow-Credentials", "true");
 		MHD_add_response_header(resp, "Access-Control-Expose-Headers", "X-Request-Id");

@@ -2,10 +2,13 @@
 -- its own transaction (practice, user, action, route, patients, address, time); a
 -- failed call leaves none; nobody may change or remove a row; GET /audit and the
 -- patient's export.
--- Both read the table itself, so they first wait for the rows the audit writer has queued
+-- These read the table itself, so they first wait for the rows the audit writer has queued
 -- (ta.audit_flush; the api's readers of the trail do the same).
 CREATE FUNCTION regress.audit_mark() RETURNS bigint
     LANGUAGE sql SECURITY DEFINER AS $$ SELECT ta.audit_flush(); SELECT coalesce(max(id), 0) FROM ta.audit_log $$;
+-- The chains of the newest n rows (for the audit_chain isolation spec).
+CREATE FUNCTION regress.audit_tail(n integer) RETURNS TABLE (chain smallint)
+    LANGUAGE sql SECURITY DEFINER AS $$ SELECT ta.audit_flush(); SELECT l.chain FROM ta.audit_log l ORDER BY l.id DESC LIMIT n $$;
 -- The rows appended after mark, patients by name so that ids do not matter.
 CREATE FUNCTION regress.audit_since(mark bigint) RETURNS TABLE (action text, route text, patients text, client text, by_caller boolean)
     LANGUAGE sql SECURITY DEFINER AS $$
@@ -190,7 +193,7 @@ SELECT count(*) > 30 AS kept, count(*) FILTER (WHERE action NOT IN ('read', 'cre
   FROM ta.audit_log;
 
 -- Tamper-evident: each row's hash covers its fields and the previous row's hash (per
--- practice, by id); GET /audit/verify recomputes the chain.
+-- practice and chain, by id); GET /audit/verify recomputes the chains.
 SET ROLE regress_ta_app;
 SELECT regress.login('ewa@gabinet-e.example.com');
 SELECT regress.call($$SELECT api.verify_audit()::jsonb - 'rows' - 'head'$$) AS intact;
@@ -198,7 +201,8 @@ SELECT regress.call($$SELECT (api.verify_audit() ->> 'rows')::int > 30 AND lengt
 RESET ROLE;
 SELECT (SELECT practice_id FROM ta.users WHERE email LIKE 'ewa@%') AS ewa_practice \gset
 SELECT id AS victim FROM ta.audit_log WHERE practice_id = :ewa_practice ORDER BY id OFFSET 5 LIMIT 1 \gset
-SELECT id AS after_victim FROM ta.audit_log WHERE practice_id = :ewa_practice AND id > :victim ORDER BY id LIMIT 1 \gset
+SELECT l.id AS after_victim FROM ta.audit_log l, ta.audit_log v WHERE v.id = :victim AND l.practice_id = v.practice_id
+   AND l.chain = v.chain AND l.id > v.id ORDER BY l.id LIMIT 1 \gset
 -- The superuser changes a row behind the triggers' back: that row is named.
 ALTER TABLE ta.audit_log DISABLE TRIGGER audit_log_append_only;
 UPDATE ta.audit_log SET route = 'GET /nic' WHERE id = :victim;
@@ -208,7 +212,7 @@ SELECT regress.call($$SELECT api.verify_audit()::jsonb - 'rows' - 'head'$$)::jso
 RESET ROLE;
 -- ... and recomputes that row's hash too: the next row no longer follows from it.
 UPDATE ta.audit_log l SET hash = ta.audit_row_hash((SELECT p.hash FROM ta.audit_log p WHERE p.practice_id = l.practice_id
-                                                     AND p.id < l.id ORDER BY p.id DESC LIMIT 1), l)
+                                                     AND p.chain = l.chain AND p.id < l.id ORDER BY p.id DESC LIMIT 1), l)
  WHERE id = :victim;
 SET ROLE regress_ta_app;
 SELECT regress.call($$SELECT api.verify_audit()::jsonb - 'rows' - 'head'$$)::jsonb ->> 'first_bad_id' = :'after_victim' AS next_row_found;

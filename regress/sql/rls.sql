@@ -108,6 +108,21 @@ SELECT t.what, set_config('request.jwt', t.token, false) IS NULL AS unset,
     ('sub not a number', regress.forge('{"alg":"HS256","typ":"JWT"}',
         json_build_object('sub', '1 OR true', 'pid', :anna_practice, 'ver', 0, 'jti', gen_random_uuid(), 'exp', 4102444800)::text, :'secret')),
     ('garbage', 'not.a.token')) t(what, token);
+-- The plain-SQL install's backend remembers its last verified token (ta.token_cache, an HMAC
+-- under the secret, then the claims); a session may set that too, but an entry it made up (or
+-- one made for another token) is ignored and the token is verified in full.
+SELECT set_config('request.jwt', 'not.a.token', false) IS NULL,
+       set_config('ta.token_cache', repeat('0', 64) || ' ' || json_build_object('sub', :'anna', 'pid', :anna_practice, 'ver', 0,
+                  'jti', gen_random_uuid(), 'exp', 4102444800)::text, false) IS NULL;
+SELECT regress.call($$SELECT api.list_patients('{}')$$) AS made_up_entry;
+SELECT regress.login('anna@gabinet-a.example.com');
+SELECT regress.call($$SELECT json_array_length(api.list_patients('{}'))$$) AS remembered;
+SELECT coalesce(current_setting('ta.token_cache', true), '') AS entry \gset
+SELECT set_config('request.jwt', regress.forge('{"alg":"HS256","typ":"JWT"}',
+        json_build_object('sub', :'anna', 'pid', :anna_practice, 'ver', 0, 'jti', gen_random_uuid(), 'exp', 4102444800)::text,
+        'another-secret-that-is-long-enough-0123456789'), false) IS NULL;
+SELECT set_config('ta.token_cache', :'entry', false) IS NULL;
+SELECT regress.call($$SELECT api.list_patients('{}')$$) AS entry_of_another_token;
 SELECT set_config('request.jwt', '', false) IS NOT NULL, set_config('request.jwt.claims', '', false) IS NOT NULL;
 RESET ROLE;
 

@@ -18,6 +18,15 @@ export function register(email: string, password: string) {
   return request<{ id: number; email: string }>('POST', '/auth/register', { json: { email, password } });
 }
 
+/** Ends this token in the database: it answers 401 from then on (POST /auth/logout). */
+export const logout = () => request<Detail>('POST', '/auth/logout');
+
+/** Changes the password; every earlier token ends, the answer carries a fresh one (PUT /auth/password). */
+export const changePassword = (currentPassword: string, newPassword: string) =>
+  request<{ detail: string; access_token: string; token_type: string }>('PUT', '/auth/password', {
+    json: { current_password: currentPassword, new_password: newPassword },
+  });
+
 // The largest page the API serves for patients and appointments.
 export const MAX_LIMIT = 1000;
 
@@ -77,6 +86,10 @@ export interface AuditFilters {
   skip?: number;
   limit?: number;
 }
+
+/** The audit trail's hash chains recomputed by the database: intact, or the first row changed behind its back. */
+export const verifyAudit = () =>
+  request<{ ok: boolean; rows: number; first_bad_id: number | null }>('GET', '/audit/verify');
 
 /** The practice's audit trail, newest first. */
 export const listAudit = (filters: AuditFilters) =>

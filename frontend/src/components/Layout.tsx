@@ -1,5 +1,6 @@
 import { Suspense, useEffect, useRef } from 'react';
-import { NavLink, Outlet, useLocation } from 'react-router-dom';
+import { Link, NavLink, Outlet, useLocation } from 'react-router-dom';
+import { logout } from '../api/endpoints';
 import { useAuth } from '../auth/AuthContext';
 import { Loading } from './Alert';
 import { ErrorBoundary } from './ErrorBoundary';
@@ -13,9 +14,19 @@ const links = [
   { to: '/dziennik', label: 'Dziennik dostępu' },
 ];
 
-/** The frame of every logged-in screen: navigation, "Wyloguj", and the screen itself. */
+/** The frame of every logged-in screen: navigation, "Zmień hasło", "Wyloguj", and the screen itself. */
 export function Layout() {
   const { signOut } = useAuth();
+  // The token is ended in the database first (it answers 401 from then on, wherever a copy of it is), then
+  // forgotten here; a failure to reach the server still logs this browser out.
+  async function endSession() {
+    try {
+      await logout();
+    } catch {
+      // Unreachable or already ended: forgetting it below is all that is left to do.
+    }
+    signOut();
+  }
   const { pathname } = useLocation();
   const main = useRef<HTMLElement>(null);
   const shownPath = useRef(pathname);
@@ -48,7 +59,8 @@ export function Layout() {
               </NavLink>
             ))}
           </nav>
-          <button type="button" className="btn-secondary ml-auto" onClick={() => signOut()}>Wyloguj</button>
+          <Link to="/haslo" className="link ml-auto text-sm">Zmień hasło</Link>
+          <button type="button" className="btn-secondary" onClick={() => void endSession()}>Wyloguj</button>
         </div>
       </header>
       <main id="tresc" ref={main} tabIndex={-1} className="mx-auto max-w-6xl px-4 py-6 outline-none">

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
-  hasErrors, validateAppointment, validateLogin, validateNote, validatePatient, validatePayment, validateRegistration,
+  hasErrors, validateAppointment, validateLogin, validateNote, validatePasswordChange, validatePatient, validatePayment,
+  validateRegistration,
 } from './validation';
 
 describe('login and registration', () => {
@@ -14,6 +15,21 @@ describe('login and registration', () => {
     expect(e.password).toMatch(/8 znaków/);
     expect(e.repeat).toBe('Hasła nie są takie same.');
     expect(hasErrors(validateRegistration({ email: 'a@b.pl', password: 'dlugiehaslo', repeat: 'dlugiehaslo' }))).toBe(false);
+  });
+});
+
+describe('password change', () => {
+  it('needs the current password and a new one of 8 characters, typed twice, different from the current', () => {
+    expect(validatePasswordChange({ current: '', password: '', repeat: '' })).toEqual({
+      current: 'Podaj obecne hasło.', password: 'Podaj nowe hasło.',
+    });
+    expect(validatePasswordChange({ current: 'stare-haslo', password: 'krotkie', repeat: 'krotkie' }).password).toMatch(/8 znaków/);
+    expect(validatePasswordChange({ current: 'stare-haslo', password: 'stare-haslo', repeat: 'stare-haslo' }).password)
+      .toBe('Nowe hasło musi różnić się od obecnego.');
+    expect(validatePasswordChange({ current: 'stare-haslo', password: 'nowe-haslo', repeat: 'inne' }).repeat)
+      .toBe('Hasła nie są takie same.');
+    expect(hasErrors(validatePasswordChange({ current: 'stare-haslo', password: 'nowe-haslo', repeat: 'nowe-haslo' })))
+      .toBe(false);
   });
 });
 

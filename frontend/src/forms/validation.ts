@@ -31,6 +31,18 @@ export function validateRegistration(v: Registration): Errors<Registration> {
   return e;
 }
 
+export interface PasswordChange { current: string; password: string; repeat: string }
+
+export function validatePasswordChange(v: PasswordChange): Errors<PasswordChange> {
+  const e: Errors<PasswordChange> = {};
+  if (!v.current) e.current = 'Podaj obecne hasło.';
+  if (!v.password) e.password = 'Podaj nowe hasło.';
+  else if (v.password.length < MIN_PASSWORD) e.password = `Hasło musi mieć co najmniej ${MIN_PASSWORD} znaków.`;
+  else if (v.password === v.current) e.password = 'Nowe hasło musi różnić się od obecnego.';
+  if (v.repeat !== v.password) e.repeat = 'Hasła nie są takie same.';
+  return e;
+}
+
 export interface PatientForm { name: string; phone: string; email: string; notes: string }
 
 export function validatePatient(v: PatientForm): Errors<PatientForm> {

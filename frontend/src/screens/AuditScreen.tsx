@@ -1,5 +1,5 @@
 import { useSearchParams } from 'react-router-dom';
-import { listAudit } from '../api/endpoints';
+import { listAudit, verifyAudit } from '../api/endpoints';
 import { pageOf, pageQuery, parsePage } from '../api/paging';
 import { usePatients } from '../api/usePatients';
 import { useResource } from '../api/useResource';
@@ -36,6 +36,7 @@ export default function AuditScreen() {
     ...pageQuery(page, PAGE_SIZE),
   };
   const audit = useResource(JSON.stringify(query), () => listAudit(query));
+  const chain = useResource('verify', verifyAudit);
   const shown = audit.data ? pageOf(audit.data, PAGE_SIZE) : null;
 
   const filled = (f: typeof filter) => Object.fromEntries(Object.entries(f).filter(([, v]) => v));
@@ -56,6 +57,10 @@ export default function AuditScreen() {
           zmienić ani usunąć.
         </p>
       </div>
+      {chain.data && (chain.data.ok
+        ? <Notice message={`Dziennik jest nienaruszony: sprawdzono sumy kontrolne wszystkich wpisów (${chain.data.rows}).`} />
+        : <Alert message={`Dziennik został zmieniony poza aplikacją: wpis nr ${chain.data.first_bad_id} i kolejne nie zgadzają się z sumami kontrolnymi. Zgłoś to administratorowi.`} />)}
+      <Alert message={chain.error} />
       <form className="card grid gap-3 sm:grid-cols-2 lg:grid-cols-4" aria-label="Filtry" onSubmit={(e) => e.preventDefault()}>
         <TextField label="Od dnia" type="date" value={filter.od} onChange={(e) => setFilter('od', e.target.value)} />
         <TextField label="Do dnia" type="date" value={filter.do} onChange={(e) => setFilter('do', e.target.value)}

@@ -1,4 +1,5 @@
 /* Configuration: .env parsing, defaults, refusals, libpq parameters. */
+#include <stdio.h>
 #include <string.h>
 
 #include "config.h"
@@ -171,6 +172,24 @@ START_TEST(database_url_or_parts)
 	ck_assert_str_eq(conninfo_value(&cfg, "user"), "u");
 	ck_assert_str_eq(conninfo_value(&cfg, "password"), "p");
 	ck_assert_str_eq(conninfo_value(&cfg, "dbname"), "ta");
+	/* Another machine: TLS required unless DB_SSLMODE says otherwise. */
+	ck_assert_str_eq(conninfo_value(&cfg, "sslmode"), "require");
+	dotenv_free(&env);
+	ck_assert_int_eq(load(&cfg, &env, SECRET "DB_HOST=psql01.mikr.us\nDB_NAME=ta\nDB_SSLMODE=verify-full\n", err,
+			      sizeof(err)), 0);
+	ck_assert_str_eq(conninfo_value(&cfg, "sslmode"), "verify-full");
+	dotenv_free(&env);
+	for (const char *const *local = (const char *const[]){"127.0.0.1", "localhost", "::1", "/var/run/postgresql",
+								NULL}; *local != NULL; local++) {
+		char text[160];
+
+		snprintf(text, sizeof(text), SECRET "DB_HOST=%s\nDB_NAME=ta\n", *local);
+		ck_assert_int_eq(load(&cfg, &env, text, err, sizeof(err)), 0);
+		ck_assert_ptr_null(conninfo_value(&cfg, "sslmode"));
+		dotenv_free(&env);
+	}
+	ck_assert_int_eq(load(&cfg, &env, SECRET "DB_HOST=db\nDB_NAME=ta\nDB_SSLMODE=sometimes\n", err, sizeof(err)), -1);
+	ck_assert(strstr(err, "DB_SSLMODE") != NULL);
 	dotenv_free(&env);
 }
 END_TEST

@@ -51,6 +51,11 @@ START_TEST(star_allows_any_origin)
 
 	ck_assert_int_eq(config_load(&cfg, origins_only, "*", err, sizeof(err)), 0);
 	ck_assert(cors_origin_allowed(&cfg, "https://anything.example"));
+	/* ... but only as "*", which browsers never combine with credentials: no site reads answers as the user. */
+	ck_assert(cors_only_wildcard(&cfg, "https://anything.example"));
+	ck_assert_int_eq(config_load(&cfg, origins_only, "https://gabinet.example, *", err, sizeof(err)), 0);
+	ck_assert(!cors_only_wildcard(&cfg, "https://gabinet.example"));
+	ck_assert(cors_only_wildcard(&cfg, "https://evil.example"));
 	ck_assert_int_eq(config_load(&cfg, origins_only, "", err, sizeof(err)), 0);
 	ck_assert(!cors_origin_allowed(&cfg, "http://localhost:5173"));
 }

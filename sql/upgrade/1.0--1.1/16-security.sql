@@ -38,6 +38,41 @@ CREATE INDEX registrations_at_idx ON ta.registrations (at);
 COMMENT ON TABLE ta.registrations IS 'Registrations of the last hour per client address (ta.register_throttle()).';
 ALTER TABLE ta.registrations ENABLE ROW LEVEL SECURITY;
 
+-- The caller check verifies the token through ta.verify_token: ta.jwt_verify itself in C; in the
+-- plain-SQL install ta.jwt_verify with a per-backend memory of the last token, so that the
+-- check inside the database keeps GET /patients' pace (its SQL verifier costs a millisecond).
+-- The two installs define it differently (sql/native.sql, sql/fallback/native.sql): the same
+-- text as there, chosen here by which install this is.
+DO $step$
+BEGIN
+    IF EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'therapyassistance') THEN
+        CREATE FUNCTION ta.verify_token(token text, secret text) RETURNS json
+            AS 'MODULE_PATHNAME', 'jwt_verify' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+    ELSE
+CREATE FUNCTION ta.verify_token(token text, secret text) RETURNS json
+    LANGUAGE plpgsql STABLE STRICT AS $f$
+DECLARE
+    cached text := current_setting('ta.token_cache', true);
+    claims json;
+BEGIN
+    IF cached ~ '^[0-9a-f]{64} ' AND ta.secure_equal(left(cached, 64), encode(hmac(convert_to(
+           'ta.token_cache ' || token || ' ' || substr(cached, 66), 'UTF8'), convert_to(secret, 'UTF8'), 'sha256'), 'hex')) THEN
+        claims := substr(cached, 66)::json;
+        RETURN CASE WHEN (claims ->> 'exp')::float8 > extract(epoch FROM clock_timestamp()) THEN claims END;
+    END IF;
+    claims := ta.jwt_verify(token, secret);
+    IF claims IS NOT NULL THEN
+        PERFORM set_config('ta.token_cache', encode(hmac(convert_to('ta.token_cache ' || token || ' ' || claims::text, 'UTF8'),
+                                                         convert_to(secret, 'UTF8'), 'sha256'), 'hex')
+                                             || ' ' || claims::text, false);
+    END IF;
+    RETURN claims;
+END $f$;
+    END IF;
+END $step$;
+COMMENT ON FUNCTION ta.verify_token(text, text) IS
+    'ta.jwt_verify as the caller check uses it (the plain-SQL install remembers the last token per backend).';
+
 -- The JWT is verified inside the database: the caller check reads the raw token (request.jwt), no longer
 -- trusts request.jwt.claims, and refuses tokens of an older version or logged out.
 -- @function ta.caller
@@ -79,15 +114,17 @@ ALTER TABLE ta.registrations ENABLE ROW LEVEL SECURITY;
 -- PUT /auth/password: every earlier token dies.
 -- @function api.change_password
 
--- The audit trail becomes tamper-evident: each row's hash chains it to the practice's previous
--- row. Rows of 1.0 are chained here, in id order per practice, as ta.audit_append would have;
--- the append-only trigger and FORCE are lifted for this one backfill only.
-ALTER TABLE ta.audit_log ADD COLUMN hash bytea;
--- One link of the chain: the row's fields and the previous row's hash.
+-- The audit trail becomes tamper-evident: each row's hash chains it to the previous row of
+-- its chain (64 per practice, so that concurrent appends need not queue). Rows of 1.0 are
+-- chained here on chain 0, in id order per practice, as ta.audit_append would have; the
+-- append-only trigger and FORCE are lifted for this one backfill only.
+ALTER TABLE ta.audit_log ADD COLUMN chain smallint, ADD COLUMN hash bytea;
+-- One link of a chain: the row's fields and the previous row's hash.
 -- @function ta.audit_row_hash
 
 ALTER TABLE ta.audit_log DISABLE TRIGGER audit_log_append_only;
 ALTER TABLE ta.audit_log NO FORCE ROW LEVEL SECURITY;
+UPDATE ta.audit_log SET chain = 0;
 DO $$
 DECLARE
     r ta.audit_log;
@@ -105,9 +142,10 @@ BEGIN
 END $$;
 ALTER TABLE ta.audit_log FORCE ROW LEVEL SECURITY;
 ALTER TABLE ta.audit_log ENABLE TRIGGER audit_log_append_only;
-ALTER TABLE ta.audit_log ALTER COLUMN hash SET NOT NULL;
--- The chain runs in id order per practice: its head is found, and verification walks it, by this index.
-CREATE INDEX audit_log_practice_id_idx ON ta.audit_log (practice_id, id);
+ALTER TABLE ta.audit_log ALTER COLUMN chain SET NOT NULL, ALTER COLUMN hash SET NOT NULL,
+    ADD CONSTRAINT audit_log_chain_check CHECK (chain BETWEEN 0 AND 63);
+-- Each chain runs in id order: its head is found, and verification walks it, by this index.
+CREATE INDEX audit_log_chain_idx ON ta.audit_log (practice_id, chain, id);
 
 -- The one function every writer of the trail calls: it chains the row, one append per practice at a time.
 -- @function ta.audit_append

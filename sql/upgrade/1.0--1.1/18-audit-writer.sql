@@ -24,8 +24,5 @@
 -- The replica's read row stays in its own call's transaction: the proxy waits for it anyway.
 -- @function api.record_read
 
--- Lean api functions. The chain's hash is STABLE (as its body is), so it is inlined instead of planned
--- again on every call: every append and every verification pays 8 µs a row instead of 67.
--- @function ta.audit_row_hash
--- The query parameters of every GET (and every body) skip the NUL regular expression unless they hold \u0000.
+-- Lean api functions. The query parameters of every GET (and every body) skip the NUL regular expression unless they hold \u0000.
 -- @function ta.require_object
