@@ -34,7 +34,7 @@ _PG_init(void)
 	DefineCustomBoolVariable("therapyassistance.audit_defer",
 							 "Queue the audit rows of reads for the audit writer instead of writing them in the read's transaction.",
 							 "Only with shared_preload_libraries = 'therapyassistance'; off: every read writes its own row.",
-							 &audit_defer_enabled, true, PGC_SUSET, 0, NULL, NULL, NULL);
+							 &audit_defer_enabled, false, PGC_SUSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("therapyassistance.audit_batch_delay",
 							"How long the audit writer gathers queued rows before it writes a batch.",
 							NULL, &audit_batch_delay_ms, 5, 0, 1000, PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);

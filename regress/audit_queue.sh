@@ -61,6 +61,7 @@ unix_socket_directories = '$sock'
 port = $port
 lc_messages = 'C'
 shared_preload_libraries = 'therapyassistance'
+therapyassistance.audit_defer = on
 therapyassistance.audit_queue_size = 64kB
 therapyassistance.audit_writer_idle = 60s
 therapyassistance.audit_batch_delay = 50ms
