@@ -26,7 +26,8 @@ faults() {  # page faults per request of the one backend of a one-client run
     local pid f0 f1 n0 n1
     "$PGBIN/pgbench" -n -M prepared -c 1 -T $((seconds + 2)) -U ta_app -f "$scripts/list_api.sql" "$db" >/dev/null 2>&1 &
     sleep 1
-    pid=$(psql_super -d "$db" -tA -c "SELECT pid FROM pg_stat_activity WHERE usename = 'ta_app' AND application_name = 'pgbench'")
+    pid=$(psql_super -d "$db" -tA -c "SELECT pid FROM pg_stat_activity WHERE usename = 'ta_app'
+                                        AND application_name = 'pgbench' ORDER BY backend_start DESC LIMIT 1")
     n0=$(psql_super -d "$db" -tA -c "SELECT xact_commit FROM pg_stat_database WHERE datname = '$db'")
     f0=$(awk '{print $10}' "/proc/$pid/stat")
     sleep "$seconds"
