@@ -41,12 +41,24 @@ tps() {  # tps INSTALL USER CLIENTS SCRIPT
 echo "| measure | clients | extension tx/s | fallback tx/s | extension / fallback |"
 echo "|---|---|---|---|---|"
 for install in extension fallback; do setup "$install"; done
-c=$(bearer extension)
 pid=$(psql_super -d ta_bench_extension -tA -c "SELECT practice_id FROM ta.users WHERE email = 'bench@example.com'")
 patient=$(psql_super -d ta_bench_extension -tA -c "SELECT min(id) FROM ta.patients")
 token=$(psql_super -d ta_bench_extension -tA -c "SELECT ta.jwt_sign('{\"sub\":\"1\",\"pid\":1,\"exp\":4102444800}', '$secret')")
+token_of_user=$(bearer extension)
+# The statement the proxy prepares for GET /patients (proxy/src/route_table.c), as ta_app.
+request="request AS MATERIALIZED (SELECT set_config('request.client_addr', '127.0.0.1', true),
+    set_config('request.route', 'GET /patients', true), set_config('request.jwt', '$token_of_user', true))"
 cat > "$scripts/list_api.sql" <<SQL
-WITH c AS MATERIALIZED (SELECT set_config('request.jwt', '$c', true)) SELECT api.list_patients('{"limit": "100"}') FROM c;
+WITH $request, answer AS MATERIALIZED (SELECT api.list_patients('{"limit": "100"}')::text AS body FROM request)
+SELECT body, current_setting('response.status', true) FROM answer;
+SQL
+# Its parts, as the owner: the caller check alone, and the query-string parsing alone.
+cat > "$scripts/caller.sql" <<SQL
+WITH $request SELECT ta.caller() FROM request;
+SQL
+cat > "$scripts/parse.sql" <<SQL
+SELECT ta.query_int(q, 'skip', 0, 0, 1000000000), ta.query_int(q, 'limit', 100, 1, 1000),
+       lower(nullif(btrim(ta.field_text(q, 'search')), '')) FROM ta.query_params('{"limit": "100"}') q;
 SQL
 cat > "$scripts/list_bare.sql" <<SQL
 SELECT json_agg(p) FROM (SELECT id, name, phone, email, notes, created_at FROM ta.patients
@@ -59,12 +71,11 @@ cat > "$scripts/verify.sql" <<SQL
 SELECT ta.jwt_verify('$token', '$secret');
 SQL
 cat > "$scripts/create_appointment.sql" <<SQL
-WITH c AS MATERIALIZED (SELECT set_config('request.jwt', '$c', true)),
-     s AS (SELECT nextval('public.bench_slot') AS n)
+WITH $request, s AS (SELECT nextval('public.bench_slot') AS n)
 SELECT api.create_appointment(json_build_object(
     'patient_id', $patient,
     'date', date '2100-01-01' + (s.n / 20)::int, 'start_time', make_time((s.n % 20)::int, 0, 0),
-    'end_time', make_time((s.n % 20)::int, 50, 0), 'price', 150)) FROM c, s;
+    'end_time', make_time((s.n % 20)::int, 50, 0), 'price', 150)) FROM request, s;
 SQL
 
 row() {  # row LABEL CLIENTS USER SCRIPT
@@ -77,6 +88,8 @@ for clients in 8 32; do
     row "GET /patients: api.list_patients, 100 rows" $clients $app list_api.sql
     row "the bare json_agg of the same rows (superuser, no RLS)" $clients postgres list_bare.sql
 done
+row "the caller check (ta.caller: token verified, user looked up)" 8 $owner caller.sql
+row "parsing the query string of GET /patients" 8 $owner parse.sql
 row "sign a token (ta.jwt_sign)" 8 postgres sign.sql
 row "verify a token (ta.jwt_verify)" 8 postgres verify.sql
 row "POST /appointments: api.create_appointment" 8 $app create_appointment.sql

@@ -1,6 +1,60 @@
-/* The one PG_MODULE_MAGIC of therapyassistance.so; the functions live in one file per concern. */
+/*
+ * The one PG_MODULE_MAGIC of therapyassistance.so and its settings; the functions live in
+ * one file per concern. Loaded through shared_preload_libraries, the library also sets up
+ * the audit queue (audit_queue.c) that takes read-audit rows off the reads' transactions;
+ * loaded on first use instead, every row is written by its own call, as in the plain-SQL
+ * install.
+ */
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/guc.h"
+
+#include "audit_queue.h"
+#include "audit_writer.h"
 
 PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+
+static void
+request_shmem(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	audit_queue_request_shmem();
+}
+
+void
+_PG_init(void)
+{
+	DefineCustomBoolVariable("therapyassistance.audit_defer",
+							 "Queue the audit rows of reads for the audit writer instead of writing them in the read's transaction.",
+							 "Only with shared_preload_libraries = 'therapyassistance'; off: every read writes its own row.",
+							 &audit_defer_enabled, false, PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("therapyassistance.audit_batch_delay",
+							"How long the audit writer gathers queued rows before it writes a batch.",
+							NULL, &audit_batch_delay_ms, 5, 0, 1000, PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("therapyassistance.audit_batch_rows",
+							"The most audit rows the audit writer appends in one transaction.",
+							NULL, &audit_batch_rows, 200, 1, 100000, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("therapyassistance.audit_writer_idle",
+							"How long an audit writer waits on an empty queue before it leaves its database.",
+							NULL, &audit_writer_idle_ms, 2000, 10, 3600000, PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("therapyassistance.audit_queue_size",
+							"Shared memory for queued audit rows, per database.",
+							NULL, &audit_queue_kb, 256, 64, 1048576, PGC_POSTMASTER, GUC_UNIT_KB, NULL, NULL, NULL);
+	DefineCustomIntVariable("therapyassistance.audit_queue_databases",
+							"How many databases can queue audit rows at the same time.",
+							NULL, &audit_queue_slots, 4, 1, 64, PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	MarkGUCPrefixReserved("therapyassistance");
+
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = request_shmem;
+	audit_queue_init_shmem();
+}

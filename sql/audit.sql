@@ -55,16 +55,6 @@ CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON ta.audit_log
 CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON ta.audit_log
     FOR EACH STATEMENT EXECUTE FUNCTION ta.audit_log_refuse_change();
 
--- Records one call of the caller (uid, of the claims' practice). A read that has written
--- nothing else commits asynchronously (synchronous_commit off for this transaction): the
--- audit row is then its only write, and waiting for the WAL flush would make every GET as
--- slow as a write. What that risks: a crash of PostgreSQL itself (not of the proxy) within
--- a fraction of a second may lose the newest read rows; never a write, nor the audit row
--- of a write, and no later commit can survive without them (WAL is ordered).
---
--- On a hot standby (the read replica of the proxy's DB_READ_URL) nothing can be written: the
--- row is then handed to the proxy in response.audit, and the proxy writes it on the primary
--- with api.record_read before it answers; if that fails, the answer is never sent.
 -- The tamper-evident chains. A row's hash covers its fields and the previous row's hash in
 -- its chain, so changing a row breaks its own hash and removing one breaks the next. The
 -- fields are hashed as a JSON array of values that do not depend on any session setting
@@ -128,6 +118,63 @@ END $$;
 COMMENT ON FUNCTION ta.audit_append(bigint, bigint, text, text, bigint[], inet, timestamptz) IS
     'Appends one audit row, chained to the previous one of a free chain of the practice (the only way rows are written).';
 
+-- Makes the trail complete for the caller before it is read or appended to: waits until the
+-- rows queued before (see ta.audit) are written (unless wait is false), then appends this
+-- transaction's own deferred rows of the practice, so that ids follow the order of the calls.
+CREATE FUNCTION ta.audit_settle(wait boolean) RETURNS void
+    LANGUAGE plpgsql AS $$
+DECLARE
+    e record;
+BEGIN
+    IF wait THEN
+        PERFORM ta.audit_flush();
+    END IF;
+    FOR e IN SELECT * FROM ta.audit_take_pending(ta.current_practice_id()) LOOP
+        PERFORM ta.audit_append(e.practice_id, e.user_id, e.action, e.route, e.patient_ids, e.client_addr, e.at);
+    END LOOP;
+END $$;
+COMMENT ON FUNCTION ta.audit_settle(boolean) IS
+    'Waits for the queued audit rows and appends this transaction''s deferred ones: the trail is complete.';
+
+-- Writes the caller's row in this transaction. A read that has written nothing else commits
+-- asynchronously (synchronous_commit off for this transaction): the audit row is then its only
+-- write, and waiting for the WAL flush would make every GET as slow as a write. What that
+-- risks: a crash of PostgreSQL itself (not of the proxy) within a fraction of a second may
+-- lose the newest read rows; never a write, nor the audit row of a write, and no later
+-- commit can survive without them (WAL is ordered). A write's row follows every row queued
+-- before it; a read's does not wait for the queue (a read writes its own row when the queue
+-- is full: it must not wait for the writer).
+CREATE FUNCTION ta.audit_write(uid bigint, action text, patient_ids bigint[]) RETURNS void
+    LANGUAGE plpgsql AS $$
+BEGIN
+    IF action = 'read' AND pg_current_xact_id_if_assigned() IS NULL THEN
+        PERFORM set_config('synchronous_commit', 'off', true);
+    END IF;
+    PERFORM ta.audit_settle(action NOT IN ('read', 'export'));
+    PERFORM ta.audit_append(ta.current_practice_id(), uid, audit_write.action,
+                            nullif(current_setting('request.route', true), ''), coalesce(audit_write.patient_ids, '{}'),
+                            ta.client_addr(), now());
+END $$;
+COMMENT ON FUNCTION ta.audit_write(bigint, text, bigint[]) IS
+    'Appends the caller''s audit row in this transaction (after the queued and deferred ones).';
+
+-- Records one call of the caller (uid, of the claims' practice).
+--
+-- A read or an export whose transaction has written nothing and is not a block the client
+-- opened (BEGIN) is deferred in the C install loaded by shared_preload_libraries
+-- (ta.audit_defer, extension/audit_defer.c): its entry is queued in shared memory when the
+-- transaction commits (dropped if it aborts) and the database's audit writer, a background
+-- worker, appends it through ta.audit_append within milliseconds, in batches of one
+-- transaction each. The read stays a read-only transaction: no xid, no WAL, no commit record.
+-- Reading the trail (ta.audit_settle) waits for the queue, so everyone sees their own reads.
+-- The same risk as an asynchronous commit: a crash of PostgreSQL itself may lose the read
+-- rows of the last fraction of a second (queued or not yet flushed); never a write, nor the
+-- audit row of a write. When the queue is full, has no writer yet, or the library was not
+-- preloaded (and always in the plain-SQL install), the row is written now (ta.audit_write).
+--
+-- On a hot standby (the read replica of the proxy's DB_READ_URL) nothing can be written: the
+-- row is then handed to the proxy in response.audit, and the proxy writes it on the primary
+-- with api.record_read before it answers; if that fails, the answer is never sent.
 CREATE FUNCTION ta.audit(uid bigint, action text, patient_ids bigint[]) RETURNS void
     LANGUAGE plpgsql AS $$
 BEGIN
@@ -136,12 +183,12 @@ BEGIN
                            json_build_object('action', action, 'patient_ids', coalesce(patient_ids, '{}'))::text, true);
         RETURN;
     END IF;
-    IF action = 'read' AND pg_current_xact_id_if_assigned() IS NULL THEN
-        PERFORM set_config('synchronous_commit', 'off', true);
+    IF action IN ('read', 'export')
+       AND ta.audit_defer(ta.current_practice_id(), uid, audit.action, nullif(current_setting('request.route', true), ''),
+                          coalesce(audit.patient_ids, '{}'), ta.client_addr(), now()) THEN
+        RETURN;
     END IF;
-    PERFORM ta.audit_append(ta.current_practice_id(), uid, audit.action,
-                            nullif(current_setting('request.route', true), ''), coalesce(audit.patient_ids, '{}'),
-                            ta.client_addr(), now());
+    PERFORM ta.audit_write(uid, audit.action, audit.patient_ids);
 END $$;
 COMMENT ON FUNCTION ta.audit(bigint, text, bigint[]) IS
     'Appends one audit row for the caller: action is read, create, update, delete or export.';
@@ -162,6 +209,7 @@ DECLARE
     act text := nullif(ta.field_text(params, 'action'), '');
 BEGIN
     PERFORM ta.caller();
+    PERFORM ta.audit_settle(true);
     IF act <> ALL (enum_range(NULL::ta.audit_action)::text[]) THEN
         PERFORM ta.raise('22023', format('Nieprawidłowa czynność w polu action (%s)',
                                          ta.one_of(enum_range(NULL::ta.audit_action)::text[])), 'action');
@@ -190,6 +238,7 @@ DECLARE
     uid bigint := ta.caller();
     result json;
 BEGIN
+    PERFORM ta.audit_settle(true);
     SELECT json_build_object(
         'patient', to_jsonb(p) - 'practice_id',
         'appointments', coalesce((SELECT json_agg((to_jsonb(a) - 'practice_id' - 'payment_id')
@@ -228,8 +277,9 @@ COMMENT ON FUNCTION api.export_patient(bigint) IS
     'GET /patients/{id}/export: every stored row about the patient, archived ones too, and who accessed them.';
 
 -- The audit row of a read that the read replica answered (see ta.audit), written on the
--- primary by the proxy before the answer leaves. Only reads can be served by a replica, so
--- only their actions are taken; the practice and user are the caller's, as for every row.
+-- primary by the proxy before the answer leaves, in this call's transaction (not deferred: the
+-- proxy waits for this round trip anyway). Only reads can be served by a replica, so only
+-- their actions are taken; the practice and user are the caller's, as for every row.
 CREATE FUNCTION api.record_read(audit json) RETURNS json
     LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
@@ -243,7 +293,7 @@ BEGIN
     END IF;
     SELECT array_agg(ta.to_id(e, 'patient_ids') ORDER BY n) INTO ids
       FROM json_array_elements_text(audit -> 'patient_ids') WITH ORDINALITY AS t(e, n);
-    PERFORM ta.audit(uid, act, ids);
+    PERFORM ta.audit_write(uid, act, ids);
     RETURN '{}';
 END $$;
 COMMENT ON FUNCTION api.record_read(json) IS
@@ -259,6 +309,7 @@ DECLARE
     uid bigint := ta.caller();
     result json;
 BEGIN
+    PERFORM ta.audit_settle(true);
     SELECT json_build_object('ok', count(*) FILTER (WHERE bad) = 0, 'rows', count(*),
                              'first_bad_id', min(id) FILTER (WHERE bad),
                              'head', encode(sha256(coalesce(string_agg(hash, ''::bytea ORDER BY chain)

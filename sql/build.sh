@@ -32,12 +32,12 @@ install() {  # install KIND VERSION
 # The step's files, in name order. A line "-- @function NAME" stands for the definition of
 # function NAME in the current sources (with its comment), as CREATE OR REPLACE: a step names
 # the functions it changes instead of copying them (their bodies are frozen with the release).
-step_sources() {
+step_sources() {  # step_sources KIND FROM TO
     local line
-    for f in "upgrade/$1--$2"/*.sql; do
+    for f in "upgrade/$2--$3"/*.sql; do
         while IFS= read -r line; do
             if [[ $line =~ ^--\ @function\ ([a-z_]+\.[a-z_0-9]+)$ ]]; then
-                function_source "${BASH_REMATCH[1]}"
+                function_source "$1" "${BASH_REMATCH[1]}"
             else
                 printf '%s\n' "$line"
             fi
@@ -45,20 +45,23 @@ step_sources() {
     done
 }
 
-# function_source NAME: CREATE OR REPLACE FUNCTION NAME(...) ... $$; and the COMMENT ON FUNCTION
-# that follows it, from the current sources; fails when no file defines NAME.
+# function_source KIND NAME: CREATE OR REPLACE FUNCTION NAME(...) ...; and the COMMENT ON FUNCTION
+# that follows it, from the current sources (a C function from the install's own native.sql,
+# fallback/native.sql for the plain-SQL twin); fails when no file defines NAME. The definition
+# ends at the first line ending in ";" outside a $$ body.
 function_source() {
-    local p found=
-    for p in "${parts[@]}"; do
-        found=$(awk -v head="CREATE FUNCTION $1(" '
+    local p found='' native=native
+    [ "$1" = fallback ] && native=fallback/native
+    for p in "$native" "${parts[@]}"; do
+        found=$(awk -v head="CREATE FUNCTION $2(" '
             !on && index($0, head) == 1 { on = 1; sub(/^CREATE FUNCTION/, "CREATE OR REPLACE FUNCTION") }
-            on == 1 { print; if ($0 ~ /\$\$;[ \t]*$/) on = 2; next }
+            on == 1 { print; quotes += gsub(/\$\$/, "&"); if (quotes % 2 == 0 && $0 ~ /;[ \t]*$/) on = 2; next }
             on == 2 && /^COMMENT ON FUNCTION / { on = 3 }
             on == 3 { print; if ($0 ~ /;[ \t]*$/) exit; next }
             on == 2 { exit }' "$p.sql")
         if [ -n "$found" ]; then printf '%s\n' "$found"; return; fi
     done
-    echo "sql/build.sh: no function $1 in the sources (named by a step's -- @function line)" >&2
+    echo "sql/build.sh: no function $2 in the sources (named by a step's -- @function line)" >&2
     return 1
 }
 
@@ -80,10 +83,10 @@ step() {  # step KIND FROM TO
     if [ "$1" = extension ]; then
         printf -- '-- therapyassistance %s -> %s (built by make from sql/upgrade/%s--%s/).\n' "$2" "$3" "$2" "$3"
         printf '\\echo Use "ALTER EXTENSION therapyassistance UPDATE TO '"'"'%s'"'"'" to load this file. \\quit\n' "$3"
-        check "$2" "$3"; version_sql "$3"; step_sources "$2" "$3"; extension_version_sql "$3"; cat extension_tail.sql privileges.sql
+        check "$2" "$3"; version_sql "$3"; step_sources extension "$2" "$3"; extension_version_sql "$3"; cat extension_tail.sql privileges.sql
     else
         printf -- '-- therapyassistance %s -> %s, plain-SQL install (from sql/upgrade/%s--%s/).\n' "$2" "$3" "$2" "$3"
-        check "$2" "$3"; version_sql "$3"; step_sources "$2" "$3"; cat privileges.sql
+        check "$2" "$3"; version_sql "$3"; step_sources fallback "$2" "$3"; cat privileges.sql
     fi
 }
 

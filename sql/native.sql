@@ -37,3 +37,23 @@ CREATE FUNCTION ta.parse_money(value text) RETURNS numeric
     AS 'MODULE_PATHNAME', 'parse_money' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ta.parse_money(text) IS
     'A decimal with at most 8 integer digits and 2 decimals, no exponent, or NULL.';
+
+-- The audit queue (extension/audit_defer.c): with shared_preload_libraries = 'therapyassistance',
+-- a read's audit row can leave the read's transaction (see ta.audit in audit.sql).
+CREATE FUNCTION ta.audit_defer(practice bigint, uid bigint, action text, route text, patient_ids bigint[],
+                               client_addr inet, at timestamptz) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'audit_defer' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION ta.audit_defer(bigint, bigint, text, text, bigint[], inet, timestamptz) IS
+    'Keeps a read''s audit entry for the audit writer, queued at commit; false: write the row now.';
+
+CREATE FUNCTION ta.audit_take_pending(practice bigint)
+    RETURNS TABLE (practice_id bigint, user_id bigint, action text, route text, patient_ids bigint[],
+                   client_addr inet, at timestamptz)
+    AS 'MODULE_PATHNAME', 'audit_take_pending' LANGUAGE C VOLATILE STRICT ROWS 1;
+COMMENT ON FUNCTION ta.audit_take_pending(bigint) IS
+    'This transaction''s deferred audit entries of the practice, for it to append itself (then not queued).';
+
+CREATE FUNCTION ta.audit_flush() RETURNS void
+    AS 'MODULE_PATHNAME', 'audit_flush' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION ta.audit_flush() IS
+    'Waits until every audit entry queued in this database before the call is in ta.audit_log.';

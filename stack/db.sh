@@ -32,6 +32,13 @@ if [ "$PG_STATE" != "$WORK" ] && [ ! -L "$WORK/pgdata" ]; then
     ln -sfn "$PGDATA" "$WORK/pgdata"
     say "(PostgreSQL cannot reach $WORK: the cluster's folders are in $PG_STATE, linked from $WORK/pgdata)"
 fi
+# The extension's audit writer (extension/audit_writer.c) needs the library preloaded and
+# therapyassistance.audit_defer on (the local cluster, so make test runs the regress suite on it);
+# without them every read writes its own audit row. Only once it is installed: PostgreSQL refuses to start
+# without a preloaded library. A running cluster takes it at its next start.
+if [ -f "$(pg_config --pkglibdir)/therapyassistance.so" ] && ! grep -q '^shared_preload_libraries' "$PGDATA/postgresql.conf"; then
+    printf '%s\n' "shared_preload_libraries = 'therapyassistance'" "therapyassistance.audit_defer = on" >> "$PGDATA/postgresql.conf"
+fi
 if ! pg_running; then
     pg_start "$PGDATA" "$PGSOCK"
     say "PostgreSQL running on socket $PGSOCK (port $DB_PORT)"

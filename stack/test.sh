@@ -24,6 +24,8 @@ suite() {
 suite "pg_regress + isolation (extension)" "$ROOT/regress/run.sh" extension
 suite "pg_regress + isolation (fallback)" "$ROOT/regress/run.sh" fallback
 suite "extension <-> fallback: tokens and pg_dump" "$ROOT/regress/interchange.sh"
+# The C install's audit writer on a cluster of its own: queued reads, back-pressure, shutdown and kill -9.
+suite "audit writer: queued read rows, back-pressure, shutdown, kill -9" "$ROOT/regress/audit_queue.sh"
 # Schema upgrades: every released version, filled through its api, upgrades to this code's with every
 # row kept and the schema a fresh install has; the regress suite passes on an upgraded database.
 for install in extension fallback; do

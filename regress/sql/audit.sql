@@ -2,14 +2,17 @@
 -- its own transaction (practice, user, action, route, patients, address, time); a
 -- failed call leaves none; nobody may change or remove a row; GET /audit and the
 -- patient's export.
+-- These read the table itself, so they first wait for the rows the audit writer has queued
+-- (ta.audit_flush; the api's readers of the trail do the same).
 CREATE FUNCTION regress.audit_mark() RETURNS bigint
-    LANGUAGE sql SECURITY DEFINER AS $$ SELECT coalesce(max(id), 0) FROM ta.audit_log $$;
+    LANGUAGE sql SECURITY DEFINER AS $$ SELECT ta.audit_flush(); SELECT coalesce(max(id), 0) FROM ta.audit_log $$;
 -- The chains of the newest n rows (for the audit_chain isolation spec).
 CREATE FUNCTION regress.audit_tail(n integer) RETURNS TABLE (chain smallint)
-    LANGUAGE sql SECURITY DEFINER AS $$ SELECT l.chain FROM ta.audit_log l ORDER BY l.id DESC LIMIT n $$;
+    LANGUAGE sql SECURITY DEFINER AS $$ SELECT ta.audit_flush(); SELECT l.chain FROM ta.audit_log l ORDER BY l.id DESC LIMIT n $$;
 -- The rows appended after mark, patients by name so that ids do not matter.
 CREATE FUNCTION regress.audit_since(mark bigint) RETURNS TABLE (action text, route text, patients text, client text, by_caller boolean)
     LANGUAGE sql SECURITY DEFINER AS $$
+    SELECT ta.audit_flush();
     SELECT l.action, l.route,
            (SELECT coalesce(string_agg(p.name, ', ' ORDER BY p.name), '-') FROM ta.patients p WHERE p.id = ANY (l.patient_ids)),
            host(l.client_addr),

@@ -177,3 +177,24 @@ CREATE FUNCTION ta.parse_money(value text) RETURNS numeric
 $$;
 COMMENT ON FUNCTION ta.parse_money(text) IS
     'A decimal with at most 8 integer digits and 2 decimals, no exponent, or NULL.';
+
+-- No audit queue in the plain-SQL install: every audit row is written by its own call.
+CREATE FUNCTION ta.audit_defer(practice bigint, uid bigint, action text, route text, patient_ids bigint[],
+                               client_addr inet, at timestamptz) RETURNS boolean
+    LANGUAGE sql VOLATILE AS $$ SELECT false $$;
+COMMENT ON FUNCTION ta.audit_defer(bigint, bigint, text, text, bigint[], inet, timestamptz) IS
+    'Keeps a read''s audit entry for the audit writer, queued at commit; false: write the row now.';
+
+CREATE FUNCTION ta.audit_take_pending(practice bigint)
+    RETURNS TABLE (practice_id bigint, user_id bigint, action text, route text, patient_ids bigint[],
+                   client_addr inet, at timestamptz)
+    LANGUAGE sql VOLATILE STRICT ROWS 1 AS $$
+    SELECT NULL::bigint, NULL::bigint, NULL::text, NULL::text, NULL::bigint[], NULL::inet, NULL::timestamptz WHERE false
+$$;
+COMMENT ON FUNCTION ta.audit_take_pending(bigint) IS
+    'This transaction''s deferred audit entries of the practice, for it to append itself (then not queued).';
+
+CREATE FUNCTION ta.audit_flush() RETURNS void
+    LANGUAGE sql VOLATILE AS $$ $$;
+COMMENT ON FUNCTION ta.audit_flush() IS
+    'Waits until every audit entry queued in this database before the call is in ta.audit_log.';

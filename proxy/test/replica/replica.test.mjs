@@ -23,8 +23,9 @@ async function replicaReads() {
   await sleep(200);
   return ctx.proxy.stdout.split('\n').filter((l) => l.includes('"db":"replica"')).length;
 }
+// The table read directly: first wait for the rows the audit writer has queued (reads the primary answered).
 const auditRows = (route) => Number(sql(
-  `SELECT count(*) FROM ta.audit_log WHERE route = '${route}' AND user_id = ${ctx.userId}`));
+  `SELECT ta.audit_flush(); SELECT count(*) FROM ta.audit_log WHERE route = '${route}' AND user_id = ${ctx.userId}`));
 const replica = (command) => execFileSync(process.env.REPLICA_COMMAND, [command], { stdio: 'ignore' });
 
 const ctx = {};
@@ -74,7 +75,7 @@ test('reads are answered by the replica, and each leaves its audit row on the pr
   const served = await replicaReads() - before;
   assert.ok(served >= 18 && served <= 20, `the replica answered ${served} of 20 reads`);
   assert.equal(auditRows('GET /patients') - audited, 20);
-  const ids = sql(`SELECT patient_ids FROM ta.audit_log WHERE user_id = ${ctx.userId}
+  const ids = sql(`SELECT ta.audit_flush(); SELECT patient_ids FROM ta.audit_log WHERE user_id = ${ctx.userId}
                    AND route = 'GET /patients' ORDER BY id DESC LIMIT 1`);
   assert.equal(ids.split(',').length, 3, `audit row names the patients shown: ${ids}`);
   // A refusal is the primary's to give (a replica a moment behind may not know a patient yet): answered the same.
