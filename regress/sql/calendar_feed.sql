@@ -40,6 +40,8 @@ SELECT left(ics, 15) = E'BEGIN:VCALENDAR' AS starts, right(ics, 15) = E'END:VCAL
 SELECT (SELECT array_agg(m[1]) FROM feed, regexp_matches(ics, E'UID:([^\r]*)', 'g') m)
      = (SELECT array_agg(m[1]) FROM regexp_matches(api.calendar_feed(:'token'), E'UID:([^\r]*)', 'g') m) AS stable_uids;
 RESET ROLE;
+-- The audit writer may still hold the fetch's row (ta.audit_flush waits for it).
+SELECT count(*) AS flushed FROM (SELECT ta.audit_flush()) f;
 SELECT action, route IS NULL AS no_route, cardinality(patient_ids) AS patients, client_addr FROM ta.audit_log
  WHERE practice_id = (SELECT practice_id FROM ta.calendar_feeds) ORDER BY id DESC LIMIT 2;
 
