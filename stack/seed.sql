@@ -4,6 +4,10 @@
 SELECT api.register('{"email": "terapeuta@example.com", "password": "haslo123"}');
 SELECT set_config('request.jwt',
                   api.login('{"username": "terapeuta@example.com", "password": "haslo123"}') ->> 'access_token', false);
+-- The seed's own queries read the practice's rows too (as the owner, row-level security binds them):
+-- the verified claims, as ta.caller() sets them inside each api call.
+SELECT set_config('request.jwt.claims', ta.jwt_verify(current_setting('request.jwt'), s.jwt_secret)::text, false)
+  FROM ta.settings s;
 
 SELECT api.create_patient(json_build_object('name', name, 'phone', phone, 'email', email, 'notes', notes))
   FROM (VALUES
@@ -25,15 +29,15 @@ SELECT api.create_appointment(json_build_object(
                (2, 'Piotr Wójcik', '16:00', '16:50', 160),
                (3, 'Katarzyna Kamińska', '17:00', '17:50', 170),
                (4, 'Jan Nowak', '10:00', '10:50', 160)) AS s(day, patient, start_time, end_time, price)
-  JOIN ta.patients p ON p.name = s.patient AND p.practice_id = ta.current_practice_id();
+  JOIN ta.patients p ON p.name = s.patient AND p.practice_id = (SELECT u.practice_id FROM ta.users u WHERE u.email = 'terapeuta@example.com');
 
 SELECT api.create_session_note(json_build_object('patient_id', p.id, 'content', n.content))
   FROM (VALUES ('Anna Kowalska', 'Pierwsza sesja: omówienie celów terapii, praca nad dziennikiem myśli.'),
                ('Jan Nowak', 'Pacjent zgłasza poprawę snu. Kontynuujemy techniki relaksacyjne.')) AS n(patient, content)
-  JOIN ta.patients p ON p.name = n.patient AND p.practice_id = ta.current_practice_id();
+  JOIN ta.patients p ON p.name = n.patient AND p.practice_id = (SELECT u.practice_id FROM ta.users u WHERE u.email = 'terapeuta@example.com');
 
 SELECT api.create_payment(json_build_object(
            'patient_id', p.id, 'amount', 360, 'payment_method', 'TRANSFER',
            'description', 'Dwie sesje', 'appointment_ids', (
                SELECT json_agg(a.id) FROM ta.appointments a WHERE a.patient_id = p.id)))
-  FROM ta.patients p WHERE p.name = 'Anna Kowalska' AND p.practice_id = ta.current_practice_id();
+  FROM ta.patients p WHERE p.name = 'Anna Kowalska' AND p.practice_id = (SELECT u.practice_id FROM ta.users u WHERE u.email = 'terapeuta@example.com');

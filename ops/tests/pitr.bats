@@ -28,11 +28,11 @@ setup() { load helpers; }
 # SQL as the application role, acting as the demo practice's user, through the api functions. Each call is its own
 # transaction: when psql returns, the write is acknowledged (committed).
 as_app() {
-    local claims
-    claims=$(psql_super -d "$DB_NAME" -tA -c "SELECT json_build_object('sub', id::text, 'pid', practice_id)
-                                               FROM ta.users WHERE email = 'terapeuta@example.com'")
+    local token
+    token=$(psql_super -d "$DB_NAME" -tA -c "SELECT ta.issue_token(u) ->> 'access_token'
+                                              FROM ta.users u WHERE email = 'terapeuta@example.com'")
     "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -U "$DB_APP" -d "$DB_NAME" -tA \
-        -c "SELECT set_config('request.jwt.claims', '$claims', false)" -c "$1" | tail -n 1
+        -c "SELECT set_config('request.jwt', '$token', false)" -c "$1" | tail -n 1
 }
 
 # A patient with an appointment and a payment for it; prints "PATIENT_ID PAYMENT_ID".
