@@ -96,8 +96,9 @@ CREATE TABLE ta.outbox (
     CONSTRAINT outbox_user_shape CHECK (kind = 'reminder' OR user_id IS NOT NULL),
     CONSTRAINT outbox_reset_shape CHECK ((kind = 'password_reset') = (password_reset_id IS NOT NULL))
 );
--- What the notifier claims: pending rows by due time.
-CREATE INDEX outbox_due_idx ON ta.outbox (send_at) WHERE status = 'pending';
+-- What the notifier claims: pending rows in claim's order (send_at, id), so the next one is the
+-- index's first entry however many rows the outbox holds (not a sort of every pending row).
+CREATE INDEX outbox_due_idx ON ta.outbox (send_at, id) WHERE status = 'pending';
 CREATE INDEX outbox_practice_idx ON ta.outbox (practice_id, id);
 COMMENT ON TABLE ta.outbox IS 'Messages to send (reminders, tests, password-reset links) and their outcome.';
 

@@ -85,7 +85,8 @@ bool config_load(struct config *cfg)
 		cfg->smsapi_url = "https://api.smsapi.pl/sms.do";
 	cfg->retry_seconds = env_int("NOTIFIER_RETRY_SECONDS", 60, 1, 3600);
 	cfg->send_timeout = env_int("NOTIFIER_SEND_TIMEOUT", 30, 1, 120);
-	if (cfg->retry_seconds < 0 || cfg->send_timeout < 0)
+	cfg->durable_every = env_int("NOTIFIER_DURABLE_EVERY", 16, 1, 1000);
+	if (cfg->retry_seconds < 0 || cfg->send_timeout < 0 || cfg->durable_every < 0)
 		return false;
 	if (cfg->database_url == NULL) {
 		fprintf(stderr, "notifier: set NOTIFIER_DATABASE_URL (or DB_HOST, DB_PORT, DB_NAME, DB_NOTIFIER, DB_NOTIFIER_PASSWORD)\n");

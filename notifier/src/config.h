@@ -15,6 +15,7 @@ struct config {
 	const char *smsapi_from;   /* SMSAPI_FROM: the sender name, NULL for the account's default */
 	int retry_seconds;         /* NOTIFIER_RETRY_SECONDS: first retry after this (default 60) */
 	int send_timeout;          /* NOTIFIER_SEND_TIMEOUT: seconds one send may take (default 30) */
+	int durable_every;         /* NOTIFIER_DURABLE_EVERY: every n-th record waits for the WAL flush (16) */
 };
 
 /* Fills cfg from the environment; returns false and prints why when a setting is unusable. */

@@ -1,6 +1,6 @@
 /* therapyassistance-notifier: sends what the outbox says is due, one message per transaction.
- * Loop: claim (row locked) -> hand over (SMTP or SMSAPI) -> record and commit -> next; when
- * nothing is due, wait for NOTIFY ta_outbox or the next due time. SIGTERM/SIGINT finish the
+ * Loop: claim (row locked) -> hand over (SMTP or SMSAPI) -> record, commit and claim the next,
+ * in one round trip -> ...; when nothing is due, wait for NOTIFY ta_outbox or the next due time. SIGTERM/SIGINT finish the
  * message in hand, record it, and exit. See README.md for why a crash duplicates at most one. */
 #include <curl/curl.h>
 #include <signal.h>
@@ -57,27 +57,31 @@ static void deliver(const struct senders *s, const struct outbox_message *m, str
 	}
 }
 
-/* Sends everything due. false when the connection must be remade. */
+/* Sends everything due. false when the connection must be remade. Each record goes to the
+ * database with the next claim (one round trip per message); after SIGTERM, the last record goes
+ * alone and nothing more is claimed. */
 static bool drain(struct outbox *o, const struct senders *s)
 {
-	while (!stop) {
-		struct outbox_message m;
-		struct send_result r;
-		int claimed = outbox_claim(o, &m);
-		bool recorded;
+	struct outbox_message m;
+	int claimed;
 
-		if (claimed <= 0)
-			return claimed == 0;
+	if (stop)
+		return true;
+	claimed = outbox_claim(o, &m);
+	while (claimed == 1) {
+		struct outbox_message next;
+		struct send_result r;
+
 		deliver(s, &m, &r);
-		recorded = outbox_record(o, &m, &r);
-		fprintf(stderr, "notifier: %s %s %s: %s%s%s%s\n", m.kind, m.id, m.channel,
+		claimed = outbox_record(o, &m, &r, stop ? NULL : &next);
+		fprintf(stderr, "notifier: %s %s %s: %s%s%s%s%s\n", m.kind, m.id, m.channel,
 			r.outcome == SEND_OK ? "sent" : r.outcome == SEND_RETRY ? "failed, will retry" : "failed",
-			r.error[0] ? " (" : "", r.error, r.error[0] ? ")" : "");
+			r.error[0] ? " (" : "", r.error, r.error[0] ? ")" : "", claimed < 0 ? ", database error on recording" : "");
 		outbox_message_clear(&m);
-		if (!recorded)
-			return false;
+		if (claimed == 1)
+			m = next;
 	}
-	return true;
+	return claimed == 0;
 }
 
 static void describe(const struct config *cfg)

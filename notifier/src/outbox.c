@@ -13,8 +13,10 @@ struct outbox {
 	const struct config *cfg;
 	PGconn *conn;
 	char *claim_sql; /* BEGIN; SELECT ... FROM notifier.claim('<app_url>', '{channels}') */
+	char next_due_sql[64]; /* SELECT notifier.next_due('{channels}') */
 	bool email, sms;
 	time_t last_hello;
+	int since_durable; /* records committed asynchronously since the last synchronous commit */
 };
 
 static bool exec_ok(PGconn *conn, const char *sql)
@@ -72,6 +74,8 @@ struct outbox *outbox_connect(const struct config *cfg, bool email, bool sms)
 		 "BEGIN; SELECT id, kind, channel, recipient, subject, body, message_key FROM notifier.claim(%s, '{%s%s%s}')",
 		 app_url, email ? "email" : "", email && sms ? "," : "", sms ? "sms" : "");
 	PQfreemem(app_url);
+	snprintf(o->next_due_sql, sizeof(o->next_due_sql), "SELECT notifier.next_due('{%s%s%s}')", email ? "email" : "",
+		 email && sms ? "," : "", sms ? "sms" : "");
 	if (!exec_ok(o->conn, "SET application_name = 'therapyassistance-notifier'") ||
 	    !exec_ok(o->conn, "LISTEN ta_outbox") || !hello(o)) {
 		outbox_close(o);
@@ -106,6 +110,22 @@ void outbox_message_clear(struct outbox_message *m)
 	memset(m, 0, sizeof(*m));
 }
 
+/* Fills m from claim's result: 1 when it held a row, else 0 (m zeroed). */
+static int take(const PGresult *res, struct outbox_message *m)
+{
+	memset(m, 0, sizeof(*m));
+	if (PQntuples(res) != 1)
+		return 0;
+	m->id = dup_value(res, 0);
+	m->kind = dup_value(res, 1);
+	m->channel = dup_value(res, 2);
+	m->recipient = dup_value(res, 3);
+	m->subject = dup_value(res, 4);
+	m->body = dup_value(res, 5);
+	m->message_key = dup_value(res, 6);
+	return 1;
+}
+
 int outbox_claim(struct outbox *o, struct outbox_message *m)
 {
 	PGresult *res = PQexec(o->conn, o->claim_sql);
@@ -118,16 +138,7 @@ int outbox_claim(struct outbox *o, struct outbox_message *m)
 		PQclear(PQexec(o->conn, "ROLLBACK"));
 		return -1;
 	}
-	rows = PQntuples(res);
-	if (rows == 1) {
-		m->id = dup_value(res, 0);
-		m->kind = dup_value(res, 1);
-		m->channel = dup_value(res, 2);
-		m->recipient = dup_value(res, 3);
-		m->subject = dup_value(res, 4);
-		m->body = dup_value(res, 5);
-		m->message_key = dup_value(res, 6);
-	}
+	rows = take(res, m);
 	PQclear(res);
 	if (rows == 1)
 		return 1;
@@ -135,34 +146,91 @@ int outbox_claim(struct outbox *o, struct outbox_message *m)
 	return exec_ok(o->conn, "COMMIT") ? 0 : -1;
 }
 
-bool outbox_record(struct outbox *o, const struct outbox_message *m, const struct send_result *r)
+/* The statement that records r for m (no transaction control), or NULL without memory / with an id
+ * that is not a number (ids come from notifier.claim, so that is a broken database). */
+static char *record_sql(struct outbox *o, const struct outbox_message *m, const struct send_result *r)
 {
-	char retry[16];
-	const char *params[4] = {m->id, r->error, r->outcome == SEND_PERMANENT ? "true" : "false", retry};
-	PGresult *res;
-	bool ok;
+	char *sql, *error;
+	size_t n;
 
-	snprintf(retry, sizeof(retry), "%d", o->cfg->retry_seconds);
-	if (r->outcome == SEND_OK)
-		res = PQexecParams(o->conn, "SELECT notifier.record_sent($1)", 1, NULL, params, NULL, NULL, 0);
-	else
-		res = PQexecParams(o->conn, "SELECT notifier.record_failure($1, $2, $3, $4)", 4, NULL, params, NULL,
-				   NULL, 0);
-	ok = PQresultStatus(res) == PGRES_TUPLES_OK;
-	if (!ok)
-		fprintf(stderr, "notifier: record %s: %s", m->id, PQerrorMessage(o->conn));
-	PQclear(res);
-	if (!ok) {
-		PQclear(PQexec(o->conn, "ROLLBACK"));
-		return false;
+	if (m->id == NULL || m->id[0] == '\0' || strspn(m->id, "0123456789") != strlen(m->id) || strlen(m->id) > 19)
+		return NULL;
+	if (r->outcome == SEND_OK) {
+		n = strlen(m->id) + 40;
+		if ((sql = malloc(n)) != NULL)
+			snprintf(sql, n, "SELECT notifier.record_sent(%s)", m->id);
+		return sql;
 	}
-	return exec_ok(o->conn, "COMMIT");
+	error = PQescapeLiteral(o->conn, r->error, strlen(r->error));
+	if (error == NULL)
+		return NULL;
+	n = strlen(m->id) + strlen(error) + 80;
+	if ((sql = malloc(n)) != NULL)
+		snprintf(sql, n, "SELECT notifier.record_failure(%s, %s, %s, %d)", m->id, error,
+			 r->outcome == SEND_PERMANENT ? "true" : "false", o->cfg->retry_seconds);
+	PQfreemem(error);
+	return sql;
+}
+
+int outbox_record(struct outbox *o, const struct outbox_message *m, const struct send_result *r,
+		  struct outbox_message *next)
+{
+	char *rec = record_sql(o, m, r), *sql;
+	size_t n;
+	PGresult *res;
+	ExecStatusType st;
+	int rows;
+	bool durable;
+
+	if (next != NULL)
+		memset(next, 0, sizeof(*next));
+	if (rec == NULL) {
+		fprintf(stderr, "notifier: record %s: out of memory or a bad id\n", m->id ? m->id : "?");
+		PQclear(PQexec(o->conn, "ROLLBACK"));
+		return -1;
+	}
+	/* One round trip: the record and its COMMIT, then (next != NULL) the next claim in a new
+	 * transaction. The server runs them in order and stops at the first error, so the next row
+	 * is claimed only after this one's COMMIT landed: never two messages in hand. */
+	n = strlen(rec) + strlen(o->claim_sql) + 64;
+	sql = malloc(n);
+	if (sql == NULL) {
+		free(rec);
+		PQclear(PQexec(o->conn, "ROLLBACK"));
+		return -1;
+	}
+	/* Every durable_every-th record (and the last before the queue is empty or the sender stops)
+	 * waits for its WAL flush; the others commit asynchronously, see README.md. */
+	durable = next == NULL || ++o->since_durable >= o->cfg->durable_every;
+	if (durable)
+		o->since_durable = 0;
+	snprintf(sql, n, "%s%s; COMMIT%s%s", durable ? "" : "SET LOCAL synchronous_commit = off; ", rec,
+		 next != NULL ? "; " : "", next != NULL ? o->claim_sql : "");
+	free(rec);
+	res = PQexec(o->conn, sql);
+	free(sql);
+	st = PQresultStatus(res);
+	if (st != (next != NULL ? PGRES_TUPLES_OK : PGRES_COMMAND_OK)) {
+		fprintf(stderr, "notifier: record %s: %s", m->id, PQerrorMessage(o->conn));
+		PQclear(res);
+		PQclear(PQexec(o->conn, "ROLLBACK"));
+		return -1;
+	}
+	if (next == NULL) {
+		PQclear(res);
+		return 0;
+	}
+	rows = take(res, next);
+	PQclear(res);
+	if (rows == 1)
+		return 1;
+	return exec_ok(o->conn, "COMMIT") ? 0 : -1;
 }
 
 /* Seconds until the next due row (notifier.next_due), -1 on error. */
 static double next_due(struct outbox *o)
 {
-	PGresult *res = PQexec(o->conn, "SELECT notifier.next_due()");
+	PGresult *res = PQexec(o->conn, o->next_due_sql);
 	double s = -1;
 
 	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
@@ -183,8 +251,10 @@ bool outbox_wait(struct outbox *o, volatile int *stop)
 		return false;
 	if (time(NULL) - o->last_hello >= 60 && !hello(o))
 		return false;
+	/* The caller found nothing to claim, so a row due now is in another sender's hands (locked):
+	 * it will be settled there; look again in a second rather than at once. */
 	if (wait <= 0)
-		return true;
+		wait = 1;
 	/* a NOTIFY that arrived meanwhile (already read by an earlier call) ends the wait at once */
 	if (PQconsumeInput(o->conn) && (note = PQnotifies(o->conn)) != NULL) {
 		PQfreemem(note);

@@ -24,9 +24,13 @@ void outbox_close(struct outbox *o);
  * transaction left open), -1 on a database error (the connection should be remade). */
 int outbox_claim(struct outbox *o, struct outbox_message *m);
 
-/* Records the outcome of the claimed message and commits: false on a database error (then the
- * row stays pending and will be claimed again). */
-bool outbox_record(struct outbox *o, const struct outbox_message *m, const struct send_result *r);
+/* Records the outcome of the claimed message m and commits; with next != NULL, also claims the
+ * next message in the same round trip (after the COMMIT, in a new transaction). Returns 1 when
+ * next was filled (its transaction is open), 0 when recorded and nothing more is due (or next is
+ * NULL; no transaction left open), -1 on a database error (the connection should be remade; if
+ * the record did not land, the row stays pending and will be claimed again). */
+int outbox_record(struct outbox *o, const struct outbox_message *m, const struct send_result *r,
+		  struct outbox_message *next);
 
 void outbox_message_clear(struct outbox_message *m);
 

@@ -142,7 +142,7 @@ SELECT regress.call($$SELECT count(*) FROM notifier.claim('https://gabinet.examp
 RESET SESSION AUTHORIZATION;
 SET SESSION AUTHORIZATION regress_ta_notifier;
 SELECT notifier.hello(true, false);
-SELECT notifier.next_due() AS next_due_seconds;
+SELECT notifier.next_due('{email}') AS next_due_seconds;
 BEGIN;
 SELECT id AS claimed, kind, channel, recipient, subject ~ '^Przypomnienie o wizycie [0-9]{2}\.[0-9]{2}\.20[0-9]{2} o [0-9]{2}:00$' AS subject_ok,
        body LIKE '%Gabinet Zdrowa Głowa%' AND body NOT LIKE '%Zofia%' AS body_ok, message_key ~ '^ta-reminder-[0-9]+$' AS key_ok
@@ -155,6 +155,17 @@ COMMIT;
 SELECT count(*) AS more FROM notifier.claim('https://gabinet.example.pl', '{email,sms}');
 RESET SESSION AUTHORIZATION;
 SELECT status, attempts FROM ta.outbox WHERE id = :claimed;
+-- next_due: nothing pending is the longest sleep (60 s), not 0 (which kept every idle sender
+-- asking again at once); a due row of a channel the sender cannot send does not wake it.
+BEGIN;
+UPDATE ta.outbox SET status = 'cancelled' WHERE status = 'pending';
+SET LOCAL SESSION AUTHORIZATION regress_ta_notifier;
+SELECT notifier.next_due('{email,sms}') AS idle_seconds;
+RESET SESSION AUTHORIZATION;
+UPDATE ta.outbox SET status = 'pending', send_at = now() - interval '1 minute' WHERE id = :claimed;
+SET LOCAL SESSION AUTHORIZATION regress_ta_notifier;
+SELECT notifier.next_due('{email}') AS email_due_seconds, notifier.next_due('{sms}') AS sms_only_seconds;
+ROLLBACK;
 
 -- A failure is retried later, then failed with its reason; a permanent one fails at once.
 SET ROLE regress_ta_app;
