@@ -2,7 +2,8 @@
 # bench/outbox.sh [SECONDS] [CLIENTS] [ROUNDS]: what the outbox (issue 17) costs POST /appointments. pgbench
 # (-M prepared) runs the statement the proxy prepares for POST /appointments (api.create_appointment, the token
 # verified in the database) on a fresh extension database whose patients consented to e-mail and SMS, in three
-# variants that take turns (ROUNDS times, so a change in the machine's load hits them alike):
+# variants that take turns (ROUNDS times, each round starting with the next one, so a change in the machine's
+# load and the growing tables hit them alike):
 #   off       the reminder trigger on ta.appointments disabled: no outbox work at all (the baseline)
 #   idle      the trigger on, the practice's reminders off (the shipped default): the trigger's early return
 #   writing   the trigger on, e-mail and SMS reminders on: two outbox rows written per appointment
@@ -56,8 +57,10 @@ median() { tr ' ' '\n' | sort -n | awk '{v[NR] = $1} END {print (NR % 2 ? v[(NR 
 
 declare -A result
 load_before=$(uptime | sed 's/.*load average: //')
-for _ in $(seq "$rounds"); do
-    for v in off idle writing; do
+order=(off idle writing)
+for r in $(seq "$rounds"); do
+    for i in 0 1 2; do  # each round starts with the next variant: none always runs on the biggest table
+        v=${order[$(((i + r - 1) % 3))]}
         variant "$v"
         result[$v]="${result[$v]:+${result[$v]} }$(tps)"
     done
