@@ -1,0 +1,75 @@
+# shellcheck shell=bash
+# The proxy's own CPU time per request: sourced by bench/run.sh (`bench/run.sh cpu [BINARY...]`, `make bench-cpu`,
+# and a section of `make bench`). Needs run.sh's start_proxy, proc_sample, per_request, load and $BENCH_TOKEN.
+#
+# proxy_cpu_section DATABASE_URL BINARY...: each binary runs as a proxy of its own (on PROXY_PORT+2, +3, ...), and
+# PROXY_CPU_ROUNDS (3) rounds of GET /patients (100 rows) at 32 connections for PROXY_CPU_SECONDS (5) each take
+# turns between them, so that the machine's load falls on all alike. Per request: the proxy process's CPU time
+# (utime+stime from /proc/PID/stat before and after, divided by the requests wrk completed; the median of the
+# rounds and each round), context switches (all threads), and, in one more run counted by `perf stat`, system
+# calls (raw_syscalls:sys_enter) and the ones that matter. Writes $BENCH/proxy_cpu.md and prints it.
+PROXY_CPU_ROUNDS=${PROXY_CPU_ROUNDS:-3}
+PROXY_CPU_SECONDS=${PROXY_CPU_SECONDS:-5}
+
+# median of the numbers given
+proxy_cpu_median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+
+# proxy_cpu_wrk PORT PID SECONDS: "requests non-2xx" of one wrk run at 32 connections on GET /patients.
+proxy_cpu_wrk() {
+    BENCH_ROUTE=patients BENCH_THREADS=2 wrk -t2 -c32 -d"$3s" --timeout 10s -s "$ROOT/bench/wrk.lua" \
+        "http://127.0.0.1:$1" | awk '$1 == "WRK" {print $7, $6}'
+}
+
+proxy_cpu_section() {
+    local url=$1 i r port before requests non2xx out name syscalls
+    shift
+    local -a bins=("$@") pids=() ports=()
+    local -A cpu switches faults errors
+    for i in "${!bins[@]}"; do
+        port=$((PROXY_PORT + 2 + i))
+        PROXY_BIN=${bins[i]} start_proxy "$port" "$url"
+        pids[i]=$proxy_pid ports[i]=$port
+        proxy_cpu_wrk "$port" "$proxy_pid" 1 >/dev/null   # warm: connections, prepared statements, token cache
+    done
+    for r in $(seq "$PROXY_CPU_ROUNDS"); do
+        for i in "${!bins[@]}"; do
+            before=$(proc_sample "${pids[i]}")
+            read -r requests non2xx < <(proxy_cpu_wrk "${ports[i]}" "${pids[i]}" "$PROXY_CPU_SECONDS")
+            read -r c f s < <(per_request "$before" "$(proc_sample "${pids[i]}")" "$requests")
+            cpu[$i]+="$c " faults[$i]+="$f " switches[$i]+="$s "
+            errors[$i]=$(( ${errors[$i]:-0} + non2xx ))
+        done
+    done
+    out=$BENCH/proxy_cpu.md
+    {
+        echo "GET /patients (100 rows) at 32 connections, ${PROXY_CPU_ROUNDS} rounds of ${PROXY_CPU_SECONDS} s taking turns; load $(load) on $(nproc) CPUs (\`uptime\` at the end)."
+        echo
+        echo "| build | CPU µs/request (median; each round) | context switches/request | minor faults/request | system calls/request (perf stat) | of them poll, recvfrom, sendto, sendmsg, epoll_wait, futex | non-2xx |"
+        echo "|---|---|---|---|---|---|---|"
+        for i in "${!bins[@]}"; do
+            name=${bins[i]#"$ROOT/"}
+            # shellcheck disable=SC2086  # the lists are words
+            syscalls=$(proxy_cpu_syscalls "${ports[i]}" "${pids[i]}")
+            # shellcheck disable=SC2086
+            echo "| \`$name\` | **$(proxy_cpu_median ${cpu[$i]})** ($(echo ${cpu[$i]} | sed 's/ /, /g')) | $(proxy_cpu_median ${switches[$i]}) | $(proxy_cpu_median ${faults[$i]}) | $syscalls | ${errors[$i]} |"
+        done
+    } >"$out"
+    for i in "${!pids[@]}"; do stop_pid "${pids[i]}"; done
+    cat "$out"
+}
+
+# proxy_cpu_syscalls PORT PID: "total | poll, recvfrom, ..." per request of a 3 s run under `perf stat`, or "- | -".
+proxy_cpu_syscalls() {
+    local port=$1 pid=$2 stat=$BENCH/perf-syscalls.txt requests events=raw_syscalls:sys_enter
+    local call
+    for call in poll recvfrom sendto sendmsg epoll_wait futex; do events+=",syscalls:sys_enter_$call"; done
+    command -v perf >/dev/null || { echo "- | -"; return; }
+    perf stat -x, -e "$events" -p "$pid" -o "$stat" -- sleep 4 2>/dev/null &
+    local perf_pid=$!
+    sleep 0.5
+    read -r requests _ < <(proxy_cpu_wrk "$port" "$pid" 3)
+    wait "$perf_pid" 2>/dev/null
+    awk -F, -v n="$requests" '/sys_enter/ && $1 ~ /^[0-9]+$/ && n > 0 {v[++k] = sprintf("%.2f", $1 / n)}
+        END {if (k < 7) {print "- | -"; exit}
+             printf "%s | %s, %s, %s, %s, %s, %s\n", v[1], v[2], v[3], v[4], v[5], v[6], v[7]}' "$stat"
+}
