@@ -31,7 +31,7 @@ struct db_pool {
 	const char *const *statements;
 	size_t nstatements;
 	bool prepare;
-	char names[DB_POOL_MAX_STATEMENTS][8];  /* statement n is prepared as "sn" */
+	char names[DB_POOL_MAX_STATEMENTS][24];  /* statement n is prepared as "sn" */
 	int (*on_open)(PGconn *pg, void *arg);
 	void *on_open_arg;
 	int epoll_fd;                 /* every open connection, for EPOLLRDHUP; and stop_fd */
