@@ -41,6 +41,8 @@ proxy_cpu_section() {
         done
     done
     out=$BENCH/proxy_cpu.md
+    local floors
+    floors=$(proxy_cpu_floors "${ports[0]}")
     {
         echo "GET /patients (100 rows) at 32 connections, ${PROXY_CPU_ROUNDS} rounds of ${PROXY_CPU_SECONDS} s taking turns; load $(load) on $(nproc) CPUs (\`uptime\` at the end)."
         echo
@@ -53,6 +55,8 @@ proxy_cpu_section() {
             # shellcheck disable=SC2086
             echo "| \`$name\` | **$(proxy_cpu_median ${cpu[$i]})** ($(echo ${cpu[$i]} | sed 's/ /, /g')) | $(proxy_cpu_median ${switches[$i]}) | $(proxy_cpu_median ${faults[$i]}) | $syscalls | ${errors[$i]} |"
         done
+        echo
+        echo "$floors"
     } >"$out"
     for i in "${!pids[@]}"; do stop_pid "${pids[i]}"; done
     cat "$out"
@@ -72,4 +76,46 @@ proxy_cpu_syscalls() {
     awk -F, -v n="$requests" '/sys_enter/ && $1 ~ /^[0-9]+$/ && n > 0 {v[++k] = sprintf("%.2f", $1 / n)}
         END {if (k < 7) {print "- | -"; exit}
              printf "%s | %s, %s, %s, %s, %s, %s\n", v[1], v[2], v[3], v[4], v[5], v[6], v[7]}' "$stat"
+}
+
+# proxy_cpu_floors PORT: what the two halves of a request cost other C programs on this machine, in the same run:
+# nginx (1 worker) sending the very body of GET /patients from a file at 32 connections (HTTP alone, no waiting),
+# and pgbench running the proxy's statement at 32 clients (the database client alone: its CPU time per
+# transaction, connecting included).
+proxy_cpu_floors() {
+    local port=$1 dir=$BENCH/nginx-static worker before requests pgb_times
+    mkdir -p "$dir/www" "$dir/tmp"
+    curl -fsS -H "Authorization: Bearer $BENCH_TOKEN" "http://127.0.0.1:$port/patients" >"$dir/www/patients"
+    cat >"$dir/nginx.conf" <<CONF
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $dir/tmp;
+    keepalive_requests 1000000;
+    server { listen 127.0.0.1:$LB_PORT; root $dir/www; default_type application/json; }
+}
+CONF
+    local nginx_text="nginx: not installed"
+    if [ -x /usr/sbin/nginx ] && port_free "$LB_PORT"; then
+        /usr/sbin/nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log"
+        for _ in $(seq 50); do curl -fs -o /dev/null "http://127.0.0.1:$LB_PORT/patients" && break; sleep 0.1; done
+        worker=$(pgrep -P "$(cat "$dir/nginx.pid")" | head -1)
+        before=$(proc_sample "$worker")
+        read -r requests _ < <(proxy_cpu_wrk "$LB_PORT" "$worker" "$PROXY_CPU_SECONDS")
+        read -r c _ s < <(per_request "$before" "$(proc_sample "$worker")" "$requests")
+        kill -TERM "$(cat "$dir/nginx.pid")"
+        nginx_text="nginx sending the same $(wc -c <"$dir/www/patients") bytes from a file (1 worker, 32 connections): **$c µs** CPU and $s context switches per request"
+    fi
+    # The subshell's children's user and system time, then the transactions pgbench counted.
+    pgb_times=$( { "$PGBIN/pgbench" -n -M prepared -c 32 -j 2 -T "$PROXY_CPU_SECONDS" -U "$DB_APP" \
+                      -f "$SQLDIR/patients_app.sql" ta_bench_small 2>&1 | awk '/actually processed/ {print $NF}'
+                   times; } | awk 'NR == 1 {n = $1} NR == 3 {print n, $1, $2}')
+    echo "Floors, same run: $nginx_text; pgbench running the proxy's statement (32 clients, 2 threads): $(
+        awk -v t="$pgb_times" 'BEGIN {split(t, v, " "); n = v[1];
+            m = v[2]; sub(/s$/, "", m); split(m, a, "m"); s = v[3]; sub(/s$/, "", s); split(s, b, "m");
+            if (n > 0) printf "**%.0f µs** of its CPU per transaction (connecting included)", (a[1] * 60 + a[2] + b[1] * 60 + b[2]) * 1e6 / n;
+            else printf "-"}')."
 }
