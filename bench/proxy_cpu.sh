@@ -21,10 +21,10 @@ proxy_cpu_wrk() {
 }
 
 proxy_cpu_section() {
-    local url=$1 i r port before requests non2xx out name syscalls
+    local url=$1 i r port before user_before requests non2xx out name syscalls c f s
     shift
     local -a bins=("$@") pids=() ports=()
-    local -A cpu switches faults errors
+    local -A cpu user switches faults errors
     for i in "${!bins[@]}"; do
         port=$((PROXY_PORT + 2 + i))
         PROXY_BIN=${bins[i]} start_proxy "$port" "$url"
@@ -33,10 +33,12 @@ proxy_cpu_section() {
     done
     for r in $(seq "$PROXY_CPU_ROUNDS"); do
         for i in "${!bins[@]}"; do
-            before=$(proc_sample "${pids[i]}")
+            before=$(proc_sample "${pids[i]}") user_before=$(awk '{print $14}' "/proc/${pids[i]}/stat")
             read -r requests non2xx < <(proxy_cpu_wrk "${ports[i]}" "${pids[i]}" "$PROXY_CPU_SECONDS")
             read -r c f s < <(per_request "$before" "$(proc_sample "${pids[i]}")" "$requests")
             cpu[$i]+="$c " faults[$i]+="$f " switches[$i]+="$s "
+            user[$i]+="$(awk -v b="$user_before" -v n="$requests" -v hz="$(getconf CLK_TCK)" \
+                '{if (n > 0) printf "%.0f", ($14 - b) * 1e6 / hz / n; else print 0}' "/proc/${pids[i]}/stat") "
             errors[$i]=$(( ${errors[$i]:-0} + non2xx ))
         done
     done
@@ -46,14 +48,14 @@ proxy_cpu_section() {
     {
         echo "GET /patients (100 rows) at 32 connections, ${PROXY_CPU_ROUNDS} rounds of ${PROXY_CPU_SECONDS} s taking turns; load $(load) on $(nproc) CPUs (\`uptime\` at the end)."
         echo
-        echo "| build | CPU µs/request (median; each round) | context switches/request | minor faults/request | system calls/request (perf stat) | of them poll, recvfrom, sendto, sendmsg, epoll_wait, futex | non-2xx |"
-        echo "|---|---|---|---|---|---|---|"
+        echo "| build | CPU µs/request (median; each round) | of it user space (median) | context switches/request | minor faults/request | system calls/request (perf stat) | of them poll, recvfrom, sendto, sendmsg, epoll_wait, futex | non-2xx |"
+        echo "|---|---|---|---|---|---|---|---|"
         for i in "${!bins[@]}"; do
             name=${bins[i]#"$ROOT/"}
             # shellcheck disable=SC2086  # the lists are words
             syscalls=$(proxy_cpu_syscalls "${ports[i]}" "${pids[i]}")
             # shellcheck disable=SC2086
-            echo "| \`$name\` | **$(proxy_cpu_median ${cpu[$i]})** ($(echo ${cpu[$i]} | sed 's/ /, /g')) | $(proxy_cpu_median ${switches[$i]}) | $(proxy_cpu_median ${faults[$i]}) | $syscalls | ${errors[$i]} |"
+            echo "| \`$name\` | **$(proxy_cpu_median ${cpu[$i]})** ($(echo ${cpu[$i]} | sed 's/ /, /g')) | $(proxy_cpu_median ${user[$i]}) | $(proxy_cpu_median ${switches[$i]}) | $(proxy_cpu_median ${faults[$i]}) | $syscalls | ${errors[$i]} |"
         done
         echo
         echo "$floors"
