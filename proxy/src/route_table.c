@@ -13,6 +13,7 @@ const struct route route_table[] = {
 	{"GET", "/openapi.json", HANDLER_OPENAPI, NULL, false, false, false, BODY_NONE, false},
 	{"GET", "/docs", HANDLER_DOCS, NULL, false, false, false, BODY_NONE, false},
 	{"GET", "/docs/{asset}", HANDLER_DOCS_ASSET, NULL, false, false, false, BODY_NONE, false},
+	{"GET", "/redoc", HANDLER_REDOC, NULL, false, false, false, BODY_NONE, false},
 
 	API("POST", "/auth/register", "api.register", false, false, false, BODY_JSON),
 	API("POST", "/auth/login", "api.login", false, false, false, BODY_LOGIN_FORM),
