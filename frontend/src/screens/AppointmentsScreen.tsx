@@ -5,8 +5,9 @@ import type { Appointment } from '../api/types';
 import { usePatients } from '../api/usePatients';
 import { useResource } from '../api/useResource';
 import { Alert, Loading, Notice } from '../components/Alert';
-import { PaidBadge } from '../components/AppointmentList';
+import { AppointmentList } from '../components/AppointmentList';
 import { ConfirmDialog } from '../components/Dialog';
+import { Figure } from '../components/Figure';
 import { PatientSelect } from '../components/PatientSelect';
 import { ScreenTitle } from '../components/ScreenTitle';
 import { useToast } from '../components/Toast';
@@ -32,17 +33,7 @@ const STATUSES: readonly { value: Status; label: string }[] = [
   { value: 'nieoplacone', label: 'Nieopłacone' },
 ];
 
-type Acting = { edit: Appointment } | { pay: Appointment } | { note: Appointment } | { remove: Appointment } | null;
-
-function Figure({ label, value, note }: { label: string; value: number; note?: string }) {
-  return (
-    <div className="card py-3">
-      <dt className="text-sm text-slate-600">{label}</dt>
-      <dd className="text-2xl font-semibold tabular-nums">{value}</dd>
-      {note && <dd className="text-sm text-slate-500 tabular-nums">{note}</dd>}
-    </div>
-  );
-}
+type Acting = { add: true } | { edit: Appointment } | { pay: Appointment } | { note: Appointment } | { remove: Appointment } | null;
 
 /** A row of toggle buttons choosing one value, kept in the URL. */
 function Choice<T extends string>({ label, options, value, onChange }: {
@@ -109,17 +100,22 @@ export default function AppointmentsScreen() {
     <div className="space-y-4">
       <div className="flex flex-wrap items-center justify-between gap-2">
         <ScreenTitle title="Wizyty">Wizyty</ScreenTitle>
-        <Link className="btn-secondary" to="/kalendarz">Kalendarz</Link>
+        <div className="flex gap-2">
+          <Link className="btn-secondary" to="/kalendarz">Kalendarz</Link>
+          <button type="button" className="btn-primary" onClick={() => setActing({ add: true })}>Nowa wizyta</button>
+        </div>
       </div>
       <Alert message={counted.error ?? patients.error} />
-      <dl className="grid grid-cols-2 gap-3 sm:grid-cols-3 lg:grid-cols-5" aria-label="Liczby wizyt">
-        <Figure label="Dziś" value={counts?.dzis ?? 0} />
-        <Figure label="Ten tydzień" value={counts?.tydzien ?? 0} />
-        <Figure label="Ten miesiąc" value={counts?.miesiac ?? 0} />
-        <Figure label="Opłacone" value={totals.paid.count} note={formatMoney(totals.paid.sum)} />
-        <Figure label="Nieopłacone" value={totals.unpaid.count} note={formatMoney(totals.unpaid.sum)} />
-      </dl>
-      <p className="text-sm text-slate-600">Opłacone i nieopłacone liczone są w wybranym okresie i dla wybranego pacjenta.</p>
+      <section aria-label="Liczby wizyt">
+        <dl className="grid grid-cols-2 gap-3 sm:grid-cols-3 lg:grid-cols-5">
+          <Figure label="Dziś" value={counts?.dzis ?? 0} />
+          <Figure label="Ten tydzień" value={counts?.tydzien ?? 0} />
+          <Figure label="Ten miesiąc" value={counts?.miesiac ?? 0} />
+          <Figure label="Opłacone" value={totals.paid.count} note={formatMoney(totals.paid.sum)} />
+          <Figure label="Nieopłacone" value={totals.unpaid.count} note={formatMoney(totals.unpaid.sum)} />
+        </dl>
+        <p className="mt-2 text-sm text-slate-600">Opłacone i nieopłacone liczone są w wybranym okresie i dla wybranego pacjenta.</p>
+      </section>
       <form className="card flex flex-wrap items-end gap-4" aria-label="Filtry" onSubmit={(e) => e.preventDefault()}>
         <Choice label="Okres" options={PERIODS} value={period} onChange={(v) => setFilter('okres', v)} />
         <Choice label="Płatność" options={STATUSES} value={status} onChange={(v) => setFilter('status', v === 'wszystkie' ? '' : v)} />
@@ -134,41 +130,31 @@ export default function AppointmentsScreen() {
       )}
       <section className="card space-y-2" aria-labelledby="lista-wizyt" aria-busy={listed.loading}>
         <h2 id="lista-wizyt" className="text-lg font-semibold">Lista wizyt ({shown.length})</h2>
-        {!listed.data ? <Loading /> : shown.length === 0 ? (
-          <p className="text-sm text-slate-500">Brak wizyt spełniających wybrane kryteria.</p>
-        ) : (
-          <ul className="divide-y divide-slate-100">
-            {shown.map((a) => (
-              <li key={a.id} className="flex flex-wrap items-center gap-x-3 gap-y-2 py-2 text-sm">
-                <span className="tabular-nums">
-                  {formatDate(a.date)}, {formatTime(a.start_time)}–{formatTime(a.end_time)}
-                </span>
-                <Link className="link font-medium" to={`/pacjenci/${a.patient_id}`}>{nameOf(a)}</Link>
-                <span className="tabular-nums">{formatMoney(a.price)}</span>
-                <PaidBadge paid={a.is_paid} />
-                {a.session_note_id !== null && (
-                  <span className="rounded bg-slate-100 px-2 py-0.5 text-xs font-medium text-slate-700">z notatką</span>
+        {!listed.data ? <Loading /> : (
+          <AppointmentList appointments={shown} patients={patients.byId}
+            empty="Brak wizyt spełniających wybrane kryteria." actions={(a) => (
+              <>
+                {!a.is_paid && (
+                  <button type="button" className="btn-primary" aria-label={`Opłać wizytę ${when(a)}, ${nameOf(a)}`}
+                    onClick={() => setActing({ pay: a })}>Opłać</button>
                 )}
-                <span className="flex w-full flex-wrap gap-1 sm:ml-auto sm:w-auto">
-                  {!a.is_paid && (
-                    <button type="button" className="btn-primary" aria-label={`Opłać wizytę ${when(a)}, ${nameOf(a)}`}
-                      onClick={() => setActing({ pay: a })}>Opłać</button>
-                  )}
-                  <button type="button" className="btn-secondary"
-                    aria-label={`${a.session_note_id ? 'Notatka' : 'Dodaj notatkę'}: wizyta ${when(a)}, ${nameOf(a)}`}
-                    onClick={() => setActing({ note: a })}>
-                    {a.session_note_id ? 'Notatka' : 'Dodaj notatkę'}
-                  </button>
-                  <button type="button" className="btn-secondary" aria-label={`Edytuj wizytę ${when(a)}, ${nameOf(a)}`}
-                    onClick={() => setActing({ edit: a })}>Edytuj</button>
-                  <button type="button" className="btn-secondary" aria-label={`Usuń wizytę ${when(a)}, ${nameOf(a)}`}
-                    onClick={() => setActing({ remove: a })}>Usuń</button>
-                </span>
-              </li>
-            ))}
-          </ul>
+                <button type="button" className="btn-secondary"
+                  aria-label={`${a.session_note_id ? 'Notatka' : 'Dodaj notatkę'}: wizyta ${when(a)}, ${nameOf(a)}`}
+                  onClick={() => setActing({ note: a })}>
+                  {a.session_note_id ? 'Notatka' : 'Dodaj notatkę'}
+                </button>
+                <button type="button" className="btn-secondary" aria-label={`Edytuj wizytę ${when(a)}, ${nameOf(a)}`}
+                  onClick={() => setActing({ edit: a })}>Edytuj</button>
+                <button type="button" className="btn-secondary" aria-label={`Usuń wizytę ${when(a)}, ${nameOf(a)}`}
+                  onClick={() => setActing({ remove: a })}>Usuń</button>
+              </>
+            )} />
         )}
       </section>
+      {acting && 'add' in acting && (
+        <AppointmentDialog slot={{ date: day, start_time: '09:00' }} patients={patients.data ?? []}
+          onClose={() => setActing(null)} onChanged={() => changed()} />
+      )}
       {acting && 'edit' in acting && (
         <AppointmentDialog appointment={acting.edit} patients={patients.data ?? []}
           onClose={() => setActing(null)} onChanged={() => changed()}

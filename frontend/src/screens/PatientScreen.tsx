@@ -7,6 +7,7 @@ import { useResource } from '../api/useResource';
 import { Alert, Loading, Notice } from '../components/Alert';
 import { AppointmentList } from '../components/AppointmentList';
 import { ConfirmDialog } from '../components/Dialog';
+import { Figure } from '../components/Figure';
 import { PaymentTable } from '../components/PaymentTable';
 import { ScreenTitle } from '../components/ScreenTitle';
 import { useToast } from '../components/Toast';
@@ -18,16 +19,6 @@ import { AccessHistory } from './AccessHistory';
 import { NotesPanel } from './NotesPanel';
 import { PatientDialog } from './PatientDialog';
 import { PaymentDialog } from './PaymentDialog';
-
-function Figure({ label, value, note }: { label: string; value: string; note: string }) {
-  return (
-    <div className="rounded-md bg-slate-50 p-3">
-      <dt className="text-sm text-slate-600">{label}</dt>
-      <dd className="text-xl font-semibold tabular-nums">{value}</dd>
-      <dd className="text-sm text-slate-600 tabular-nums">{note}</dd>
-    </div>
-  );
-}
 
 export default function PatientScreen() {
   const id = Number(useParams().id);
@@ -90,11 +81,11 @@ export default function PatientScreen() {
         <h2 id="podsumowanie" className="text-lg font-semibold">Podsumowanie</h2>
         {appointments.data && payments.data ? (
           <dl className="grid gap-3 sm:grid-cols-3">
-            <Figure label="Opłacone wizyty" value={String(totals.paid.count)}
+            <Figure className="rounded-md bg-slate-50 p-3" label="Opłacone wizyty" value={totals.paid.count}
               note={`${formatMoney(totals.paid.sum)} · z ${appointments.data.length} wizyt`} />
-            <Figure label="Nieopłacone wizyty" value={String(totals.unpaid.count)}
+            <Figure className="rounded-md bg-slate-50 p-3" label="Nieopłacone wizyty" value={totals.unpaid.count}
               note={`${formatMoney(totals.unpaid.sum)} do opłacenia`} />
-            <Figure label="Płatności" value={formatMoney(paymentsSum)} note={`Liczba płatności: ${payments.data.total}`} />
+            <Figure className="rounded-md bg-slate-50 p-3" label="Płatności" value={formatMoney(paymentsSum)} note={`Liczba płatności: ${payments.data.total}`} />
           </dl>
         ) : <Loading />}
       </section>
@@ -110,9 +101,9 @@ export default function PatientScreen() {
             <AppointmentList appointments={visits.upcoming} empty="Brak zaplanowanych wizyt." />
           ) : <Loading />}
         </section>
-        <section className="card space-y-2" aria-labelledby="historia">
+        <section className="card space-y-2" aria-labelledby="historia-wizyt">
           <div className="flex flex-wrap items-center justify-between gap-2">
-            <h2 id="historia" className="text-lg font-semibold">Historia wizyt</h2>
+            <h2 id="historia-wizyt" className="text-lg font-semibold">Historia wizyt</h2>
             <Link className="link text-sm" to={`/wizyty?okres=wszystkie&pacjent=${id}`}>Wszystkie wizyty pacjenta</Link>
           </div>
           {appointments.data ? (

@@ -137,7 +137,11 @@ export function PaymentDialog({ payment, patientId: preselected, patients, onSav
               Czy na pewno zapisać taką płatność?
             </p>
             <div className="flex flex-wrap justify-end gap-2">
-              <button type="button" className="btn-secondary" onClick={() => setConfirming(false)}>Popraw kwotę</button>
+              <button type="button" className="btn-secondary" onClick={(e) => {
+                const amountInput = e.currentTarget.form?.querySelector<HTMLInputElement>('[name="amount"]');
+                setConfirming(false);
+                amountInput?.focus();
+              }}>Popraw kwotę</button>
               <button type="submit" className="btn-primary" disabled={form.busy} autoFocus>Tak, zapisz</button>
             </div>
           </div>

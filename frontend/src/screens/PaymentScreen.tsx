@@ -62,16 +62,18 @@ export default function PaymentScreen() {
             </li>
           ))}
         </ul>
-        <dl className="grid grid-cols-[1fr_auto] gap-x-4 gap-y-1 border-t border-slate-200 pt-2 text-sm" aria-label="Rozliczenie">
-          <dt>Suma cen wizyt</dt><dd className="text-right tabular-nums">{formatMoney(due)}</dd>
-          <dt>Kwota płatności</dt><dd className="text-right tabular-nums">{formatMoney(p.amount)}</dd>
-          {check.kind !== 'exact' && (
-            <>
-              <dt className="font-medium">{check.kind === 'over' ? 'Nadpłata' : 'Niedopłata'}</dt>
-              <dd className="text-right font-medium tabular-nums">{formatMoney(check.by)}</dd>
-            </>
-          )}
-        </dl>
+        <section aria-label="Rozliczenie" className="border-t border-slate-200 pt-2">
+          <dl className="grid grid-cols-[1fr_auto] gap-x-4 gap-y-1 text-sm">
+            <dt>Suma cen wizyt</dt><dd className="text-right tabular-nums">{formatMoney(due)}</dd>
+            <dt>Kwota płatności</dt><dd className="text-right tabular-nums">{formatMoney(p.amount)}</dd>
+            {check.kind !== 'exact' && (
+              <>
+                <dt className="font-medium">{check.kind === 'over' ? 'Nadpłata' : 'Niedopłata'}</dt>
+                <dd className="text-right font-medium tabular-nums">{formatMoney(check.by)}</dd>
+              </>
+            )}
+          </dl>
+        </section>
       </section>
       {editing && (
         <PaymentDialog payment={p} patients={patients.data ?? []} onClose={() => setEditing(false)}
