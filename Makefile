@@ -6,43 +6,57 @@
 #   make fuzz    every libFuzzer harness in fuzz/ for FUZZ_SECONDS (default 60) each
 #   make bench   benchmark the whole stack into bench/REPORT.md (under 10 minutes); make bench-quick: a minute
 #   make backup  back up the local database (prints the file last); make restore FILE=... [YES=1]
+#   make restore TIME='YYYY-MM-DD HH:MM:SS' (or TIME=latest): point-in-time recovery with pgBackRest (ops/pitr.sh)
 
 EXTENSION = therapyassistance
 MODULE_big = therapyassistance
 OBJS = extension/module.o extension/base64url.o extension/jwt.o extension/validators.o \
        extension/constant_time.o
-DATA_built = therapyassistance--1.0.sql
+# The version is therapyassistance.control's default_version, stated nowhere else. Released
+# scripts are frozen in sql/releases/ and shipped as they are; the current version's install
+# script and the step in the making (sql/upgrade/FROM--TO/) are built by sql/build.sh.
+TA_VERSION := $(shell sed -n "s/^default_version = '\(.*\)'$$/\1/p" therapyassistance.control)
+RELEASED = $(wildcard sql/releases/therapyassistance--*.sql)
+STEPS_IN_MAKING = $(filter-out $(notdir $(RELEASED)), \
+                    $(patsubst sql/upgrade/%/,therapyassistance--%.sql,$(wildcard sql/upgrade/*--*/)))
+DATA = $(RELEASED)
+DATA_built = $(filter-out $(notdir $(RELEASED)),therapyassistance--$(TA_VERSION).sql) $(STEPS_IN_MAKING)
 # The build does not depend on the checkout's path, so any checkout can tell whether the
-# installed files are its own (make up compares them byte for byte).
-PG_CFLAGS = -ffile-prefix-map=$(CURDIR)=. -std=gnu11 -Wextra -Wno-unused-parameter \
+# installed files are its own (make up compares them byte for byte); quoted for a path with spaces.
+PG_CFLAGS = '-ffile-prefix-map=$(CURDIR)=.' -std=gnu11 -Wextra -Wno-unused-parameter \
             -Wno-missing-field-initializers -Wno-sign-compare -Werror
-EXTRA_CLEAN = sql/fallback/therapyassistance.sql
+EXTRA_CLEAN = sql/fallback/therapyassistance.sql sql/fallback/upgrade.sql
 
-# No LLVM bitcode: JIT inlining is not worth a clang dependency.
-with_llvm = no
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 ifneq ($(PGXS),)
 include $(PGXS)
 endif
+# No LLVM bitcode: JIT inlining is not worth a clang dependency (after PGXS, which sets it).
+with_llvm = no
 
 # The two installs are built from the same files; only native.sql has a SQL twin.
-SHARED_SQL = sql/namespaces.sql sql/tables.sql sql/throttle.sql sql/api.sql sql/audit.sql
-therapyassistance--1.0.sql: sql/extension_head.sql sql/namespaces.sql sql/native.sql \
-                            sql/tables.sql sql/throttle.sql sql/api.sql sql/audit.sql sql/extension_tail.sql
-	cat $^ > $@
-sql/fallback/therapyassistance.sql: sql/fallback/head.sql sql/namespaces.sql \
-                                    sql/fallback/native.sql sql/tables.sql sql/throttle.sql sql/api.sql \
-                                    sql/audit.sql
-	cat $^ > $@
+SQL_SOURCES = $(wildcard sql/*.sql sql/fallback/native.sql sql/fallback/*head.sql sql/upgrade/*.sql \
+                         sql/upgrade/*/*.sql sql/releases/*) sql/build.sh therapyassistance.control
+therapyassistance--$(TA_VERSION).sql: $(SQL_SOURCES)
+	sql/build.sh install extension $(TA_VERSION) > $@
+$(STEPS_IN_MAKING): therapyassistance--%.sql: $(SQL_SOURCES)
+	sql/build.sh step extension $(subst --, ,$*) > $@
+sql/fallback/therapyassistance.sql: $(SQL_SOURCES)
+	sql/build.sh install fallback $(TA_VERSION) > $@
+sql/fallback/upgrade.sql: $(SQL_SOURCES)
+	sql/build.sh fallback-upgrade > $@
 
 # `make up INSTALL=fallback` runs on the plain-SQL install. (PGXS uses INSTALL for the
 # install program, so the choice travels to the scripts as TA_INSTALL.)
 TA_INSTALL := $(if $(filter fallback,$(INSTALL)),fallback,extension)
 export TA_INSTALL PORT WEB_PORT DB_PORT JWT_SECRET ALLOWED_ORIGINS REPLICA
 
-.PHONY: up down psql test regress fallback-sql backup restore fuzz bench bench-quick
-fallback-sql: sql/fallback/therapyassistance.sql
+.PHONY: up down psql test regress fallback-sql backup restore fuzz bench bench-quick extension-files
+fallback-sql: sql/fallback/therapyassistance.sql sql/fallback/upgrade.sql
+# The files `make install` puts into PostgreSQL's extension folder (make up compares them).
+extension-files:
+	@echo therapyassistance.control $(DATA) $(DATA_built)
 
 up:
 	@stack/up.sh
@@ -65,4 +79,4 @@ regress: all fallback-sql
 backup:
 	@ops/stack-db.sh backup
 restore:
-	@ops/stack-db.sh restore $(FILE) $(if $(YES),--yes)
+	@$(if $(TIME),ops/stack-pitr.sh restore "$(TIME)",ops/stack-db.sh restore $(FILE)) $(if $(YES),--yes)

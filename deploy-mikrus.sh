@@ -31,12 +31,16 @@ usage: ./deploy-mikrus.sh COMMAND
                          restart, and go back to the previous build if /health fails
   update                 git pull --ff-only, then deploy
   restart | stop         the proxy service
-  logs [-f]              the proxy's log (journalctl)
-  status                 service, /health, disk use, age of the newest backup
-  backup                 back up the database now; prints the file's path last
+  logs [SERVICE] [-f]    the logs of proxy, postgresql, nginx, backup, pitr or all (default)
+  status                 every service, /health, disk use, the newest backup, pgBackRest's
+                         check and verify and the window of point-in-time recovery
+  backup                 back up the database now (pg_dump); prints the file's path last
+  pitr-backup TYPE       a pgBackRest backup now: full, diff or incr (local PostgreSQL)
   restore [FILE] [--yes] without FILE: list the backups; with FILE (.dump or .dump.gz):
                          restore it (asks first unless --yes; the current data is kept)
-  help                   this text
+  restore --time T       point-in-time recovery of the local cluster to T ('YYYY-MM-DD
+                         HH:MM:SS', Europe/Warsaw) or latest; the current cluster is kept
+  help                   this text; COMMAND --help: that command's
 
 First run, local PostgreSQL on the VPS:
   ./deploy-mikrus.sh init --domain gabinet.example.pl --email admin@example.pl
@@ -44,7 +48,10 @@ Mikrus' shared PostgreSQL (the credentials from the Mikrus panel):
   DB_HOST=psqlNN.mikr.us DB_NAME=db_xyz DB_USER=xyz DB_PASSWORD=... ./deploy-mikrus.sh init
 Settings live in /etc/therapyassistance/.env (read by the proxy) and owner.env; edit them and
 run ./deploy-mikrus.sh restart. Backups: BACKUP_DIR (/var/backups/therapyassistance),
-BACKUP_KEEP (14), BACKUP_COPY_DIR (e.g. Mikrus' backup space), set in .env.
+BACKUP_KEEP (14), BACKUP_COPY_DIR (e.g. Mikrus' backup space), set in .env; with a local
+PostgreSQL also pgBackRest: BACKREST_REPO (/var/lib/pgbackrest/therapyassistance),
+BACKREST_MOUNT (a mount point the repository must be on), BACKREST_RETENTION_FULL (2) and
+BACKREST_RETENTION_DIFF (7).
 Behind an HTTPS front (Mikrus' *.wykr.es, a tunnel): REAL_IP_FROM=<the front's addresses> in
 .env, then ./deploy-mikrus.sh deploy, so logins are counted per visitor, not per front.
 USAGE
@@ -115,6 +122,10 @@ write_settings() {
         env_line BACKUP_KEEP "${BACKUP_KEEP:-14}"
         env_line BACKUP_COPY_DIR "${BACKUP_COPY_DIR:-}"
         env_line REAL_IP_FROM "${REAL_IP_FROM:-}"
+        env_line BACKREST_REPO "${BACKREST_REPO:-/var/lib/pgbackrest/therapyassistance}"
+        env_line BACKREST_MOUNT "${BACKREST_MOUNT:-}"
+        env_line BACKREST_RETENTION_FULL "${BACKREST_RETENTION_FULL:-2}"
+        env_line BACKREST_RETENTION_DIFF "${BACKREST_RETENTION_DIFF:-7}"
     ) || exit 1
     owner_env=$(
         echo "# The role that owns the database and installs the schema (not given to the proxy)."
@@ -155,7 +166,7 @@ load_settings() {
 render() {
     local template=$1 dest=$2 name value content
     content=$(cat "$TA_ROOT/ops/templates/$template")
-    for name in TA_USER TA_ETC TA_HOME TA_ROOT PORT WEB_PORT WEB_ROOT BACKUP_PATHS DOMAIN; do
+    for name in TA_USER TA_ETC TA_HOME TA_ROOT PORT WEB_PORT WEB_ROOT BACKUP_PATHS PITR_PATHS DOMAIN; do
         value=${!name:-}
         content=${content//@$name@/$value}
     done
@@ -221,7 +232,7 @@ install_packages() {
     wanted="$("$TA_ROOT/ops/build.sh" packages server) $("$TA_ROOT/ops/build.sh" packages proxy-build)"
     wanted+=" $("$TA_ROOT/ops/build.sh" packages proxy-runtime)"
     [ -d "$TA_ROOT/frontend" ] && wanted+=" $("$TA_ROOT/ops/build.sh" packages spa-build)"
-    is_local_db && wanted+=" postgresql $("$TA_ROOT/ops/build.sh" packages extension-build)"
+    is_local_db && wanted+=" postgresql pgbackrest jq $("$TA_ROOT/ops/build.sh" packages extension-build)"
     [ -n "${DOMAIN:-}" ] && wanted+=" certbot"
     for p in $wanted; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -254,6 +265,14 @@ setup_local_postgres() {
         -v app="$DB_USER" -v app_pw="$DB_PASSWORD" -v db="$DB_NAME" < "$TA_ROOT/ops/roles-and-database.sql"
 }
 
+# The schema version the database holds (1.0 recorded none), and the one this code needs.
+schema_version() {
+    owner_psql "$DB_NAME" -tA -c "SELECT coalesce((SELECT extversion FROM pg_extension WHERE extname = 'therapyassistance'),
+                                                 CASE WHEN to_regprocedure('api.schema_version()') IS NULL THEN '1.0' END)" |
+        { read -r v; if [ -n "$v" ]; then echo "$v"; else owner_psql "$DB_NAME" -tA -c 'SELECT api.schema_version()'; fi; }
+}
+code_schema_version() { sed -n "s/^default_version = '\(.*\)'$/\1/p" "$TA_ROOT/therapyassistance.control"; }
+
 # Installs the schema or upgrades it, then stores the secret and grants the api.
 install_schema() {
     local installed
@@ -265,11 +284,21 @@ install_schema() {
         else
             owner_psql "$DB_NAME" -1 -f "$TA_ROOT/sql/fallback/therapyassistance.sql" >/dev/null
         fi
-    elif [ "$INSTALL" = extension ]; then
-        owner_psql "$DB_NAME" -c 'ALTER EXTENSION therapyassistance UPDATE'
-    elif [ -f "$TA_ROOT/sql/fallback/upgrade.sql" ]; then
-        say "upgrading the plain-SQL install"
-        owner_psql "$DB_NAME" -1 -f "$TA_ROOT/sql/fallback/upgrade.sql" >/dev/null
+    else
+        local have need
+        have=$(schema_version) need=$(code_schema_version)
+        if [ "$have" != "$need" ] && [ "$(printf '%s\n' "$have" "$need" | sort -V | tail -n 1)" = "$have" ]; then
+            die "the database has schema $have, newer than this code's $need: nothing was changed"
+        fi
+        if [ "$have" != "$need" ]; then
+            say "upgrading the schema ($INSTALL) from $have to $need, in one transaction"
+            if [ "$INSTALL" = extension ]; then
+                owner_psql "$DB_NAME" -c "ALTER EXTENSION therapyassistance UPDATE TO '$need'"
+            else
+                owner_psql "$DB_NAME" -f "$TA_ROOT/sql/fallback/upgrade.sql" >/dev/null
+            fi || die "the schema upgrade failed (the error above says why): the database still holds" \
+                      "schema $have, unchanged, and the running release was left as it was"
+        fi
     fi
     owner_psql "$DB_NAME" >/dev/null <<SQL
 SELECT ta.configure($(sql_literal "$JWT_SECRET"), $(sql_literal "$JWT_EXPIRATION_HOURS"))
@@ -337,6 +366,190 @@ reload_nginx() {
 }
 
 # ---------------------------------------------------------------------------------------
+# Point-in-time recovery (pgBackRest, ops/pitr.sh) for the local cluster, every service in logs and status, each
+# command's --help, and the schema's rollback when a deploy fails /health. A shared PostgreSQL gives no access to
+# its WAL: it keeps the pg_dump backups alone.
+
+# shellcheck source=ops/pitr.sh
+. "$TA_ROOT/ops/pitr.sh"
+
+pg_version() { find "$PG_ETC" -mindepth 1 -maxdepth 1 -type d -printf '%f\n' 2>/dev/null | sort -n | tail -n 1; }
+
+# Points ops/pitr.sh at Debian's cluster and the repository .env names (after load_settings).
+load_pitr() {
+    local version
+    version=$(pg_version)
+    [ -n "$version" ] || die "no PostgreSQL cluster in $PG_ETC"
+    PG_SERVICE=postgresql@$version-main
+    PITR_DIR=${BACKREST_STATE:-/var/lib/pgbackrest/therapyassistance-state}
+    PITR_CONF=$PITR_DIR/pgbackrest.conf
+    PITR_REPO=${BACKREST_REPO:-/var/lib/pgbackrest/therapyassistance}
+    PITR_REPO_MOUNT=${BACKREST_MOUNT:-}
+    PITR_RETENTION_FULL=${BACKREST_RETENTION_FULL:-2} PITR_RETENTION_DIFF=${BACKREST_RETENTION_DIFF:-7}
+    PITR_DATA=${PG_DATA_DIR:-/var/lib/postgresql/$version/main}
+    PITR_SOCK=/var/run/postgresql PITR_PORT=$DB_PORT PITR_BIN=/usr/lib/postgresql/$version/bin PITR_RUNAS=postgres
+    PITR_START_OPTS="-c config_file=$PG_ETC/$version/main/postgresql.conf"
+}
+pitr_cluster_stop() { systemctl stop "$PG_SERVICE"; }
+pitr_cluster_start() { systemctl start "$PG_SERVICE"; }
+
+render_pitr_units() {
+    # shellcheck disable=SC2034  # render reads it by name
+    local PITR_PATHS="$PITR_REPO $PITR_DIR"
+    render therapyassistance-pitr-full.service "$SYSTEMD_DIR/$SERVICE-pitr-full.service"
+    render therapyassistance-pitr-full.timer "$SYSTEMD_DIR/$SERVICE-pitr-full.timer"
+    render therapyassistance-pitr-diff.service "$SYSTEMD_DIR/$SERVICE-pitr-diff.service"
+    render therapyassistance-pitr-diff.timer "$SYSTEMD_DIR/$SERVICE-pitr-diff.timer"
+}
+
+# init's step: WAL archiving on (PostgreSQL restarts once for it), the stanza, a first full backup, the timers.
+init_pitr() {
+    is_local_db || { say "shared PostgreSQL: pg_dump backups only (no WAL access for point-in-time recovery)"; return 0; }
+    load_pitr
+    { pitr_write_config && pitr_repo_ready --create; } || die "cannot prepare pgBackRest's folders"
+    local rc=0
+    pitr_enable_archiving || rc=$?
+    if [ $rc = 3 ]; then
+        say "restarting PostgreSQL to turn WAL archiving on"
+        systemctl restart "$PG_SERVICE"
+    elif [ $rc != 0 ]; then
+        die "could not turn WAL archiving on"
+    fi
+    pitr_stanza || die "pgbackrest stanza-create failed"
+    if [ -z "$(pitr_info | jq -r '.[0].backup[0].label // empty')" ]; then pitr_backup full || die "the first full backup failed"; fi
+    render_pitr_units
+    systemctl daemon-reload
+    systemctl enable -q --now "$SERVICE-pitr-full.timer" "$SERVICE-pitr-diff.timer"
+    say "point-in-time recovery: WAL archived into $PITR_REPO, full backups on Sundays, differential ones daily"
+}
+
+cmd_pitr_backup() {
+    case ${1:-} in full|diff|incr) ;; *) die "pitr-backup takes full, diff or incr" ;; esac
+    [ $# = 1 ] || die "pitr-backup takes one argument"
+    need_root pitr-backup
+    load_settings
+    is_local_db || die "point-in-time recovery needs the local PostgreSQL (a shared one: ./deploy-mikrus.sh backup)"
+    load_pitr
+    pitr_write_config
+    pitr_backup "$1"
+}
+
+# restore --time: the local cluster as it was then (or latest), the proxy stopped around the swap.
+restore_to_time() {
+    is_local_db || die "point-in-time recovery needs the local PostgreSQL; a shared one restores a pg_dump backup: ./deploy-mikrus.sh restore FILE"
+    load_pitr
+    pitr_write_config
+    systemctl stop "$SERVICE.service"
+    trap 'systemctl start "$SERVICE.service"' EXIT
+    pitr_restore "$1"
+}
+
+# After a deploy that fails /health: the database as it was before the deploy touched it. The local cluster goes
+# back to the moment noted before the schema step (point-in-time recovery, the extension's own catalog included);
+# a shared PostgreSQL, or a failed recovery, restores the pg_dump backup the deploy took.
+rollback_schema() {
+    local safety=$1 noted=${2:-}
+    systemctl stop "$SERVICE.service" || true
+    if is_local_db && [ -n "$noted" ]; then
+        load_pitr
+        if YES=1 pitr_restore "$noted"; then return 0; fi
+        say "point-in-time recovery to $noted failed: restoring the backup $safety instead"
+    fi
+    YES=1 restore_run "$safety"
+}
+
+# Every service of the install and its timers; warns about any that is not running.
+status_services() {
+    local unit state warn=0 units=("$SERVICE.service" nginx.service "$SERVICE-backup.timer")
+    if is_local_db; then
+        load_pitr
+        units+=("$PG_SERVICE.service" "$SERVICE-pitr-full.timer" "$SERVICE-pitr-diff.timer")
+    fi
+    for unit in "${units[@]}"; do
+        state=$(systemctl is-active "$unit" 2>/dev/null || true)
+        say "$unit: ${state:-unknown}"
+        [ "$state" = active ] || { say "WARNING: $unit is not active"; warn=1; }
+    done
+    return $warn
+}
+
+# pgbackrest check and verify, the window one can restore to, and whether PostgreSQL's archiver keeps up.
+status_pitr() {
+    is_local_db || { say "point-in-time recovery: none on a shared PostgreSQL (pg_dump backups only)"; return 0; }
+    load_pitr
+    [ -r "$PITR_CONF" ] || { say "WARNING: point-in-time recovery is not set up: ./deploy-mikrus.sh init"; return 1; }
+    local warn=0 archiver
+    pitr_health || warn=1
+    archiver=$(pitr_psql -d postgres -tA -c "SELECT coalesce(extract(epoch FROM now() - last_archived_time)::int::text, 'never')
+        || ' ' || (coalesce(last_failed_time > last_archived_time, last_failed_time IS NOT NULL))::text FROM pg_stat_archiver" 2>/dev/null) ||
+        archiver='? true'
+    say "WAL archived last: ${archiver%% *} s ago"
+    if [ "${archiver##* }" = true ]; then say "WARNING: PostgreSQL's archive_command fails: ./deploy-mikrus.sh logs postgresql"; warn=1; fi
+    return $warn
+}
+
+# logs [SERVICE] [-f]: the journal of the install's units and the files the services write.
+cmd_logs() {
+    local which=all follow=0 arg units=() files=() version
+    for arg in "$@"; do
+        case $arg in
+            -f) follow=1 ;;
+            proxy|postgresql|nginx|backup|pitr|all) which=$arg ;;
+            *) die "logs takes a service (proxy, postgresql, nginx, backup, pitr, all) and -f" ;;
+        esac
+    done
+    version=$(pg_version)
+    case $which in proxy|all) units+=(-u "$SERVICE.service") ;; esac
+    case $which in backup|all) units+=(-u "$SERVICE-backup.service") ;; esac
+    case $which in pitr|all) units+=(-u "$SERVICE-pitr-full.service" -u "$SERVICE-pitr-diff.service")
+        files+=("${BACKREST_STATE:-/var/lib/pgbackrest/therapyassistance-state}"/log/*.log) ;; esac
+    case $which in nginx|all) units+=(-u nginx.service); files+=(/var/log/nginx/error.log) ;; esac
+    case $which in postgresql|all)
+        if [ -n "$version" ]; then
+            units+=(-u "postgresql@$version-main.service"); files+=("/var/log/postgresql/postgresql-$version-main.log")
+        fi ;;
+    esac
+    local existing=() f
+    for f in "${files[@]}"; do [ -r "$f" ] && existing+=("$f"); done
+    if [ $follow = 1 ]; then
+        if [ ${#existing[@]} -gt 0 ]; then tail -n 20 -F "${existing[@]}" & fi
+        journalctl "${units[@]}" -n 50 -f
+    else
+        journalctl "${units[@]}" -n 200 --no-pager
+        if [ ${#existing[@]} -gt 0 ]; then tail -n 50 "${existing[@]}"; fi
+    fi
+}
+
+# ./deploy-mikrus.sh COMMAND --help
+command_help() {
+    case $1 in
+        init) echo "usage: ./deploy-mikrus.sh init [--domain D --email E]
+  first installation, safe to run again; with a local PostgreSQL also WAL archiving and pgBackRest's timers" ;;
+        deploy) echo "usage: ./deploy-mikrus.sh deploy
+  build, back up, upgrade the schema, switch, restart; when /health fails: the previous build, and the
+  database as it was before (point-in-time recovery locally, else the backup the deploy took)" ;;
+        update) echo "usage: ./deploy-mikrus.sh update
+  git pull --ff-only, then deploy (rolls back the release and the schema when /health fails)" ;;
+        restart|stop) echo "usage: ./deploy-mikrus.sh $1
+  $1 the proxy service" ;;
+        logs) echo "usage: ./deploy-mikrus.sh logs [proxy|postgresql|nginx|backup|pitr|all] [-f]
+  the journal and log files of one service or of all (default); -f follows them" ;;
+        status) echo "usage: ./deploy-mikrus.sh status
+  every service and timer, /health, disk, the newest backup, pgbackrest check and verify, the WAL archive;
+  exits 1 when anything needs attention" ;;
+        backup) echo "usage: ./deploy-mikrus.sh backup
+  a pg_dump backup now into BACKUP_DIR; prints the file's path last" ;;
+        pitr-backup) echo "usage: ./deploy-mikrus.sh pitr-backup full|diff|incr
+  a pgBackRest backup now (the timers take a full one on Sundays and a differential one the other days)" ;;
+        restore) echo "usage: ./deploy-mikrus.sh restore [FILE | --time 'YYYY-MM-DD HH:MM:SS' | --time latest] [--yes]
+  without arguments: list the pg_dump backups; FILE: restore that pg_dump backup;
+  --time: the local cluster as it was at that moment (Europe/Warsaw) or with every write (latest), restored
+  into a new folder and swapped in once it works; the current one is kept. Asks first unless --yes" ;;
+        *) usage ;;
+    esac
+}
+
+# ---------------------------------------------------------------------------------------
 # Commands
 
 cmd_init() {
@@ -365,6 +578,7 @@ cmd_init() {
     systemctl enable -q "$SERVICE.service" "$SERVICE-backup.timer"
     systemctl restart "$SERVICE.service"
     systemctl start "$SERVICE-backup.timer"
+    init_pitr
     reload_nginx
     if install_tls; then reload_nginx; fi
     wait_healthy 30 || die "the proxy does not answer /health: ./deploy-mikrus.sh logs"
@@ -375,11 +589,12 @@ cmd_init() {
 cmd_deploy() {
     need_root deploy
     load_settings
-    local previous release safety
+    local previous release safety noted
     previous=$(readlink -f "$TA_HOME/current" 2>/dev/null || true)
     release=$(build_release)
     safety=$(backup_create pre-deploy | tail -n 1) || die "backup before the deploy failed: nothing changed"
     say "backup before the deploy: $safety"
+    noted=$(TZ=$TA_TIMEZONE date '+%Y-%m-%d %H:%M:%S') && sleep 1   # the moment a rollback returns to
     install_schema
     switch_release "$release"
     render_units
@@ -391,11 +606,12 @@ cmd_deploy() {
         return 0
     fi
     if [ -n "$previous" ] && [ -d "$previous" ] && [ "$previous" != "$release" ]; then
-        say "the new build fails /health: going back to $(basename "$previous")"
+        say "the new build fails /health: going back to $(basename "$previous") and to the database before the deploy"
+        rollback_schema "$safety" "$noted" || say "WARNING: the database could not be rolled back (backup: $safety)"
         switch_release "$previous"
         systemctl restart "$SERVICE.service"
-        wait_healthy 30 && die "rolled back to $(basename "$previous"); see ./deploy-mikrus.sh logs." \
-            "If the schema upgrade is the cause: ./deploy-mikrus.sh restore $safety"
+        wait_healthy 30 && die "rolled back to $(basename "$previous") and to the database as it was at $noted;" \
+            "see ./deploy-mikrus.sh logs"
     fi
     die "the proxy does not answer /health: ./deploy-mikrus.sh logs (backup before the deploy: $safety)"
 }
@@ -413,6 +629,10 @@ cmd_status() {
     state=$(systemctl is-active "$SERVICE.service" 2>/dev/null || true)
     say "service $SERVICE: ${state:-unknown}"
     if health_ok; then say "health: ok"; else say "WARNING: /health does not answer"; warn=1; fi
+    local have need
+    have=$(schema_version 2>/dev/null || true) need=$(code_schema_version)
+    if [ "$have" = "$need" ]; then say "schema: $have"; else
+        say "WARNING: the database holds schema ${have:-?}, this code needs $need: ./deploy-mikrus.sh deploy"; warn=1; fi
     use=$(df --output=pcent "$BACKUP_DIR" / 2>/dev/null | tail -n +2 | tr -dc '0-9\n' | sort -n | tail -n 1)
     say "disk: ${use:-?}% used"
     if [ "${use:-0}" -gt 80 ]; then say "WARNING: the disk is over 80% full"; warn=1; fi
@@ -426,6 +646,8 @@ cmd_status() {
     if [ "$(owner_psql "$DB_NAME" -tA -c "SELECT count(*) FROM pg_policy WHERE polname = '$BACKUP_POLICY'" 2>/dev/null)" != 0 ]; then
         say "WARNING: an interrupted backup left its read policy: ./deploy-mikrus.sh backup removes it"; warn=1
     fi
+    status_services || warn=1
+    status_pitr || warn=1
     return $warn
 }
 
@@ -437,17 +659,21 @@ cmd_backup() {
 }
 
 cmd_restore() {
-    local file='' arg
+    local file='' time=''
     YES=0
-    for arg in "$@"; do
-        case $arg in
+    while [ $# -gt 0 ]; do
+        case $1 in
             --yes|-y) YES=1 ;;
-            -*) die "restore: unknown option $arg" ;;
-            *) [ -z "$file" ] || die "restore takes one FILE"; file=$arg ;;
+            --time) [ $# -ge 2 ] || die "--time needs a value: 'YYYY-MM-DD HH:MM:SS' or latest"; time=$2; shift ;;
+            -*) die "restore: unknown option $1" ;;
+            *) [ -z "$file" ] || die "restore takes one FILE"; file=$1 ;;
         esac
+        shift
     done
+    [ -z "$file" ] || [ -z "$time" ] || die "restore takes a FILE or --time, not both"
     need_root restore
     load_settings
+    if [ -n "$time" ]; then restore_to_time "$time"; return; fi
     if [ -z "$file" ]; then
         backup_list
         say "restore one with: ./deploy-mikrus.sh restore FILE"
@@ -461,8 +687,11 @@ cmd_restore() {
 }
 
 main() {
-    local command=${1:-help}
+    local command=${1:-help} arg
     [ $# -gt 0 ] && shift
+    for arg in "$@"; do
+        case $arg in -h|--help) command_help "$command"; return 0 ;; esac
+    done
     case $command in
         help|-h|--help) usage ;;
         init) cmd_init "$@" ;;
@@ -476,12 +705,8 @@ main() {
                 stop) need_root stop; systemctl stop "$SERVICE.service" ;;
                 status) cmd_status ;;
             esac ;;
-        logs)
-            case ${1:-} in
-                '') journalctl -u "$SERVICE.service" -n 200 --no-pager ;;
-                -f) journalctl -u "$SERVICE.service" -n 50 -f ;;
-                *) die "logs takes only -f" ;;
-            esac ;;
+        logs) cmd_logs "$@" ;;
+        pitr-backup) cmd_pitr_backup "$@" ;;
         backup) cmd_backup "$@" ;;
         restore) cmd_restore "$@" ;;
         *) usage >&2; printf 'error: unknown command %s\n' "$command" >&2; exit 2 ;;

@@ -5,7 +5,8 @@
 #          128 connections next to pgbench of the equivalent bare SQL (superuser, no RLS) and of the statement
 #          the proxy prepares (ta_app, RLS on); then 256 connections, proxy RSS, plans on the big and a small
 #          data set, two proxies behind nginx (and the replica of `make up REPLICA=1`), pgbouncer in
-#          transaction mode, and perf profiles. Writes bench/REPORT.md (BENCH_REPORT to write elsewhere).
+#          transaction mode, and perf profiles; then the 1 GB budget (bench/memory.sh). Writes bench/REPORT.md
+#          (BENCH_REPORT to write elsewhere).
 #   quick  GET /patients at 32 connections on a small database only, and its ratio to pgbench (under a minute).
 # Loopback and Unix sockets only. BENCH_SECONDS per measurement (default 5, quick 3).
 # shellcheck source=stack/env.sh
@@ -647,3 +648,8 @@ $profile_note
 EOF
 } >"$REPORT"
 say "wrote $REPORT"
+# The 1 GB budget: a stack of its own with ops/postgresql-1gb.conf, its memory per process kind (bench/memory.sh).
+if [ "$mode" = full ]; then
+    DB_PORT=$DB_PORT PORT=$PORT WEB_PORT=$WEB_PORT "$ROOT/bench/memory.sh" --report "$REPORT" >/dev/null ||
+        say "the stack is over its memory budget: see the memory section of $REPORT"
+fi

@@ -16,6 +16,7 @@ COPY --from=build /out/ /
 COPY ops/postgresql-1gb.conf /etc/postgresql/therapyassistance.conf
 COPY ops/roles-and-database.sql /usr/local/share/therapyassistance/roles-and-database.sql
 COPY docker/initdb.sh /docker-entrypoint-initdb.d/10-therapyassistance.sh
+COPY docker/upgrade.sh /usr/local/share/therapyassistance/upgrade.sh
 ENV TA_ROLES_SQL=/usr/local/share/therapyassistance/roles-and-database.sql
 # The server never runs as root (the entrypoint needs no root when the volume is postgres').
 USER postgres

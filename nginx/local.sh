@@ -50,23 +50,23 @@ worker_user() {
     echo "user $who $(id -gn "$who");"
 }
 
-# The local nginx.conf, on stdout.
+# The local nginx.conf, on stdout (paths quoted: the checkout's may hold spaces).
 local_config() {
     if [ "$(id -u)" = 0 ]; then
         worker_user
     fi
     cat <<CONF
 worker_processes 1;
-pid $PIDFILE;
-error_log $WORK_DIR/error.log warn;
+pid "$PIDFILE";
+error_log "$WORK_DIR/error.log" warn;
 events { worker_connections 256; }
 http {
-    access_log $WORK_DIR/access.log;
-    client_body_temp_path $WORK_DIR/tmp/body;
-    proxy_temp_path $WORK_DIR/tmp/proxy;
-    fastcgi_temp_path $WORK_DIR/tmp/fastcgi;
-    uwsgi_temp_path $WORK_DIR/tmp/uwsgi;
-    scgi_temp_path $WORK_DIR/tmp/scgi;
+    access_log "$WORK_DIR/access.log";
+    client_body_temp_path "$WORK_DIR/tmp/body";
+    proxy_temp_path "$WORK_DIR/tmp/proxy";
+    fastcgi_temp_path "$WORK_DIR/tmp/fastcgi";
+    uwsgi_temp_path "$WORK_DIR/tmp/uwsgi";
+    scgi_temp_path "$WORK_DIR/tmp/scgi";
     limit_req_zone \$binary_remote_addr zone=ta_login:1m rate=5r/s;
     upstream ta_proxy {
         server 127.0.0.1:$PORT;
@@ -75,7 +75,7 @@ http {
     server {
         listen 127.0.0.1:$WEB_PORT;
         server_name localhost;
-        root $DIST;
+        root "$DIST";
         include therapyassistance/site.conf;
     }
 }

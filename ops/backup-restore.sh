@@ -19,6 +19,8 @@
 # dumps with --enable-row-security, and drops the policy; FORCE stays on throughout.
 
 BACKUP_KEEP=${BACKUP_KEEP:-14}
+# The code's own folder: the schema version it needs and the plain-SQL upgrade script.
+TA_CODE=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 JWT_EXPIRATION_HOURS=${JWT_EXPIRATION_HOURS:-24}
 # The name of the temporary policy; the restore leaves it out.
 BACKUP_POLICY=ta_backup_read
@@ -172,7 +174,18 @@ restore_sql() {
         grep -v " POLICY ta [a-z_]* $BACKUP_POLICY " |
         if [ "$strategy" = schema ]; then grep -v ' EXTENSION \| COMMENT - EXTENSION '; else cat; fi \
         > "$list" || return 1
-    restore_from "$file" --no-owner -L "$list" --section=pre-data -f - || return 1
+    local from current
+    from=$(backup_schema_version "$file") || return 1
+    current=$(sed -n "s/^default_version = '\(.*\)'$/\1/p" "$TA_CODE/therapyassistance.control")
+    if [ "$(printf '%s\n' "$from" "$current" | sort -V | tail -n 1)" != "$current" ]; then
+        fail "$file holds schema version $from, newer than this code's $current: use the code of $from or newer"
+        return 1
+    fi
+    [ "$from" = "$current" ] || note "the backup holds schema version $from: it is upgraded to $current as it is restored"
+    # The extension is created at the backup's version, so that its rows fit; upgraded at the end.
+    restore_from "$file" --no-owner -L "$list" --section=pre-data -f - |
+        sed "s/^CREATE EXTENSION IF NOT EXISTS therapyassistance WITH SCHEMA \([a-z_]*\);$/CREATE EXTENSION IF NOT EXISTS therapyassistance WITH SCHEMA \1 VERSION '$from';/" ||
+        return 1
     cat <<'SQL'
 SELECT pg_catalog.set_config('ta.restore_forced', coalesce(pg_catalog.string_agg(c.oid::pg_catalog.text, ','), ''), true)
   FROM pg_catalog.pg_class c
@@ -182,9 +195,27 @@ SQL
     restore_from "$file" --no-owner -L "$list" --section=data -f - || return 1
     forced_tables_sql FORCE
     restore_from "$file" --no-owner -L "$list" --section=post-data -f - || return 1
+    if [ "$from" != "$current" ]; then
+        if grep -q ' EXTENSION - therapyassistance *$' "$list"; then
+            printf "ALTER EXTENSION therapyassistance UPDATE TO '%s';\n" "$current"
+        else  # the plain-SQL upgrade, inside the restore's own transaction
+            grep -v -e '^BEGIN; -- the whole upgrade$' -e '^COMMIT; -- the whole upgrade$' "$TA_CODE/sql/fallback/upgrade.sql"
+        fi
+    fi
     printf 'SELECT ta.configure(%s, %s);\n' "$(sql_literal "$JWT_SECRET")" "$(sql_literal "$JWT_EXPIRATION_HOURS")"
     # A shared instance's single role owns the api and may call it already.
     [ "$TA_APP" = "$TA_OWNER" ] || printf 'SELECT ta.grant_api(%s);\n' "$(sql_literal "$TA_APP")"
+}
+
+# The schema version FILE was taken on: the extension's comment or the plain-SQL install's
+# api.schema_version() says it; a backup with neither is of 1.0, which recorded none.
+backup_schema_version() {
+    local v
+    v=$(restore_from "$1" --schema-only -f - | sed -n \
+        -e "s/^COMMENT ON EXTENSION therapyassistance IS 'TherapyAssistance schema \([0-9][0-9.]*\):.*/\1/p" \
+        -e "s/.*SELECT '\([0-9][0-9.]*\)'::text \/\* therapyassistance schema version \*\/.*/\1/p" | head -n 1) ||
+        return 1
+    printf '%s\n' "${v:-1.0}"
 }
 
 # SQL that sets "$1 ROW LEVEL SECURITY" (FORCE or NO FORCE) on the tables restore_sql noted.

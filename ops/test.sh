@@ -5,6 +5,8 @@
 #   logic     argument handling, confirmation, rotation (ops/tests/*-logic.bats)
 #   deploy    deploy-mikrus.sh: arguments, rendered files, idempotent steps (ops/tests/deploy.bats)
 #   docker    docker/: docker-compose config and the Dockerfiles' steps against the native ones
+#   pitr      point-in-time recovery drill with pgBackRest on a cluster of its own (ops/tests/pitr.bats)
+#   clones    make up in fresh clones: root in /root, a normal user in $HOME, a path with spaces (ops/tests/clones.bats)
 # Without arguments: all of them. Exits non-zero when any fails.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,13 +24,15 @@ run_suite() {
             mapfile -t scripts < <(git ls-files -co --exclude-standard -- ops docker stack regress bench \
                                        deploy-mikrus.sh .ci/run | grep -E '\.(sh|bash)$|^deploy-mikrus\.sh$|^\.ci/run$')
             shellcheck -x -P "$ROOT" "${scripts[@]}" ;;
-        restore|logic|deploy)
+        restore|logic|deploy|clones|pitr)
             need bats bats
             local files=()
             case $1 in
                 restore) files=(ops/tests/restore.bats) ;;
                 logic) mapfile -t files < <(ls ops/tests/*-logic.bats) ;;
                 deploy) files=(ops/tests/deploy.bats) ;;
+                clones) files=(ops/tests/clones.bats) ;;
+                pitr) files=(ops/tests/pitr.bats) ;;
             esac
             bats "${files[@]}" ;;
         docker)
@@ -39,7 +43,7 @@ run_suite() {
 }
 
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(scripts logic restore deploy docker)
+[ ${#suites[@]} -gt 0 ] || suites=(scripts logic restore deploy docker pitr clones)
 failed=()
 for s in "${suites[@]}"; do
     echo "--- ops: $s" >&2

@@ -9,6 +9,14 @@ mkdir -p "$WORK"
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
     say "creating a PostgreSQL cluster in $PGDATA"
     mkdir -p "$PGDATA" "$PGSOCK"
+    if [ "$PG_STATE" != "$WORK" ]; then
+        # Out of the checkout (stack/env.sh says why): the checkout links to it, the folder names its checkout.
+        printf '%s\n' "$ROOT" > "$PG_STATE/checkout"
+        # (the empty folders an earlier initdb left there, when it failed on this very problem, go first)
+        rmdir "$WORK/pgdata" "$WORK/run" 2>/dev/null || true
+        ln -sfn "$PGDATA" "$WORK/pgdata"
+        say "(PostgreSQL cannot reach $WORK: the cluster's folders are in $PG_STATE, linked from $WORK/pgdata)"
+    fi
     [ "$(id -u)" = 0 ] && chown postgres: "$PGDATA" "$PGSOCK"
     as_pg "$PGBIN/initdb" -D "$PGDATA" -U postgres -E UTF8 --locale=C.UTF-8 -A trust >/dev/null
     cat >> "$PGDATA/postgresql.conf" <<CONF

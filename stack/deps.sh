@@ -7,7 +7,7 @@
 packages=(make gcc postgresql-15 postgresql-server-dev-15 libpq-dev
           libmicrohttpd-dev libjansson-dev libjwt-dev check pkg-config
           nginx chromium curl ca-certificates
-          bats shellcheck docker-compose openssl systemd
+          bats shellcheck docker-compose openssl systemd pgbackrest jq
           clang libclang-rt-14-dev)
 command -v node >/dev/null || packages+=(nodejs npm)
 if [ "${1:-}" = bench ]; then packages+=(wrk pgbouncer linux-perf); fi

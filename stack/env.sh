@@ -5,9 +5,37 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 WORK=${WORK:-$ROOT/.work}
-PGDATA=$WORK/pgdata
-PGSOCK=$WORK/run
+# PG_STATE: the folders PostgreSQL itself writes (the cluster, its sockets, the replica, the pgBackRest
+# repository). They are $WORK's unless PostgreSQL could not reach $WORK: as root, PostgreSQL runs as postgres, which
+# cannot enter a checkout under /root (mode 700) or another user's home; and a socket's path may not be longer than
+# 107 bytes. Then they live in /var/lib/therapyassistance/<checkout>-<hash of $WORK's path> (as a normal user, in
+# ~/.local/state/therapyassistance/...), and $WORK/pgdata is a symbolic link to that cluster: the checkout says where
+# its data is, and its own `make down`, `make up` and a move of the checkout keep finding it.
+pg_state_outside() {
+    local name
+    name=$(printf %s "${ROOT##*/}" | tr -c 'A-Za-z0-9._-' '_' | cut -c1-24)-$(printf %s "$WORK" | sha256sum | cut -c1-10)
+    if [ "$(id -u)" = 0 ]; then
+        echo "/var/lib/therapyassistance/$name"
+    else
+        echo "${XDG_STATE_HOME:-$HOME/.local/state}/therapyassistance/$name"
+    fi
+}
+pg_reaches_work() {
+    local d=$WORK
+    [ $((${#WORK} + ${#DB_PORT} + 24)) -le 107 ] || return 1
+    while [ ! -e "$d" ]; do d=$(dirname "$d"); done
+    [ "$(id -u)" != 0 ] || (cd / && runuser -u postgres -- test -x "$d") 2>/dev/null
+}
 DB_PORT=${DB_PORT:-5433}
+if [ -L "$WORK/pgdata" ]; then
+    PG_STATE=$(dirname "$(readlink "$WORK/pgdata")")
+elif [ -s "$WORK/pgdata/PG_VERSION" ] || pg_reaches_work; then
+    PG_STATE=$WORK
+else
+    PG_STATE=$(pg_state_outside)
+fi
+PGDATA=$PG_STATE/pgdata
+PGSOCK=$PG_STATE/run
 PORT=${PORT:-8000}
 WEB_PORT=${WEB_PORT:-8080}
 TA_INSTALL=${TA_INSTALL:-extension}
@@ -21,16 +49,17 @@ if [ -x "$ROOT/.work/node/bin/node" ]; then PATH=$ROOT/.work/node/bin:$PATH; fi
 # The database as the application (the proxy) reaches it.
 DATABASE_URL="postgresql:///$DB_NAME?host=$PGSOCK&port=$DB_PORT&user=$DB_APP"
 # The streaming replica of stack/replica.sh (make up REPLICA=1), and the same database on it.
-REPLICA_DATA=$WORK/replica
-REPLICA_SOCK=$WORK/run-replica
+REPLICA_DATA=$PG_STATE/replica
+REPLICA_SOCK=$PG_STATE/run-replica
 REPLICA_PORT=$((DB_PORT + 1))
 DATABASE_READ_URL="postgresql:///$DB_NAME?host=$REPLICA_SOCK&port=$REPLICA_PORT&user=$DB_APP"
 
 say() { printf '%s\n' "$*" >&2; }
 
 # PostgreSQL refuses to run as root: as root, its programs run as the postgres user.
+# From /: the current folder may be one postgres cannot enter (a checkout under /root).
 as_pg() {
-    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+    if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 # psql as the cluster's superuser (named postgres whoever runs it).

@@ -24,11 +24,20 @@ suite() {
 suite "pg_regress + isolation (extension)" "$ROOT/regress/run.sh" extension
 suite "pg_regress + isolation (fallback)" "$ROOT/regress/run.sh" fallback
 suite "extension <-> fallback: tokens and pg_dump" "$ROOT/regress/interchange.sh"
+# Schema upgrades: every released version, filled through its api, upgrades to this code's with every
+# row kept and the schema a fresh install has; the regress suite passes on an upgraded database.
+for install in extension fallback; do
+    suite "schema upgrades: rows kept, schema as fresh, bad input refused ($install)" "$ROOT/regress/upgrade.sh" $install
+    suite "pg_regress + isolation on a database upgraded from 1.0 ($install)" \
+        env UPGRADE_FROM=1.0 "$ROOT/regress/run.sh" $install
+done
 suite "shellcheck (every shell script)" "$ROOT/ops/test.sh" scripts
 suite "ops: backup/restore logic" "$ROOT/ops/test.sh" logic
 suite "ops: backup -> damage -> restore round trips" "$ROOT/ops/test.sh" restore
 suite "ops: deploy-mikrus.sh" "$ROOT/ops/test.sh" deploy
 suite "ops: docker/" "$ROOT/ops/test.sh" docker
+suite "ops: point-in-time recovery drill (pgBackRest, SIGKILL, refusals)" "$ROOT/ops/test.sh" pitr
+suite "ops: make up in fresh clones (root in /root, a user's \$HOME, a path with spaces)" "$ROOT/ops/test.sh" clones
 if [ -f "$ROOT/proxy/Makefile" ]; then
     # The proxy: Check unit tests, then the black-box HTTP suite (it starts its own proxy on a free port)
     # against this stack's database, once as built and once under AddressSanitizer/UBSan.

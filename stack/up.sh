@@ -10,9 +10,11 @@
 env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS make -s -C "$ROOT" all fallback-sql >/dev/null
 # The extension's files go into PostgreSQL's directories (root's), only when they changed.
 installed() {
-    cmp -s "$ROOT/therapyassistance.so" "$(pg_config --pkglibdir)/therapyassistance.so" &&
-    cmp -s "$ROOT/therapyassistance--1.0.sql" "$(pg_config --sharedir)/extension/therapyassistance--1.0.sql" &&
-    cmp -s "$ROOT/therapyassistance.control" "$(pg_config --sharedir)/extension/therapyassistance.control"
+    local f
+    cmp -s "$ROOT/therapyassistance.so" "$(pg_config --pkglibdir)/therapyassistance.so" || return 1
+    for f in $(env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS make -s -C "$ROOT" --no-print-directory extension-files); do
+        cmp -s "$ROOT/$f" "$(pg_config --sharedir)/extension/$(basename "$f")" || return 1
+    done
 }
 if [ "$TA_INSTALL" = extension ] && ! installed; then
     if [ "$(id -u)" = 0 ]; then
@@ -23,6 +25,8 @@ if [ "$TA_INSTALL" = extension ] && ! installed; then
     fi
 fi
 "$ROOT/stack/db.sh"
+# Point-in-time recovery: WAL archived into pgBackRest's repository, a full backup weekly, a differential daily.
+"$ROOT/ops/stack-pitr.sh" setup
 # make up REPLICA=1: a streaming replica next to it, which the proxy then reads from.
 if [ "${REPLICA:-0}" = 1 ]; then "$ROOT/stack/replica.sh" start; fi
 for part in proxy nginx; do

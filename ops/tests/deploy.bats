@@ -251,3 +251,92 @@ SQL
     [ "$(table_checksums ops_test_deploy)" = "$before" ]
     psql_super -d postgres -c "DROP DATABASE ops_test_deploy WITH (FORCE)" >/dev/null
 }
+
+@test "deploy on a shared PostgreSQL holding schema 1.0: upgraded in one transaction with every row; a hand-edited one is left as it was" {
+    pg_running || skip "PostgreSQL is not running: make up"
+    for db in ops_test_upgrade ops_test_edited; do
+        psql_super -d postgres <<SQL
+SET client_min_messages = warning;
+DROP DATABASE IF EXISTS $db WITH (FORCE);
+SELECT format('CREATE ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE', '$OPS_OWNER')
+ WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$OPS_OWNER') \gexec
+CREATE DATABASE $db OWNER $OPS_OWNER;
+SQL
+        "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -U "$OPS_OWNER" -d $db -1 -f "$ROOT/sql/releases/fallback--1.0.sql" >/dev/null
+    done
+    need=$(sed -n "s/^default_version = '\(.*\)'$/\1/p" "$ROOT/therapyassistance.control")
+    DB_HOST=$PGSOCK DB_PORT=$DB_PORT DB_NAME=ops_test_upgrade DB_USER=$OPS_OWNER DB_PASSWORD=unused \
+        BACKUP_DIR=$BATS_TEST_TMPDIR/backups deploy write_settings
+    psql_super -d ops_test_upgrade -c "SELECT ta.configure(repeat('s', 32))" >/dev/null
+    seed_practice ops_test_upgrade terapeuta@example.com
+    # Each table's rows as 1.0 typed them (regress/upgrade.sh's way), asked again after the upgrade.
+    psql_super -d ops_test_upgrade -tA -f "$ROOT/regress/upgrade/row-queries.sql" > "$BATS_TEST_TMPDIR/rows.sql"
+    before=$(psql_super -d ops_test_upgrade -tA -f "$BATS_TEST_TMPDIR/rows.sql")
+    run deploy eval 'load_settings && install_schema && schema_version'
+    echo "$output"
+    [ "$status" -eq 0 ] && [[ $output == *"upgrading the schema (fallback) from 1.0 to $need"* ]]
+    [ "${lines[-1]}" = "$need" ]
+    [ "$(psql_super -d ops_test_upgrade -tA -f "$BATS_TEST_TMPDIR/rows.sql" | grep -v '^settings|')" = \
+      "$(grep -v '^settings|' <<<"$before")" ]
+
+    psql_super -d ops_test_edited -c "ALTER TABLE ta.payments ADD COLUMN invoice text" >/dev/null
+    sed -i 's/^DB_NAME=.*/DB_NAME=ops_test_edited/' "$TA_ETC/.env"
+    run deploy eval 'load_settings && install_schema'
+    echo "$output"
+    [ "$status" -ne 0 ] && [[ $output == *"column ta.payments.invoice"* ]] && [[ $output == *"schema 1.0, unchanged"* ]]
+    [ "$(psql_super -d ops_test_edited -tA -c "SELECT to_regprocedure('api.schema_version()') IS NULL")" = t ]
+    psql_super -d postgres -c "DROP DATABASE ops_test_upgrade WITH (FORCE)" -c "DROP DATABASE ops_test_edited WITH (FORCE)" >/dev/null
+}
+
+@test "every command has --help, which changes nothing" {
+    for c in init deploy update restart stop logs status backup pitr-backup restore; do
+        run "$DEPLOY" "$c" --help
+        [ "$status" -eq 0 ]
+        [[ ${lines[0]} == "usage: ./deploy-mikrus.sh $c"* ]]
+    done
+    run "$DEPLOY" restore --time latest --help
+    [ "$status" -eq 0 ] && [[ $output == *"--time"*"swapped in once it works"* ]]
+    [ ! -e "$TA_ETC" ]
+}
+
+@test "restore --time, pitr-backup and logs refuse bad arguments before anything else" {
+    run "$DEPLOY" restore --time
+    [ "$status" -eq 1 ] && [[ $output == *"--time needs a value"* ]]
+    run "$DEPLOY" restore backup.dump --time latest
+    [ "$status" -eq 1 ] && [[ $output == *"a FILE or --time, not both"* ]]
+    run "$DEPLOY" pitr-backup weekly
+    [ "$status" -eq 1 ] && [[ $output == *"full, diff or incr"* ]]
+    run "$DEPLOY" logs mysql
+    [ "$status" -eq 1 ] && [[ $output == *"proxy, postgresql, nginx, backup, pitr, all"* ]]
+    [ ! -e "$TA_ETC" ]
+}
+
+@test "pgBackRest's timers: a full backup on Sundays, a differential one the other days; valid units" {
+    run deploy eval 'PITR_REPO=/var/lib/pgbackrest/ta PITR_DIR=/var/lib/pgbackrest/ta-state render_pitr_units'
+    [ "$status" -eq 0 ]
+    grep -qx 'OnCalendar=Sun \*-\*-\* 02:30:00' "$SYSTEMD_DIR/therapyassistance-pitr-full.timer"
+    grep -qx 'OnCalendar=Mon..Sat \*-\*-\* 02:30:00' "$SYSTEMD_DIR/therapyassistance-pitr-diff.timer"
+    grep -qx "ExecStart=$ROOT/deploy-mikrus.sh pitr-backup full" "$SYSTEMD_DIR/therapyassistance-pitr-full.service"
+    grep -qx "ExecStart=$ROOT/deploy-mikrus.sh pitr-backup diff" "$SYSTEMD_DIR/therapyassistance-pitr-diff.service"
+    grep -qx 'ReadWritePaths=/var/lib/pgbackrest/ta /var/lib/pgbackrest/ta-state' \
+        "$SYSTEMD_DIR/therapyassistance-pitr-full.service"
+    run grep -c '@[A-Z_]*@' "$SYSTEMD_DIR"/*
+    [ "$status" -ne 0 ]
+    command -v systemd-analyze >/dev/null || skip "systemd-analyze is not installed"
+    run systemd-analyze verify "$SYSTEMD_DIR"/therapyassistance-pitr-*
+    echo "$output"
+    [ "$status" -eq 0 ]
+}
+
+@test "the settings carry pgBackRest's repository and retention; load_pitr takes them" {
+    BACKREST_RETENTION_FULL=4 run deploy write_settings
+    [ "$status" -eq 0 ]
+    grep -qx 'BACKREST_RETENTION_FULL=4' "$TA_ETC/.env"
+    grep -qx 'BACKREST_RETENTION_DIFF=7' "$TA_ETC/.env"
+    grep -qx 'BACKREST_REPO=/var/lib/pgbackrest/therapyassistance' "$TA_ETC/.env"
+    mkdir -p "$BATS_TEST_TMPDIR/pg/15/main"
+    PG_ETC=$BATS_TEST_TMPDIR/pg run deploy eval \
+        'load_settings && load_pitr && echo "$PITR_RETENTION_FULL $PITR_REPO $PG_SERVICE $PITR_START_OPTS"' 
+    [ "$status" -eq 0 ]
+    [ "$output" = "4 /var/lib/pgbackrest/therapyassistance postgresql@15-main -c config_file=$BATS_TEST_TMPDIR/pg/15/main/postgresql.conf" ]
+}

@@ -16,13 +16,13 @@ compose_config() {
     (cd "$ROOT/docker" && docker-compose -f "$COMPOSE" --env-file "$BATS_TEST_TMPDIR/empty.env" config "$@")
 }
 
-@test "docker-compose accepts the compose file: three services, health checks, memory for 1 GB" {
+@test "docker-compose accepts the compose file: three services and the schema step, health checks, memory for 1 GB" {
     run compose_config
     echo "$output"
     [ "$status" -eq 0 ]
     config=$output
     run compose_config --services
-    [ "$(sort <<<"$output" | tr '\n' ' ')" = "nginx postgres proxy " ]
+    [ "$(sort <<<"$output" | tr '\n' ' ')" = "nginx postgres proxy schema " ]
     total=0
     for s in postgres proxy nginx; do
         block=$(awk -v s="  $s:" '$0 == s {on=1; next} /^  [a-z]/ {on=0} on' <<<"$config")
@@ -34,6 +34,9 @@ compose_config() {
     # PostgreSQL, proxy and nginx together leave at least 300 MB of 1 GB to the host.
     [ "$total" -le 724 ]
     grep -q 'condition: service_healthy' <<<"$config"
+    # The proxy waits for the schema upgrade to have succeeded.
+    awk '$0 == "  proxy:" {on=1; next} /^  [a-z]/ {on=0} on' <<<"$config" | grep -A2 'schema:' |
+        grep -q 'condition: service_completed_successfully'
 }
 
 @test "the compose file has no default secrets: missing ones are named" {
@@ -97,4 +100,24 @@ compose_config() {
     [ "$("$PGBIN/psql" -X -U ops_test_docker_app -d ops_test_docker -tA -c \
         "SELECT api.register('{\"email\": \"a@example.com\", \"password\": \"haslo-testowe\"}') ->> 'email'")" = a@example.com ]
     psql_super -d postgres -q -c "DROP DATABASE ops_test_docker WITH (FORCE)"
+}
+
+@test "docker/upgrade.sh (the schema service) upgrades a 1.0 database before the proxy starts, and refuses a newer one" {
+    pg_running || skip "PostgreSQL is not running: make up"
+    psql_super -d postgres -q -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS ops_test_docker_up WITH (FORCE)"
+    TA_DB=ops_test_docker_up TA_OWNER=ops_test_docker_owner TA_APP=ops_test_docker_app PGDATA= "$ROOT/docker/initdb.sh"
+    psql_super -d ops_test_docker_up -q -c "SET client_min_messages = warning" -c "DROP EXTENSION therapyassistance CASCADE"
+    "$PGBIN/psql" -X -q -U ops_test_docker_owner -d ops_test_docker_up -c "SET client_min_messages = warning" \
+        -c "CREATE EXTENSION therapyassistance VERSION '1.0' CASCADE"
+    need=$(sed -n "s/^default_version = '\(.*\)'$/\1/p" "$ROOT/therapyassistance.control")
+    PGDATABASE=ops_test_docker_up PGUSER=ops_test_docker_owner run "$ROOT/docker/upgrade.sh"
+    echo "$output"
+    [ "$status" -eq 0 ] && [[ $output == *"upgrading from 1.0 to $need"* ]]
+    [ "$(psql_super -d ops_test_docker_up -tA -c "SELECT extversion FROM pg_extension WHERE extname = 'therapyassistance'")" = "$need" ]
+    PGDATABASE=ops_test_docker_up PGUSER=ops_test_docker_owner run "$ROOT/docker/upgrade.sh"
+    [ "$status" -eq 0 ] && [[ $output == *"$need, as this image ships"* ]]
+    psql_super -d ops_test_docker_up -q -c "UPDATE pg_extension SET extversion = '9.0' WHERE extname = 'therapyassistance'"
+    PGDATABASE=ops_test_docker_up PGUSER=ops_test_docker_owner run "$ROOT/docker/upgrade.sh"
+    [ "$status" -ne 0 ] && [[ $output == *"holds 9.0, newer than this image's $need"* ]]
+    psql_super -d postgres -q -c "DROP DATABASE ops_test_docker_up WITH (FORCE)"
 }

@@ -274,10 +274,13 @@ static enum MHD_Result respond_result(struct request *r, struct MHD_Connection *
 	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && PQnfields(res) >= 2 &&
 	    answer_status(res) > 0) {
 		const char *json = PQgetisnull(res, 0, 0) ? "null" : PQgetvalue(res, 0, 0);
+		int status = answer_status(res);
+		const char *type = r->match.route->content_type;
 
-		return respond(r, c, answer_status(res),
+		/* A route's own content type describes its successful answer; anything else the function answers is JSON. */
+		return respond(r, c, status,
 			       MHD_create_response_from_buffer(strlen(json), (void *)json, MHD_RESPMEM_MUST_COPY),
-			       "application/json");
+			       type != NULL && status / 100 == 2 ? type : "application/json");
 	}
 	if (PQresultStatus(res) == PGRES_FATAL_ERROR)
 		return respond_db_error(r, c, res);
@@ -466,6 +469,8 @@ static enum MHD_Result dispatch_api(struct request *r, struct MHD_Connection *c)
 		snprintf(id_text, sizeof(id_text), "%lld", (long long)r->match.id);
 		params[n++] = id_text;
 	}
+	if (route->takes_text)
+		params[n++] = r->match.text;
 	if (route->takes_query) {
 		struct query_json query = {.object = json_object(), .invalid = false};
 

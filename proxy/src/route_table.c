@@ -4,16 +4,18 @@
 #include <stdio.h>
 #include <string.h>
 
-#define API(m, p, fn, auth, id, q, b) {m, p, HANDLER_API, fn, auth, id, q, b, true}
+#define API(m, p, fn, auth, id, q, b)                                                                            \
+	{.method = m, .pattern = p, .handler = HANDLER_API, .function = fn, .authenticated = auth, .takes_id = id,     \
+	 .takes_query = q, .body = b, .in_openapi = true}
 
 /* No path matches two patterns (a unit test checks it), so the order does not matter. */
 const struct route route_table[] = {
-	{"GET", "/", HANDLER_ROOT, NULL, false, false, false, BODY_NONE, true},
-	{"GET", "/health", HANDLER_HEALTH, "api.health", false, false, false, BODY_NONE, true},
-	{"GET", "/openapi.json", HANDLER_OPENAPI, NULL, false, false, false, BODY_NONE, false},
-	{"GET", "/docs", HANDLER_DOCS, NULL, false, false, false, BODY_NONE, false},
-	{"GET", "/docs/{asset}", HANDLER_DOCS_ASSET, NULL, false, false, false, BODY_NONE, false},
-	{"GET", "/redoc", HANDLER_REDOC, NULL, false, false, false, BODY_NONE, false},
+	{.method = "GET", .pattern = "/", .handler = HANDLER_ROOT, .in_openapi = true},
+	{.method = "GET", .pattern = "/health", .handler = HANDLER_HEALTH, .function = "api.health", .in_openapi = true},
+	{.method = "GET", .pattern = "/openapi.json", .handler = HANDLER_OPENAPI},
+	{.method = "GET", .pattern = "/docs", .handler = HANDLER_DOCS},
+	{.method = "GET", .pattern = "/docs/{asset}", .handler = HANDLER_DOCS_ASSET},
+	{.method = "GET", .pattern = "/redoc", .handler = HANDLER_REDOC},
 
 	API("POST", "/auth/register", "api.register", false, false, false, BODY_JSON),
 	API("POST", "/auth/login", "api.login", false, false, false, BODY_LOGIN_FORM),
@@ -48,6 +50,22 @@ const struct route route_table[] = {
 	API("DELETE", "/payments/{id}", "api.delete_payment", true, true, false, BODY_NONE),
 
 	API("GET", "/audit", "api.list_audit", true, false, true, BODY_NONE),
+
+	API("GET", "/settings", "api.get_settings", true, false, false, BODY_NONE),
+	API("PUT", "/settings", "api.update_settings", true, false, false, BODY_JSON),
+	API("GET", "/statistics/appointments", "api.appointment_statistics", true, false, true, BODY_NONE),
+
+	API("POST", "/appointment_series", "api.create_appointment_series", true, false, false, BODY_JSON),
+	API("GET", "/appointment_series/{id}", "api.get_appointment_series", true, true, false, BODY_NONE),
+	API("PATCH", "/appointment_series/{id}", "api.update_appointment_series", true, true, false, BODY_JSON),
+	API("DELETE", "/appointment_series/{id}", "api.cancel_appointment_series", true, true, true, BODY_NONE),
+
+	API("GET", "/calendar_feed", "api.get_calendar_feed", true, false, false, BODY_NONE),
+	API("POST", "/calendar_feed", "api.create_calendar_feed", true, false, false, BODY_NONE),
+	API("DELETE", "/calendar_feed", "api.delete_calendar_feed", true, false, false, BODY_NONE),
+	/* Public: the secret in the path is the credential, which the function checks (and throttles). */
+	{.method = "GET", .pattern = "/calendar/{token}.ics", .handler = HANDLER_API, .function = "api.calendar_feed",
+	 .takes_text = true, .body = BODY_NONE, .in_openapi = true, .content_type = "text/calendar; charset=utf-8"},
 };
 
 const size_t route_count = sizeof(route_table) / sizeof(route_table[0]);
@@ -92,10 +110,14 @@ static bool pattern_matches(const char *pattern, const char *path, size_t len, c
 		plen = (size_t)(pseg_end - pp - 1);
 		slen = (size_t)(sseg_end - sp - 1);
 		if (plen > 0 && pp[1] == '{') {
-			if (slen == 0)
+			/* What follows the closing brace in the pattern's segment must end the path's segment. */
+			const char *suffix = memchr(pp + 1, '}', plen) + 1;
+			size_t suffix_len = (size_t)(pseg_end - suffix);
+
+			if (slen <= suffix_len || memcmp(sseg_end - suffix_len, suffix, suffix_len) != 0)
 				return false;
 			*param = sp + 1;
-			*param_len = slen;
+			*param_len = slen - suffix_len;
 		} else if (plen != slen || memcmp(pp + 1, sp + 1, plen) != 0) {
 			return false;
 		}
@@ -137,6 +159,14 @@ enum route_match_result route_find(const char *method, const char *path, struct 
 		snprintf(m->allow + allow_len, sizeof(m->allow) - allow_len, "OPTIONS");
 		return ROUTE_METHOD_NOT_ALLOWED;
 	}
+	if (m->route->takes_text) {
+		if (param_len > ROUTE_TEXT_MAX) {
+			m->route = NULL;
+			return ROUTE_NOT_FOUND;
+		}
+		memcpy(m->text, param, param_len);
+		m->text[param_len] = '\0';
+	}
 	if (m->route->takes_id && route_parse_id(param, param_len, &m->id) != 0) {
 		const char *open = strchr(m->route->pattern, '{');
 
@@ -173,6 +203,8 @@ static int route_statement(const struct route *r, unsigned max_lag_ms, char *buf
 		return -1;
 	if (r->takes_id)
 		alen += (size_t)snprintf(args + alen, sizeof(args) - alen, "%s$%d::bigint", alen ? ", " : "", n++);
+	if (r->takes_text)
+		alen += (size_t)snprintf(args + alen, sizeof(args) - alen, "%s$%d::text", alen ? ", " : "", n++);
 	if (r->takes_query)
 		alen += (size_t)snprintf(args + alen, sizeof(args) - alen, "%s$%d::json", alen ? ", " : "", n++);
 	if (r->body != BODY_NONE)

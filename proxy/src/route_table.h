@@ -25,7 +25,8 @@ enum route_body {
 
 struct route {
 	const char *method;
-	const char *pattern;       /* literal segments and one "{name}" integer parameter at most */
+	const char *pattern;       /* literal segments and one "{name}" parameter at most, which may end a segment
+				      followed by a literal suffix ("{token}.ics") */
 	enum route_handler handler;
 	const char *function;      /* api function for HANDLER_API and HANDLER_HEALTH */
 	bool authenticated;        /* needs a verified bearer token; claims go to request.jwt.claims */
@@ -33,7 +34,12 @@ struct route {
 	bool takes_query;          /* the query string, as a JSON object of strings, is an argument */
 	enum route_body body;
 	bool in_openapi;           /* described in openapi.json (the docs routes are not, as in FastAPI) */
+	bool takes_text;           /* the path parameter is the first argument as text (ROUTE_TEXT_MAX bytes at most) */
+	const char *content_type;  /* of the function's 2xx answer, which is sent as it is; NULL: application/json */
 };
+
+/* A text path parameter longer than this matches no route. */
+#define ROUTE_TEXT_MAX 128
 
 extern const struct route route_table[];
 extern const size_t route_count;
@@ -48,6 +54,7 @@ enum route_match_result {
 struct route_match {
 	const struct route *route;
 	int64_t id;
+	char text[ROUTE_TEXT_MAX + 1];  /* for a route that takes_text: the parameter, NUL-terminated */
 	const char *param_name;    /* for ROUTE_BAD_ID: the pattern's parameter name, without braces */
 	size_t param_name_len;
 	char allow[64];            /* for ROUTE_METHOD_NOT_ALLOWED: "GET, POST, OPTIONS" */

@@ -36,3 +36,11 @@ SELECT p.oid::regprocedure AS api_function, has_function_privilege('regress_ta_a
 -- PUBLIC may not call the api.
 SELECT count(*) AS public_executable FROM pg_proc p
  WHERE p.pronamespace = 'api'::regnamespace AND has_function_privilege('public', p.oid, 'EXECUTE');
+
+-- Every SECURITY DEFINER function pins its search_path, pg_catalog first and pg_temp last.
+SELECT p.oid::regprocedure AS unpinned FROM pg_proc p
+ WHERE p.pronamespace IN ('ta'::regnamespace, 'api'::regnamespace) AND p.prosecdef
+   AND NOT EXISTS (SELECT FROM unnest(p.proconfig) c WHERE c ~ '^search_path=pg_catalog, .*pg_temp$');
+
+-- The installed schema version is the one therapyassistance.control states.
+SELECT api.schema_version() ~ '^[0-9]+\.[0-9]+$' AS versioned;

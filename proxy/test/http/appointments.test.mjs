@@ -14,7 +14,8 @@ test('create answers the Appointment with a numeric price', async () => {
   const r = await call('POST', '/appointments', visit({ date: '2031-03-01', price: 150.5 }));
   assert.ok(r.status === 200 || r.status === 201, r.text);
   assert.deepEqual(Object.keys(r.json).sort(),
-    ['created_at', 'date', 'end_time', 'id', 'is_paid', 'patient_id', 'price', 'session_note_id', 'start_time']);
+    ['cancel_reason', 'created_at', 'date', 'end_time', 'id', 'is_paid', 'late_cancellation', 'patient_id', 'price',
+     'series_id', 'session_note_id', 'start_time', 'status']);
   assert.equal(r.json.price, 150.5);
   assert.equal(r.json.start_time, '10:00:00');
   assert.equal(r.json.is_paid, false);

@@ -34,6 +34,26 @@ test('GET /openapi.json is an OpenAPI 3 document of every contract path', async 
   ]) assert.ok(r.json.paths[path]?.[method], `${method} ${path}`);
 });
 
+// The closed lists are types in the database (ta.payment_method, ta.audit_action), and the messages that
+// refuse a value outside them list the type's values: the document must list the same ones.
+test('the OpenAPI document lists the values the database accepts for every closed list', async () => {
+  const doc = (await proxy.call('GET', '/openapi.json')).json;
+  const listed = (text) => text.match(/(?:być |\()(.*?)\)?$/)[1].split(/, | lub /);
+  const { token } = await newPractice(proxy, 'enums');
+  const auth = { authorization: `Bearer ${token}` };
+  const method = await proxy.call('GET', '/payments?payment_method=KARTA', { headers: auth });
+  expectError(method, 422);
+  const methods = listed(method.json.detail);
+  for (const schema of ['Payment', 'PaymentCreate', 'PaymentUpdate'])
+    assert.deepEqual(doc.components.schemas[schema].properties.payment_method.enum, methods, schema);
+  assert.deepEqual(doc.paths['/payments'].get.parameters.find((p) => p.name === 'payment_method').schema.enum, methods);
+  const action = await proxy.call('GET', '/audit?action=czytanie', { headers: auth });
+  expectError(action, 422);
+  const actions = listed(action.json.detail);
+  assert.deepEqual(doc.components.schemas.AuditEntry.properties.action.enum, actions);
+  assert.deepEqual(doc.paths['/audit'].get.parameters.find((p) => p.name === 'action').schema.enum, actions);
+});
+
 for (const [path, name] of [['/docs', 'Swagger UI'], ['/redoc', 'ReDoc']]) {
   test(`GET ${path} serves ${name} and every file it loads from the proxy itself`, async () => {
     const page = await proxy.call('GET', path);

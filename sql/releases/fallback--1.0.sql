@@ -1,3 +1,394 @@
+-- therapyassistance, plain-SQL install (built by `make fallback-sql` from the files in sql/),
+-- for a PostgreSQL where no C extension can be installed, such as a shared one.
+-- Run it as the database owner, in one transaction:
+--   psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -1 -f sql/fallback/therapyassistance.sql
+SET client_min_messages = warning;
+
+-- Row-level security never applies to superusers, and the api functions run as the
+-- role that installs them: it must be an ordinary one (the database owner).
+DO $$
+BEGIN
+    IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+        RAISE EXCEPTION 'therapyassistance must be installed by the database owner, not by a superuser'
+            USING HINT = 'row-level security does not bind superusers.';
+    END IF;
+END $$;
+
+-- Trusted extensions: a database owner may create them.
+CREATE EXTENSION IF NOT EXISTS pgcrypto;
+CREATE EXTENSION IF NOT EXISTS btree_gist;
+-- ta: the data and the internals, reachable only by the owner.
+-- api: the functions the application may call.
+CREATE SCHEMA ta;
+COMMENT ON SCHEMA ta IS 'TherapyAssistance data and internals (owner only).';
+CREATE SCHEMA api;
+COMMENT ON SCHEMA api IS 'TherapyAssistance api: one function per use case, granted to the application role.';
+-- SQL twins of the C functions of the extension (sql/native.sql, extension/):
+-- same names, signatures and results, so one regression suite passes on both installs.
+-- They need pgcrypto (hmac, digest), found through each api entry point's search_path.
+
+CREATE FUNCTION ta.base64url_encode(data bytea) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT AS $$
+    SELECT translate(rtrim(replace(encode(data, 'base64'), E'\n', ''), '='), '+/', '-_')
+$$;
+
+-- NULL unless s is canonical unpadded base64url (as extension/base64url.c decides).
+CREATE FUNCTION ta.base64url_decode(s text) RETURNS bytea
+    LANGUAGE plpgsql IMMUTABLE STRICT AS $$
+DECLARE
+    data bytea;
+BEGIN
+    IF s !~ '^[A-Za-z0-9_-]*$' OR length(s) % 4 = 1 THEN
+        RETURN NULL;
+    END IF;
+    data := decode(translate(s, '-_', '+/') || repeat('=', (4 - length(s) % 4) % 4), 'base64');
+    RETURN CASE WHEN ta.base64url_encode(data) = s THEN data END;
+END $$;
+
+CREATE FUNCTION ta.jwt_sign(claims json, secret text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE STRICT AS $$
+DECLARE
+    signing text := 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.' || ta.base64url_encode(convert_to(claims::text, 'UTF8'));
+BEGIN
+    IF octet_length(secret) < 32 THEN
+        RAISE EXCEPTION 'JWT secret must be at least 32 bytes' USING ERRCODE = '22023';
+    END IF;
+    RETURN signing || '.' || ta.base64url_encode(hmac(convert_to(signing, 'UTF8'), convert_to(secret, 'UTF8'), 'sha256'));
+END $$;
+COMMENT ON FUNCTION ta.jwt_sign(json, text) IS
+    'HS256 JWT of the claims, signed with secret (at least 32 bytes).';
+
+-- One top-level member of a JSON object text, exactly once, or NULL.
+CREATE FUNCTION ta.jwt_member(doc json, name text) RETURNS json
+    LANGUAGE sql IMMUTABLE STRICT AS $$
+    SELECT CASE WHEN json_typeof(doc) = 'object'
+                 AND (SELECT count(*) FROM json_object_keys(doc) k WHERE k = name) = 1
+                THEN doc -> name END
+$$;
+
+-- Deepest nesting of objects and arrays, ignoring brackets in strings (as jwt.c does).
+CREATE FUNCTION ta.json_nesting(doc text) RETURNS integer
+    LANGUAGE plpgsql IMMUTABLE STRICT AS $$
+DECLARE
+    depth integer := 0;
+    deepest integer := 0;
+    in_string boolean := false;
+    escaped boolean := false;
+    c text;
+BEGIN
+    FOREACH c IN ARRAY regexp_split_to_array(doc, '') LOOP
+        IF escaped THEN
+            escaped := false;
+        ELSIF in_string THEN
+            IF c = '\' THEN escaped := true; ELSIF c = '"' THEN in_string := false; END IF;
+        ELSIF c = '"' THEN
+            in_string := true;
+        ELSIF c IN ('{', '[') THEN
+            depth := depth + 1;
+            deepest := greatest(deepest, depth);
+        ELSIF c IN ('}', ']') THEN
+            depth := depth - 1;
+        END IF;
+    END LOOP;
+    RETURN deepest;
+END $$;
+
+CREATE FUNCTION ta.jwt_verify(token text, secret text) RETURNS json
+    LANGUAGE plpgsql STABLE STRICT AS $$
+DECLARE
+    parts text[] := string_to_array(token, '.');
+    sig bytea;
+    header json;
+    payload json;
+BEGIN
+    IF octet_length(secret) < 32 THEN
+        RAISE EXCEPTION 'JWT secret must be at least 32 bytes' USING ERRCODE = '22023';
+    END IF;
+    IF octet_length(token) > 8192 OR cardinality(parts) <> 3 THEN
+        RETURN NULL;
+    END IF;
+    sig := ta.base64url_decode(parts[3]);
+    -- Compared as digests: the time taken tells nothing about the expected signature.
+    IF sig IS NULL OR length(sig) <> 32 OR digest(sig, 'sha256') <> digest(
+           hmac(convert_to(parts[1] || '.' || parts[2], 'UTF8'), convert_to(secret, 'UTF8'), 'sha256'), 'sha256') THEN
+        RETURN NULL;
+    END IF;
+    BEGIN
+        header := convert_from(ta.base64url_decode(parts[1]), 'UTF8')::json;
+        payload := convert_from(ta.base64url_decode(parts[2]), 'UTF8')::json;
+        PERFORM header::jsonb, payload::jsonb;  -- refuses \u0000, as the C parser does
+    EXCEPTION WHEN OTHERS THEN
+        RETURN NULL;
+    END;
+    IF ta.json_nesting(header::text) > 16 OR ta.json_nesting(payload::text) > 16 THEN
+        RETURN NULL;
+    END IF;
+    IF json_typeof(ta.jwt_member(header, 'alg')) = 'string' AND ta.jwt_member(header, 'alg') #>> '{}' = 'HS256'
+       AND json_typeof(ta.jwt_member(payload, 'exp')) = 'number'
+       AND (payload ->> 'exp')::float8 > extract(epoch FROM clock_timestamp()) THEN
+        RETURN payload;
+    END IF;
+    RETURN NULL;
+END $$;
+COMMENT ON FUNCTION ta.jwt_verify(text, text) IS
+    'The claims of a valid HS256 token with a numeric exp in the future; NULL for anything else.';
+
+CREATE FUNCTION ta.secure_equal(a text, b text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE STRICT AS $$ SELECT digest(a, 'sha256') = digest(b, 'sha256') $$;
+COMMENT ON FUNCTION ta.secure_equal(text, text) IS
+    'Equality in time independent of the contents (compares digests).';
+
+CREATE FUNCTION ta.is_email(address text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE STRICT AS $$
+    SELECT octet_length(address) <= 254
+       AND octet_length(split_part(address, '@', 1)) <= 64
+       AND address ~ ('^[A-Za-z0-9!#$%&''*+/=?^_`{|}~\u0080-\uffff-]+(\.[A-Za-z0-9!#$%&''*+/=?^_`{|}~\u0080-\uffff-]+)*'
+                      '@([A-Za-z0-9\u0080-\uffff]([A-Za-z0-9\u0080-\uffff-]{0,61}[A-Za-z0-9\u0080-\uffff])?\.)+'
+                      '[A-Za-z0-9\u0080-\uffff][A-Za-z0-9\u0080-\uffff-]{0,61}[A-Za-z0-9\u0080-\uffff]$')
+$$;
+COMMENT ON FUNCTION ta.is_email(text) IS 'local@domain.tld with a dot-atom local part.';
+
+CREATE FUNCTION ta.parse_date(value text) RETURNS date
+    LANGUAGE sql IMMUTABLE STRICT AS $$
+    SELECT make_date(y, m, d) FROM (SELECT substr(value, 1, 4)::int AS y, substr(value, 6, 2)::int AS m,
+                                           substr(value, 9, 2)::int AS d
+                                     WHERE value ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$') v
+     WHERE y BETWEEN 1900 AND 2999 AND m BETWEEN 1 AND 12 AND d >= 1
+       AND d <= extract(day FROM make_date(y, m, 1) + interval '1 month - 1 day')
+$$;
+COMMENT ON FUNCTION ta.parse_date(text) IS 'YYYY-MM-DD (years 1900-2999) or NULL.';
+
+CREATE FUNCTION ta.parse_time(value text) RETURNS time
+    LANGUAGE sql IMMUTABLE STRICT AS $$
+    SELECT make_time(h, m, s) FROM (SELECT substr(value, 1, 2)::int AS h, substr(value, 4, 2)::int AS m,
+                                           coalesce(nullif(substr(value, 7, 2), ''), '0')::int AS s
+                                     WHERE value ~ '^[0-9]{2}:[0-9]{2}(:[0-9]{2})?$') v
+     WHERE h <= 23 AND m <= 59 AND s <= 59
+$$;
+COMMENT ON FUNCTION ta.parse_time(text) IS 'HH:MM or HH:MM:SS or NULL.';
+
+CREATE FUNCTION ta.parse_money(value text) RETURNS numeric
+    LANGUAGE sql IMMUTABLE STRICT AS $$
+    SELECT value::numeric WHERE value ~ '^-?[0-9]{1,8}(\.[0-9]{1,2})?$'
+$$;
+COMMENT ON FUNCTION ta.parse_money(text) IS
+    'A decimal with at most 8 integer digits and 2 decimals, no exponent, or NULL.';
+-- The data model: practices (tenants), their users, and the practice's patients,
+-- appointments, session notes and payments. Rules are constraints here; the api
+-- functions only translate their violations into Polish messages.
+-- Deleting never destroys a record: rows are archived (deleted_at, deleted_by).
+
+-- Configuration the database needs to sign tokens. One row, readable only by the
+-- owner, never dumped (a backup must not carry the signing secret).
+CREATE TABLE ta.settings (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    jwt_secret text NOT NULL CHECK (octet_length(jwt_secret) >= 32),
+    jwt_expiration_hours integer NOT NULL DEFAULT 24 CHECK (jwt_expiration_hours BETWEEN 1 AND 8760)
+);
+COMMENT ON TABLE ta.settings IS 'JWT secret and token lifetime; set with ta.configure().';
+
+CREATE TABLE ta.practices (
+    id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    name text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE ta.practices IS 'A tenant: one therapist''s practice. Registering creates one.';
+
+-- Identity, not practice data: reached only by register, login and the caller check,
+-- which must find a user before any practice is known, so it has no RLS; the
+-- application role has no privilege on it.
+CREATE TABLE ta.users (
+    id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    practice_id bigint NOT NULL REFERENCES ta.practices,
+    email text NOT NULL CHECK (ta.is_email(email)),
+    password_hash text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    deleted_at timestamptz
+);
+CREATE UNIQUE INDEX users_email_key ON ta.users (lower(email));
+CREATE INDEX users_practice_id_idx ON ta.users (practice_id);
+COMMENT ON TABLE ta.users IS 'Therapists who log in; email unique regardless of case.';
+
+CREATE TABLE ta.patients (
+    id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    practice_id bigint NOT NULL REFERENCES ta.practices,
+    name text NOT NULL CHECK (btrim(name) <> '' AND length(name) <= 200),
+    phone text CHECK (length(phone) <= 50),
+    email text CHECK (ta.is_email(email)),
+    notes text CHECK (length(notes) <= 200000),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    deleted_at timestamptz,
+    deleted_by bigint REFERENCES ta.users,
+    UNIQUE (id, practice_id)
+);
+CREATE INDEX patients_practice_id_idx ON ta.patients (practice_id, id) WHERE deleted_at IS NULL;
+COMMENT ON TABLE ta.patients IS 'A practice''s patients.';
+
+CREATE TABLE ta.session_notes (
+    id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    practice_id bigint NOT NULL,
+    patient_id bigint NOT NULL,
+    content text NOT NULL CHECK (btrim(content) <> '' AND length(content) <= 200000),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz,
+    deleted_at timestamptz,
+    deleted_by bigint REFERENCES ta.users,
+    FOREIGN KEY (patient_id, practice_id) REFERENCES ta.patients (id, practice_id),
+    UNIQUE (id, patient_id, practice_id)
+);
+CREATE INDEX session_notes_practice_id_idx ON ta.session_notes (practice_id, created_at DESC)
+    WHERE deleted_at IS NULL;
+CREATE INDEX session_notes_patient_id_idx ON ta.session_notes (patient_id, created_at DESC)
+    WHERE deleted_at IS NULL;
+COMMENT ON TABLE ta.session_notes IS 'Notes written after sessions, per patient.';
+
+CREATE TABLE ta.payments (
+    id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    practice_id bigint NOT NULL,
+    patient_id bigint NOT NULL,
+    amount numeric(10,2) NOT NULL CHECK (amount >= 0),
+    payment_method text NOT NULL CHECK (payment_method IN ('CASH', 'TRANSFER')),
+    description text CHECK (length(description) <= 2000),
+    payment_date date NOT NULL DEFAULT current_date,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    deleted_at timestamptz,
+    deleted_by bigint REFERENCES ta.users,
+    -- the appointments an archived payment covered, kept for the record
+    archived_appointment_ids bigint[],
+    FOREIGN KEY (patient_id, practice_id) REFERENCES ta.patients (id, practice_id),
+    UNIQUE (id, patient_id, practice_id)
+);
+CREATE INDEX payments_practice_id_idx ON ta.payments (practice_id, payment_date DESC, id DESC)
+    WHERE deleted_at IS NULL;
+CREATE INDEX payments_patient_id_idx ON ta.payments (patient_id) WHERE deleted_at IS NULL;
+COMMENT ON TABLE ta.payments IS 'Money received for one or more appointments of one patient.';
+
+-- An appointment is paid exactly when payment_id links it to a payment; a column,
+-- not a flag, so "linked to at most one payment" and "is_paid" cannot disagree. The
+-- foreign keys carry patient and practice, so a link never crosses either.
+CREATE TABLE ta.appointments (
+    id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    practice_id bigint NOT NULL,
+    patient_id bigint NOT NULL,
+    date date NOT NULL,
+    start_time time NOT NULL,
+    end_time time NOT NULL,
+    price numeric(10,2) NOT NULL CHECK (price > 0),
+    session_note_id bigint,
+    payment_id bigint,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    deleted_at timestamptz,
+    deleted_by bigint REFERENCES ta.users,
+    CONSTRAINT appointments_end_after_start CHECK (end_time > start_time),
+    FOREIGN KEY (patient_id, practice_id) REFERENCES ta.patients (id, practice_id),
+    CONSTRAINT appointments_note_fkey FOREIGN KEY (session_note_id, patient_id, practice_id)
+        REFERENCES ta.session_notes (id, patient_id, practice_id),
+    CONSTRAINT appointments_payment_fkey FOREIGN KEY (payment_id, patient_id, practice_id)
+        REFERENCES ta.payments (id, patient_id, practice_id),
+    -- Two live appointments of one practice never overlap; touching ends do not overlap.
+    CONSTRAINT appointments_no_overlap EXCLUDE USING gist (
+        practice_id WITH =,
+        tsrange(date + start_time, date + end_time) WITH &&
+    ) WHERE (deleted_at IS NULL)
+);
+CREATE INDEX appointments_practice_date_idx ON ta.appointments (practice_id, date, start_time)
+    WHERE deleted_at IS NULL;
+CREATE INDEX appointments_patient_id_idx ON ta.appointments (patient_id, date, start_time)
+    WHERE deleted_at IS NULL;
+CREATE INDEX appointments_payment_id_idx ON ta.appointments (payment_id) WHERE payment_id IS NOT NULL;
+COMMENT ON TABLE ta.appointments IS 'Booked sessions; paid when payment_id is set.';
+
+-- Row-level security: a row is visible and writable only when its practice_id is the
+-- caller's. FORCE makes it bind the owner too, and so the SECURITY DEFINER api
+-- functions. There is no DELETE policy: records are archived, never deleted.
+CREATE FUNCTION ta.current_practice_id() RETURNS bigint
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$ SELECT (nullif(current_setting('request.jwt.claims', true), '')::json ->> 'pid')::bigint $$;
+COMMENT ON FUNCTION ta.current_practice_id() IS
+    'The practice of the caller, from the transaction''s request.jwt.claims; NULL when unset.';
+
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['patients', 'session_notes', 'payments', 'appointments'] LOOP
+        EXECUTE format('ALTER TABLE ta.%I ENABLE ROW LEVEL SECURITY', t);
+        EXECUTE format('ALTER TABLE ta.%I FORCE ROW LEVEL SECURITY', t);
+        EXECUTE format('CREATE POLICY %I ON ta.%I FOR SELECT USING (practice_id = (SELECT ta.current_practice_id()))',
+                       t || '_select', t);
+        EXECUTE format('CREATE POLICY %I ON ta.%I FOR INSERT WITH CHECK (practice_id = (SELECT ta.current_practice_id()))',
+                       t || '_insert', t);
+        EXECUTE format('CREATE POLICY %I ON ta.%I FOR UPDATE USING (practice_id = (SELECT ta.current_practice_id()))'
+                       ' WITH CHECK (practice_id = (SELECT ta.current_practice_id()))', t || '_update', t);
+    END LOOP;
+END $$;
+-- Login throttling: failed logins are counted per account (the email as typed, known
+-- or not) and per client address, in a table, so that every proxy in front of the
+-- database shares the count. Ten failures within fifteen minutes refuse further
+-- attempts (SQLSTATE PT429) until the oldest of them is fifteen minutes old; the check
+-- runs before bcrypt, so a locked-out guesser costs the server no hashing.
+
+CREATE TABLE ta.login_failures (
+    id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    email text NOT NULL,
+    client_addr inet,
+    at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX login_failures_email_idx ON ta.login_failures (email, at);
+CREATE INDEX login_failures_client_addr_idx ON ta.login_failures (client_addr, at) WHERE client_addr IS NOT NULL;
+CREATE INDEX login_failures_at_idx ON ta.login_failures (at);
+COMMENT ON TABLE ta.login_failures IS
+    'Failed logins of the last day, per lower(email) and client address; read by ta.login_throttle().';
+-- Not practice data (an unknown email has no practice): only the owner's functions reach it.
+ALTER TABLE ta.login_failures ENABLE ROW LEVEL SECURITY;
+
+-- The client address the proxy set for this transaction (request.client_addr), or NULL.
+CREATE FUNCTION ta.client_addr() RETURNS inet
+    LANGUAGE sql STABLE AS $$ SELECT nullif(current_setting('request.client_addr', true), '')::inet $$;
+COMMENT ON FUNCTION ta.client_addr() IS 'The caller''s address from request.client_addr; NULL when unset.';
+
+-- Waits for the account's and the address's turn, then raises PT429 when either has 10
+-- failures in the last 15 minutes. The turn (a transaction-level advisory lock, always
+-- address first, so two logins never wait for each other crosswise) makes concurrent
+-- attempts count one after another: without it, a burst of parallel guesses would all pass
+-- the check before any of their failures committed. The message says when to retry; DETAIL
+-- carries the same as whole seconds.
+CREATE FUNCTION ta.login_throttle(account text, addr inet) RETURNS void
+    LANGUAGE plpgsql AS $$
+DECLARE
+    window_start constant timestamptz := now() - interval '15 minutes';
+    oldest timestamptz;
+    wait_s integer;
+BEGIN
+    IF addr IS NOT NULL THEN
+        PERFORM pg_advisory_xact_lock(hashtextextended('ta.login_failures addr ' || addr::text, 0));
+    END IF;
+    PERFORM pg_advisory_xact_lock(hashtextextended('ta.login_failures email ' || account, 0));
+    -- The 10th most recent failure of each kind decides: it leaves the window first.
+    SELECT min(at) INTO oldest FROM (
+        (SELECT f.at FROM ta.login_failures f WHERE f.email = account AND f.at > window_start
+          ORDER BY f.at DESC LIMIT 10 OFFSET 9)
+        UNION ALL
+        (SELECT f.at FROM ta.login_failures f WHERE addr IS NOT NULL AND f.client_addr = addr AND f.at > window_start
+          ORDER BY f.at DESC LIMIT 10 OFFSET 9)) tenth;
+    IF oldest IS NOT NULL THEN
+        wait_s := greatest(1, ceil(extract(epoch FROM oldest + interval '15 minutes' - now())))::integer;
+        RAISE EXCEPTION USING ERRCODE = 'PT429', DETAIL = wait_s::text,
+            MESSAGE = format('Zbyt wiele nieudanych prób logowania. Spróbuj ponownie za %s min.',
+                             ceil(wait_s / 60.0)::integer);
+    END IF;
+END $$;
+COMMENT ON FUNCTION ta.login_throttle(text, inet) IS
+    'Serialises logins per account and address; PT429 (DETAIL: seconds to wait) after 10 failures in 15 minutes.';
+
+-- Records a failed login (committed with the 401 answer) and forgets those older than a day.
+CREATE FUNCTION ta.login_failed(account text, addr inet) RETURNS void
+    LANGUAGE sql AS $$
+    DELETE FROM ta.login_failures WHERE at < now() - interval '1 day';
+    INSERT INTO ta.login_failures (email, client_addr) VALUES (account, addr);
+$$;
+COMMENT ON FUNCTION ta.login_failed(text, inet) IS 'Counts one failed login of account from addr.';
 -- The api: one function per use case of the REST contract, each returning the
 -- response body as json or raising a SQLSTATE with the Polish message the client
 -- shows (the SQLSTATE -> HTTP table is in sql/README.md). The entry points are
@@ -1072,3 +1463,168 @@ BEGIN
     EXECUTE format('ALTER FUNCTION api.register(json) SET search_path = pg_catalog, %I, pg_temp', crypto_schema);
     EXECUTE format('ALTER FUNCTION api.login(json) SET search_path = pg_catalog, %I, pg_temp', crypto_schema);
 END $$;
+-- The audit trail (GDPR art. 30/32): one row per api call that reads or changes patient
+-- data, written by the call itself, so it commits or rolls back with what it records.
+-- Append-only: no UPDATE or DELETE policy (row-level security is forced, so even the
+-- owner's functions match no row), and a trigger refuses UPDATE, DELETE and TRUNCATE
+-- to everyone, the superuser too, while it exists.
+
+-- No foreign keys: a key check would lock the user's and the practice's rows on every
+-- read, and the trail must not depend on what it records anyway.
+CREATE TABLE ta.audit_log (
+    id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    practice_id bigint NOT NULL,
+    user_id bigint NOT NULL,
+    action text NOT NULL CHECK (action IN ('read', 'create', 'update', 'delete', 'export')),
+    route text,
+    patient_ids bigint[] NOT NULL DEFAULT '{}',
+    client_addr inet,
+    at timestamptz NOT NULL DEFAULT now()
+);
+-- The one index besides the key, ascending so that new rows go to its rightmost page (a
+-- backward scan serves newest-first). No GIN on patient_ids: every read would update it (its
+-- pending list is one page all sessions lock), halving GET throughput; the patient filter of
+-- GET /audit and the export scan the practice's rows instead.
+CREATE INDEX audit_log_practice_at_idx ON ta.audit_log (practice_id, at, id);
+COMMENT ON TABLE ta.audit_log IS
+    'Who read or changed which patients'' data, when, from where (append-only).';
+COMMENT ON COLUMN ta.audit_log.route IS 'The request''s route as the proxy names it (request.route), e.g. GET /patients/{id}.';
+
+ALTER TABLE ta.audit_log ENABLE ROW LEVEL SECURITY;
+ALTER TABLE ta.audit_log FORCE ROW LEVEL SECURITY;
+CREATE POLICY audit_log_select ON ta.audit_log FOR SELECT
+    USING (practice_id = (SELECT ta.current_practice_id()));
+CREATE POLICY audit_log_insert ON ta.audit_log FOR INSERT
+    WITH CHECK (practice_id = (SELECT ta.current_practice_id()));
+
+CREATE FUNCTION ta.audit_log_refuse_change() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'the audit trail is append-only: % refused', TG_OP USING ERRCODE = '42501';
+END $$;
+CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON ta.audit_log
+    FOR EACH ROW EXECUTE FUNCTION ta.audit_log_refuse_change();
+CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON ta.audit_log
+    FOR EACH STATEMENT EXECUTE FUNCTION ta.audit_log_refuse_change();
+
+-- Records one call of the caller (uid, of the claims' practice). A read that has written
+-- nothing else commits asynchronously (synchronous_commit off for this transaction): the
+-- audit row is then its only write, and waiting for the WAL flush would make every GET as
+-- slow as a write. What that risks: a crash of PostgreSQL itself (not of the proxy) within
+-- a fraction of a second may lose the newest read rows; never a write, nor the audit row
+-- of a write, and no later commit can survive without them (WAL is ordered).
+--
+-- On a hot standby (the read replica of the proxy's DB_READ_URL) nothing can be written: the
+-- row is then handed to the proxy in response.audit, and the proxy writes it on the primary
+-- with api.record_read before it answers; if that fails, the answer is never sent.
+CREATE FUNCTION ta.audit(uid bigint, action text, patient_ids bigint[]) RETURNS void
+    LANGUAGE plpgsql AS $$
+BEGIN
+    IF pg_is_in_recovery() THEN
+        PERFORM set_config('response.audit',
+                           json_build_object('action', action, 'patient_ids', coalesce(patient_ids, '{}'))::text, true);
+        RETURN;
+    END IF;
+    IF action = 'read' AND pg_current_xact_id_if_assigned() IS NULL THEN
+        PERFORM set_config('synchronous_commit', 'off', true);
+    END IF;
+    INSERT INTO ta.audit_log (practice_id, user_id, action, route, patient_ids, client_addr)
+    VALUES (ta.current_practice_id(), uid, audit.action, nullif(current_setting('request.route', true), ''),
+            coalesce(audit.patient_ids, '{}'), ta.client_addr());
+END $$;
+COMMENT ON FUNCTION ta.audit(bigint, text, bigint[]) IS
+    'Appends one audit row for the caller: action is read, create, update, delete or export.';
+
+---------------------------------------------------------------------------------------
+-- The trail and the patient's record, as the api answers them
+
+CREATE FUNCTION api.list_audit(q json) RETURNS json
+    LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    params json := ta.query_params(q);
+    skip integer := ta.query_int(params, 'skip', 0, 0, 1000000000);
+    lim integer := ta.query_int(params, 'limit', 100, 1, 1000);
+    patient bigint := ta.query_id(params, 'patient_id');
+    who bigint := ta.query_id(params, 'user_id');
+    date_from date := ta.query_date(params, 'date_from');
+    date_to date := ta.query_date(params, 'date_to');
+    act text := nullif(ta.field_text(params, 'action'), '');
+BEGIN
+    PERFORM ta.caller();
+    IF act NOT IN ('read', 'create', 'update', 'delete', 'export') THEN
+        PERFORM ta.raise('22023', 'Nieprawidłowa czynność w polu action (read, create, update, delete lub export)',
+                         'action');
+    END IF;
+    RETURN coalesce((
+        SELECT json_agg(json_build_object('id', l.id, 'at', l.at, 'user_id', l.user_id, 'action', l.action,
+                                          'route', l.route, 'patient_ids', l.patient_ids,
+                                          'client_addr', host(l.client_addr))
+                        ORDER BY l.at DESC, l.id DESC)
+          FROM (SELECT * FROM ta.audit_log l
+                 WHERE (patient IS NULL OR l.patient_ids @> ARRAY[patient])
+                   AND (who IS NULL OR l.user_id = who)
+                   AND (act IS NULL OR l.action = act)
+                   AND (date_from IS NULL OR l.at >= date_from)
+                   AND (date_to IS NULL OR l.at < date_to + 1)
+                 ORDER BY l.at DESC, l.id DESC OFFSET skip LIMIT lim) l), '[]');
+END $$;
+COMMENT ON FUNCTION api.list_audit(json) IS
+    'GET /audit?patient_id&user_id&action&date_from&date_to&skip&limit: the practice''s trail, newest first.';
+
+-- Everything stored about one patient, archived rows included (the right of access,
+-- GDPR art. 15), with who accessed it; the export itself is audited.
+CREATE FUNCTION api.export_patient(id bigint) RETURNS json
+    LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    uid bigint := ta.caller();
+    result json;
+BEGIN
+    SELECT json_build_object(
+        'patient', to_jsonb(p) - 'practice_id',
+        'appointments', coalesce((SELECT json_agg((to_jsonb(a) - 'practice_id' - 'payment_id')
+                                                  || jsonb_build_object('is_paid', a.payment_id IS NOT NULL,
+                                                                        'payment_id', a.payment_id)
+                                                  ORDER BY a.date, a.start_time, a.id)
+                                    FROM ta.appointments a WHERE a.patient_id = p.id), '[]'),
+        'session_notes', coalesce((SELECT json_agg(to_jsonb(n) - 'practice_id' ORDER BY n.created_at, n.id)
+                                     FROM ta.session_notes n WHERE n.patient_id = p.id), '[]'),
+        'payments', coalesce((SELECT json_agg(to_jsonb(pay) - 'practice_id' ORDER BY pay.payment_date, pay.id)
+                                FROM ta.payments pay WHERE pay.patient_id = p.id), '[]'),
+        'access_log', coalesce((SELECT json_agg(json_build_object('at', l.at, 'user_id', l.user_id,
+                                                                  'action', l.action, 'route', l.route)
+                                                ORDER BY l.at, l.id)
+                                  FROM ta.audit_log l WHERE l.patient_ids @> ARRAY[p.id]), '[]'))
+      INTO result
+      FROM ta.patients p WHERE p.id = export_patient.id;
+    IF result IS NULL THEN
+        PERFORM ta.raise('P0002', 'Pacjent nie został znaleziony');
+    END IF;
+    PERFORM ta.audit(uid, 'export', ARRAY[export_patient.id]);
+    RETURN result;
+END $$;
+COMMENT ON FUNCTION api.export_patient(bigint) IS
+    'GET /patients/{id}/export: every stored row about the patient, archived ones too, and who accessed them.';
+
+-- The audit row of a read that the read replica answered (see ta.audit), written on the
+-- primary by the proxy before the answer leaves. Only reads can be served by a replica, so
+-- only their actions are taken; the practice and user are the caller's, as for every row.
+CREATE FUNCTION api.record_read(audit json) RETURNS json
+    LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    uid bigint := ta.caller();
+    act text := audit ->> 'action';
+    ids bigint[];
+BEGIN
+    IF json_typeof(audit) IS DISTINCT FROM 'object' OR act IS NULL OR act NOT IN ('read', 'export')
+       OR json_typeof(audit -> 'patient_ids') IS DISTINCT FROM 'array' THEN
+        PERFORM ta.raise('22023', 'Nieprawidłowy wpis dziennika dostępu');
+    END IF;
+    SELECT array_agg(ta.to_id(e, 'patient_ids') ORDER BY n) INTO ids
+      FROM json_array_elements_text(audit -> 'patient_ids') WITH ORDINALITY AS t(e, n);
+    PERFORM ta.audit(uid, act, ids);
+    RETURN '{}';
+END $$;
+COMMENT ON FUNCTION api.record_read(json) IS
+    'The audit row of a read served by the read replica, written on the primary by the proxy (no route).';
+
+REVOKE ALL ON FUNCTION api.list_audit(json), api.export_patient(bigint), api.record_read(json) FROM PUBLIC;

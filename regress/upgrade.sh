@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# regress/upgrade.sh [extension|fallback]: every released version upgrades to this code's, on
+# that install, keeping every row. For each released version V (sql/releases/):
+#  1. a fresh V holds exactly the tables sql/releases/schema-V.txt describes (what the step's
+#     guard expects);
+#  2. V filled through its api (regress/upgrade/fill-V.sql), upgraded the way make up does it
+#     (stack/install-db.sh): every table and sequence of V reads back identical, column by column;
+#  3. the upgraded schema equals a fresh install's (pg_dump --schema-only, normalised);
+#  4. an upgrade that meets a table changed by hand, the wrong role or a newer schema stops
+#     with a message and changes nothing.
+# The regress suite on an upgraded database is regress/run.sh with UPGRADE_FROM=V.
+# shellcheck source=stack/env.sh
+. "$(dirname "$0")/../stack/env.sh"
+install=${1:-$TA_INSTALL}
+owner=regress_ta_owner app=regress_ta_app other=regress_ta_other
+secret="regress-secret-do-not-use-0123456789abcdef"
+out=$WORK/regress/upgrade-$install
+current=$(sed -n "s/^default_version = '\(.*\)'$/\1/p" "$ROOT/therapyassistance.control")
+failures=0
+mkdir -p "$out"
+
+check() {  # check NAME EXPECTED ACTUAL
+    if [ "$2" = "$3" ]; then say "ok: $1"; else say "FAILED: $1: expected [$2], got [$3]"; failures=$((failures + 1)); fi
+}
+q() { local db=$1; shift; psql_super -d "$db" -tA "$@"; }
+as() { local role=$1 db=$2; shift 2; "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -U "$role" -d "$db" "$@"; }
+fresh_db() {
+    psql_super -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" \
+        -c "CREATE DATABASE $1 OWNER $owner"
+}
+# install_released DB VERSION: the frozen install script of VERSION, configured, the api granted.
+install_released() {
+    if [ "$install" = extension ]; then
+        as "$owner" "$1" -c "SET client_min_messages = warning" -c "CREATE EXTENSION therapyassistance VERSION '$2' CASCADE"
+    else
+        as "$owner" "$1" -1 -f "$ROOT/sql/releases/fallback--$2.sql" >/dev/null
+    fi
+    as "$owner" "$1" -c "SELECT ta.configure('$secret')" -c "SELECT ta.grant_api('$app')" >/dev/null
+}
+upgrade() { TA_INSTALL=$install BACKUP=${BACKUP:-0} "$ROOT/stack/install-db.sh" "$1" "$owner" "$app" "$secret"; }
+version() {  # 1.0 did not record its version
+    if [ "$(q "$1" -c "SELECT to_regprocedure('api.schema_version()') IS NULL")" = t ]; then echo 1.0; else
+        q "$1" -c 'SELECT api.schema_version()'; fi
+}
+fingerprint() { q "$1" -f "$ROOT/sql/upgrade/fingerprint.sql"; }
+# The schema as pg_dump sees it; --binary-upgrade makes it list an extension's members too.
+# Left out: comments, settings, OIDs and the dump's random \restrict key.
+schema() {
+    "$PGBIN/pg_dump" -U postgres --schema-only --binary-upgrade --no-tablespaces "$1" |
+        grep -Ev '^(--|SET |SELECT pg_catalog\.(set_config|setval|binary_upgrade_)|WHERE oid = |\\(un)?restrict |$)'
+    q "$1" -c "SELECT 'dumped with data: ' || string_agg(c::regclass::text, ', ' ORDER BY c::regclass::text)
+                 FROM pg_extension e, unnest(e.extconfig) c WHERE e.extname = 'therapyassistance'"
+}
+
+psql_super -d postgres >/dev/null <<SQL
+SELECT format('CREATE ROLE %I LOGIN', r) FROM unnest(ARRAY['$owner', '$app', '$other']) r
+ WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r) \gexec
+SQL
+
+fresh_db ta_upgrade_fresh
+TA_INSTALL=$install "$ROOT/stack/install-db.sh" ta_upgrade_fresh "$owner" "$app" "$secret"
+schema ta_upgrade_fresh > "$out/fresh.schema"
+
+for released in "$ROOT"/sql/releases/schema-*.txt; do
+    from=$(basename "$released" .txt); from=${from#schema-}
+    [ "$from" != "$current" ] || continue  # released and current: nothing to upgrade from yet
+    db=ta_upgrade_from_$(echo "$from" | tr . _)
+    fresh_db "$db"
+    install_released "$db" "$from"
+    check "a fresh $from ($install) holds the tables sql/releases/schema-$from.txt describes" \
+        "$(cat "$released")" "$(fingerprint "$db")"
+
+    as "$app" "$db" -f "$ROOT/regress/upgrade/fill-$from.sql"
+    q "$db" -f "$ROOT/regress/upgrade/row-queries.sql" > "$out/rows-$from.sql"
+    q "$db" -f "$out/rows-$from.sql" > "$out/rows-before"
+    check "$from was filled through its api (rows in every table)" "" \
+        "$(awk -F'|' 'NF == 3 && $2 == 0 { print $1 }' "$out/rows-before")"
+
+    # As make up does it: a backup first (make backup's file), then the upgrade.
+    rm -rf "$out/backups"
+    BACKUP=1 BACKUP_DIR=$out/backups upgrade "$db" > "$out/upgrade.log" 2>&1 ||
+        { cat "$out/upgrade.log" >&2; failures=$((failures + 1)); }
+    backup=$(sed -n "s/^backed up $db (schema $from) to //p" "$out/upgrade.log")
+    check "the upgrade said it backed $from up first, into a file that is there" "1" "$([ -s "$backup" ] && echo 1)"
+    check "$from upgraded to $current ($install)" "$current" "$(version "$db")"
+    q "$db" -f "$out/rows-$from.sql" > "$out/rows-after" 2>&1
+    check "every row of $from reads back unchanged after the upgrade" "$(cat "$out/rows-before")" "$(cat "$out/rows-after")"
+    schema "$db" > "$out/upgraded.schema"
+    if diff -u "$out/fresh.schema" "$out/upgraded.schema" > "$out/schema.diff"; then
+        say "ok: the schema upgraded from $from equals a fresh $current install ($install)"
+    else
+        say "FAILED: the schema upgraded from $from differs from a fresh $current install ($install):"
+        head -60 "$out/schema.diff" >&2
+        failures=$((failures + 1))
+    fi
+
+    # make restore of the backup taken on V: restored, then upgraded in the same transaction. On a shared
+    # PostgreSQL (no superuser: TA_ADMIN empty) the plain-SQL install is restored into new schemas.
+    for admin in postgres $([ "$install" = fallback ] && echo '""'); do
+        admin=${admin//\"/}
+        # A row the backup does not hold: gone once the restore has replaced the data.
+        psql_super -d "$db" -c "INSERT INTO ta.practices (name) VALUES ('after the backup')"
+        TA_DB=$db TA_OWNER=$owner TA_APP=$app TA_ADMIN=$admin BACKUP_DIR=$out/backups JWT_SECRET=$secret \
+            "$ROOT/ops/stack-db.sh" restore "$backup" --yes > "$out/restore.log" 2>&1 || cat "$out/restore.log" >&2
+        check "a backup of $from restores and is upgraded to $current (${admin:-owner only})" "$current" "$(version "$db")"
+        q "$db" -f "$out/rows-$from.sql" > "$out/rows-after" 2>&1
+        check "... with every row of $from unchanged" "$(cat "$out/rows-before")" "$(cat "$out/rows-after")"
+    done
+
+    # Bad input: each attempt must stop with its message and leave the database as it was.
+    fresh_db "$db"
+    install_released "$db" "$from"
+    before=$(fingerprint "$db")
+    as "$owner" "$db" -c "ALTER TABLE ta.patients ADD COLUMN pesel text"
+    rc=0; msg=$(upgrade "$db" 2>&1) || rc=$?
+    check "a table changed by hand stops the upgrade, naming the change" "1 1" \
+        "$([ $rc != 0 ] && echo 1) $(grep -q 'column ta.patients.pesel' <<<"$msg" && echo 1)"
+    check "... and leaves $from as it was" "$from|$before" "$(version "$db")|$(fingerprint "$db" | grep -v ' ta.patients.pesel ')"
+    as "$owner" "$db" -c "ALTER TABLE ta.patients DROP COLUMN pesel"
+    if [ "$install" = fallback ]; then
+        rc=0; msg=$(as "$other" "$db" -f "$ROOT/sql/fallback/upgrade.sql" 2>&1) || rc=$?
+        check "an upgrade by a role that does not own the schema stops" "1 1" \
+            "$([ $rc != 0 ] && echo 1) $(grep -q "run the upgrade as $owner" <<<"$msg" && echo 1)"
+        check "... and leaves $from as it was" "$from" "$(version "$db")"
+    fi
+done
+
+# A schema newer than this code: nothing is done to it, and the message says so.
+db=ta_upgrade_newer
+fresh_db "$db"
+TA_INSTALL=$install "$ROOT/stack/install-db.sh" "$db" "$owner" "$app" "$secret"
+if [ "$install" = fallback ]; then
+    as "$owner" "$db" -c "CREATE OR REPLACE FUNCTION api.schema_version() RETURNS text LANGUAGE sql IMMUTABLE AS \$\$ SELECT '9.0'::text \$\$"
+else
+    psql_super -d "$db" -c "UPDATE pg_extension SET extversion = '9.0' WHERE extname = 'therapyassistance'"
+fi
+rc=0; msg=$(upgrade "$db" 2>&1) || rc=$?
+check "a database newer than this code is refused, naming both versions" "1 1" \
+    "$([ $rc != 0 ] && echo 1) $(grep -q "9.0.*$current" <<<"$msg" && echo 1)"
+if [ "$install" = fallback ]; then
+    rc=0; msg=$(as "$owner" "$db" -f "$ROOT/sql/fallback/upgrade.sql" 2>&1) || rc=$?
+    check "sql/fallback/upgrade.sql refuses it too" "1 1" "$([ $rc != 0 ] && echo 1) $(grep -q 'version 9.0' <<<"$msg" && echo 1)"
+fi
+
+# Released scripts are never edited: each is the file its release froze (sql/releases/SHA256SUMS).
+check "the released scripts are as released" "" "$(cd "$ROOT/sql/releases" && sha256sum --quiet -c SHA256SUMS 2>&1)"
+
+if [ $failures = 0 ]; then say "upgrade ($install): all checks passed"; else say "upgrade ($install): $failures checks failed"; fi
+[ $failures = 0 ]

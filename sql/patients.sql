@@ -1,0 +1,120 @@
+-- Patients. The api: one function per use case of the REST contract, each returning the
+-- response body as json or raising a SQLSTATE with the Polish message the client
+-- shows. The entry points are SECURITY DEFINER so the application role needs no
+-- privilege on any table; row-level security still binds them to the caller's practice.
+
+-- JSON shapes of the contract. Lists aggregate composite rows (json_agg of a record is
+-- several times cheaper than json_build_object per row); the attribute names are the keys.
+CREATE TYPE ta.patient_out AS (id bigint, name text, phone text, email text, notes text, created_at timestamptz);
+CREATE FUNCTION ta.patient_out(p ta.patients) RETURNS ta.patient_out
+    LANGUAGE sql IMMUTABLE AS $$ SELECT ROW(p.id, p.name, p.phone, p.email, p.notes, p.created_at)::ta.patient_out $$;
+
+
+
+CREATE FUNCTION api.list_patients(q json) RETURNS json
+    LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    params json := ta.query_params(q);
+    skip integer := ta.query_int(params, 'skip', 0, 0, 1000000000);
+    lim integer := ta.query_int(params, 'limit', 100, 1, 1000);
+    search text := lower(nullif(btrim(ta.field_text(params, 'search')), ''));
+    uid bigint := ta.caller();
+    result json;
+    ids bigint[];
+BEGIN
+    SELECT coalesce(json_agg(ta.patient_out(p) ORDER BY p.id), '[]'), array_agg(p.id ORDER BY p.id)
+      INTO result, ids
+      FROM (SELECT * FROM ta.patients p
+             WHERE p.deleted_at IS NULL
+               AND (search IS NULL OR strpos(lower(p.name), search) > 0
+                    OR strpos(lower(p.email), search) > 0 OR strpos(p.phone, search) > 0)
+             ORDER BY p.id OFFSET skip LIMIT lim) p;
+    PERFORM ta.audit(uid, 'read', ids);
+    RETURN result;
+END $$;
+COMMENT ON FUNCTION api.list_patients(json) IS 'GET /patients?skip&limit[&search]';
+
+CREATE FUNCTION api.get_patient(id bigint) RETURNS json
+    LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    uid bigint := ta.caller();
+    result json;
+BEGIN
+    SELECT row_to_json(ta.patient_out(p)) INTO result FROM ta.patients p
+     WHERE p.id = get_patient.id AND p.deleted_at IS NULL;
+    IF result IS NULL THEN
+        PERFORM ta.raise('P0002', 'Pacjent nie został znaleziony');
+    END IF;
+    PERFORM ta.audit(uid, 'read', ARRAY[get_patient.id]);
+    RETURN result;
+END $$;
+COMMENT ON FUNCTION api.get_patient(bigint) IS 'GET /patients/{id}';
+
+CREATE FUNCTION api.create_patient(body json) RETURNS json
+    LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    c text;
+    col text;
+    p ta.patients;
+    uid bigint := ta.caller();
+BEGIN
+    PERFORM ta.require_object(body);
+    INSERT INTO ta.patients (practice_id, name, phone, email, notes)
+    VALUES (ta.current_practice_id(), ta.field_text(body, 'name'), ta.field_optional_text(body, 'phone'),
+            ta.field_optional_text(body, 'email'), ta.field_text(body, 'notes'))
+    RETURNING * INTO p;
+    PERFORM ta.audit(uid, 'create', ARRAY[p.id]);
+    RETURN row_to_json(ta.patient_out(p));
+EXCEPTION WHEN integrity_constraint_violation THEN
+    GET STACKED DIAGNOSTICS c = CONSTRAINT_NAME, col = COLUMN_NAME;
+    PERFORM ta.explain_violation(SQLSTATE, c, col);
+END $$;
+COMMENT ON FUNCTION api.create_patient(json) IS 'POST /patients';
+
+CREATE FUNCTION api.update_patient(id bigint, body json) RETURNS json
+    LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    c text;
+    col text;
+    p ta.patients;
+    uid bigint := ta.caller();
+BEGIN
+    PERFORM ta.require_object(body);
+    UPDATE ta.patients SET
+        name = CASE WHEN body -> 'name' IS NULL THEN name ELSE ta.field_text(body, 'name') END,
+        phone = CASE WHEN body -> 'phone' IS NULL THEN phone ELSE ta.field_optional_text(body, 'phone') END,
+        email = CASE WHEN body -> 'email' IS NULL THEN email ELSE ta.field_optional_text(body, 'email') END,
+        notes = CASE WHEN body -> 'notes' IS NULL THEN notes ELSE ta.field_text(body, 'notes') END
+     WHERE patients.id = update_patient.id AND deleted_at IS NULL
+    RETURNING * INTO p;
+    IF p.id IS NULL THEN
+        PERFORM ta.raise('P0002', 'Pacjent nie został znaleziony');
+    END IF;
+    PERFORM ta.audit(uid, 'update', ARRAY[p.id]);
+    RETURN row_to_json(ta.patient_out(p));
+EXCEPTION WHEN integrity_constraint_violation THEN
+    GET STACKED DIAGNOSTICS c = CONSTRAINT_NAME, col = COLUMN_NAME;
+    PERFORM ta.explain_violation(SQLSTATE, c, col);
+END $$;
+COMMENT ON FUNCTION api.update_patient(bigint, json) IS 'PUT /patients/{id}: any subset of the fields.';
+
+-- Archives the patient with their appointments and notes; payments stay (accounts).
+CREATE FUNCTION api.delete_patient(id bigint) RETURNS json
+    LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    uid bigint := ta.caller();
+BEGIN
+    UPDATE ta.patients SET deleted_at = now(), deleted_by = uid
+     WHERE patients.id = delete_patient.id AND deleted_at IS NULL;
+    IF NOT FOUND THEN
+        PERFORM ta.raise('P0002', 'Pacjent nie został znaleziony');
+    END IF;
+    UPDATE ta.appointments SET deleted_at = now(), deleted_by = uid
+     WHERE patient_id = delete_patient.id AND deleted_at IS NULL;
+    UPDATE ta.session_notes SET deleted_at = now(), deleted_by = uid
+     WHERE patient_id = delete_patient.id AND deleted_at IS NULL;
+    PERFORM ta.audit(uid, 'delete', ARRAY[delete_patient.id]);
+    RETURN json_build_object('detail', 'Pacjent został usunięty');
+END $$;
+COMMENT ON FUNCTION api.delete_patient(bigint) IS 'DELETE /patients/{id}: archives, keeps the records.';
+

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# sql/release.sh: releases the version therapyassistance.control names, freezing its scripts
+# into sql/releases/ (never edited again): the install scripts of both installs, every step in
+# the making (sql/upgrade/FROM--VERSION/, whose sources it then removes), the fingerprint of
+# its tables (schema-VERSION.txt, from a fresh install in a scratch database of the local
+# cluster) and their checksums. Then `git tag vVERSION`, and the next schema change opens
+# sql/upgrade/VERSION--NEXT/ with default_version bumped to NEXT.
+# shellcheck source=stack/env.sh
+. "$(dirname "$0")/../stack/env.sh"
+version=$(sed -n "s/^default_version = '\(.*\)'$/\1/p" "$ROOT/therapyassistance.control")
+rel=$ROOT/sql/releases
+[ ! -e "$rel/therapyassistance--$version.sql" ] || { say "$version is released already"; exit 1; }
+pg_running || { say "PostgreSQL is not running: make up first"; exit 1; }
+
+"$ROOT/sql/build.sh" install extension "$version" > "$rel/therapyassistance--$version.sql"
+"$ROOT/sql/build.sh" install fallback "$version" > "$rel/fallback--$version.sql"
+for step in "$ROOT"/sql/upgrade/*--"$version"/; do
+    [ -d "$step" ] || continue
+    from=$(basename "$step"); from=${from%--*}
+    "$ROOT/sql/build.sh" step extension "$from" "$version" > "$rel/therapyassistance--$from--$version.sql"
+    "$ROOT/sql/build.sh" step fallback "$from" "$version" > "$rel/fallback--$from--$version.sql"
+    git -C "$ROOT" rm -rq "sql/upgrade/$from--$version"
+done
+
+db=ta_release_fingerprint owner=ta_release_owner
+psql_super -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" \
+    -c "DROP ROLE IF EXISTS $owner" -c "CREATE ROLE $owner LOGIN" -c "CREATE DATABASE $db OWNER $owner"
+"$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -U "$owner" -d "$db" -1 -f "$rel/fallback--$version.sql" >/dev/null
+psql_super -d "$db" -tA -f "$ROOT/sql/upgrade/fingerprint.sql" > "$rel/schema-$version.txt"
+psql_super -d postgres -c "DROP DATABASE $db" -c "DROP ROLE $owner"
+
+# The sums of the files released before stay as they were: a changed one still fails the check.
+(cd "$rel" && sha256sum -- ./*"$version".sql "schema-$version.txt" | sed 's| \./| |' >> SHA256SUMS)
+git -C "$ROOT" add sql/releases
+say "released $version into sql/releases/: commit, then git tag v$version"
+say "regress/upgrade/fill-$version.sql (its data, written through its api) is needed once $version is upgraded from"
