@@ -35,6 +35,14 @@ export const ROUTE_LABELS: Readonly<Record<string, string>> = {
   'DELETE /payments/{id}': 'płatność',
   'GET /payments/patient/{patient_id}/unpaid-appointments': 'nieopłacone wizyty pacjenta',
   'GET /payments/statistics/summary': 'statystyki płatności',
+  'GET /statistics/appointments': 'statystyki wizyt',
+  'POST /appointment_series': 'nowa seria wizyt',
+  'GET /appointment_series/{id}': 'seria wizyt',
+  'PATCH /appointment_series/{id}': 'seria wizyt',
+  'DELETE /appointment_series/{id}': 'seria wizyt (odwołanie)',
+  'POST /calendar_feed': 'adres kalendarza do subskrypcji',
+  'DELETE /calendar_feed': 'adres kalendarza do subskrypcji',
+  'GET /calendar/{token}.ics': 'kalendarz w subskrypcji (inicjały pacjentów)',
 };
 
 /**
