@@ -26,8 +26,8 @@ interface Toasts {
 const ToastContext = createContext<Toasts | null>(null);
 let lastId = 0;
 
-// A plain message goes after a while; one with an action stays until it is used or closed, so
-// nobody has to race a timer to undo (WCAG 2.2.1).
+// A plain message goes after a while; one with an action, or a refusal, stays until it is used or
+// closed, so nobody has to race a timer to undo or to read why it failed (WCAG 2.2.1).
 const PLAIN_TOAST_MS = 8000;
 
 /**
@@ -44,7 +44,7 @@ export function ToastProvider({ children }: { children: ReactNode }) {
   }, []);
 
   useEffect(() => {
-    if (!toast || toast.action) return;
+    if (!toast || toast.action || toast.error) return;
     const timer = setTimeout(() => setToast((t) => (t?.id === toast.id ? null : t)), PLAIN_TOAST_MS);
     return () => clearTimeout(timer);
   }, [toast]);
