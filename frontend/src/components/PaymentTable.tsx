@@ -35,8 +35,8 @@ export function PaymentTable({ payments, showPatient = true, onDelete }: {
             return (
               <tr key={p.id}>
                 <td className="whitespace-nowrap px-4 py-2 tabular-nums">
-                  <Link className="link" to={`/platnosci/${p.id}`} aria-label={`Płatność z ${day}: szczegóły`}>
-                    {formatDateTime(p.payment_date)}
+                  <Link className="link" to={`/platnosci/${p.id}`}>
+                    {formatDateTime(p.payment_date)}<span className="sr-only">: szczegóły płatności</span>
                   </Link>
                 </td>
                 {showPatient && <td className="px-4 py-2">{p.patient_name}</td>}
