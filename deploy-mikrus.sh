@@ -337,7 +337,6 @@ schema_version() {
                                                  CASE WHEN to_regprocedure('api.schema_version()') IS NULL THEN '1.0' END)" |
         { read -r v; if [ -n "$v" ]; then echo "$v"; else owner_psql "$DB_NAME" -tA -c 'SELECT api.schema_version()'; fi; }
 }
-code_schema_version() { sed -n "s/^default_version = '\(.*\)'$/\1/p" "$TA_ROOT/therapyassistance.control"; }
 
 # Installs the schema or upgrades it, then stores the secret and grants the api.
 install_schema() {
@@ -353,7 +352,7 @@ install_schema() {
     else
         local have need
         have=$(schema_version) need=$(code_schema_version)
-        if [ "$have" != "$need" ] && [ "$(printf '%s\n' "$have" "$need" | sort -V | tail -n 1)" = "$have" ]; then
+        if version_newer "$have" "$need"; then
             die "the database has schema $have, newer than this code's $need: nothing was changed"
         fi
         if [ "$have" != "$need" ]; then

@@ -21,6 +21,10 @@
 BACKUP_KEEP=${BACKUP_KEEP:-14}
 # The code's own folder: the schema version it needs and the plain-SQL upgrade script.
 TA_CODE=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# The schema version this code needs (therapyassistance.control's default_version).
+code_schema_version() { sed -n "s/^default_version = '\(.*\)'$/\1/p" "$TA_CODE/therapyassistance.control"; }
+# version_newer A B: whether schema version A is newer than B.
+version_newer() { [ "$1" != "$2" ] && [ "$(printf '%s\n' "$1" "$2" | sort -V | tail -n 1)" = "$1" ]; }
 JWT_EXPIRATION_HOURS=${JWT_EXPIRATION_HOURS:-24}
 # The name of the temporary policy; the restore leaves it out.
 BACKUP_POLICY=ta_backup_read
@@ -176,8 +180,8 @@ restore_sql() {
         > "$list" || return 1
     local from current
     from=$(backup_schema_version "$file") || return 1
-    current=$(sed -n "s/^default_version = '\(.*\)'$/\1/p" "$TA_CODE/therapyassistance.control")
-    if [ "$(printf '%s\n' "$from" "$current" | sort -V | tail -n 1)" != "$current" ]; then
+    current=$(code_schema_version)
+    if version_newer "$from" "$current"; then
         fail "$file holds schema version $from, newer than this code's $current: use the code of $from or newer"
         return 1
     fi

@@ -55,8 +55,8 @@ static enum MHD_Result call_database(struct request *r, struct MHD_Connection *c
 	if (res == NULL)
 		return respond_detail(r, c, MHD_HTTP_SERVICE_UNAVAILABLE, DETAIL_UNAVAILABLE, NULL, NULL);
 	/* The session's next reads wait for the replica to have replayed this write (see read_routing.h). */
-	if (!read && env->reads != NULL && r->claims != NULL)
-		read_routing_note_write(env->reads, r->claims);
+	if (!read && env->reads != NULL && r->token != NULL)
+		read_routing_note_write(env->reads, r->token);
 	if (route->function != NULL && strcmp(route->function, "api.logout") == 0)
 		bearer_auth_forget(env->auth, r->token);
 	return respond_result(r, c, res);

@@ -15,7 +15,7 @@
 #define MAX_SQL 800
 /* After a replica fails to answer, reads go to the primary for this long before it is tried again. */
 #define READ_RETRY_MS 1000
-/* Sessions whose recent writes keep their reads on the primary (by a hash of the claims; sharing a slot only
+/* Sessions whose recent writes keep their reads on the primary (by a hash of the token; sharing a slot only
  * sends more reads to the primary). */
 #define WRITE_SLOTS 1024
 
@@ -39,12 +39,12 @@ static long long monotonic_ms(void)
 	return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
-/* The read-your-writes slot of a session: FNV-1a of its claims (the same token, the same claims). */
-static atomic_llong *write_slot(struct read_routing *reads, const char *claims)
+/* The read-your-writes slot of a session: FNV-1a of its bearer token. */
+static atomic_llong *write_slot(struct read_routing *reads, const char *token)
 {
 	unsigned long h = 2166136261u;
 
-	for (const char *p = claims; *p != '\0'; p++)
+	for (const char *p = token; *p != '\0'; p++)
 		h = (h ^ (unsigned char)*p) * 16777619u;
 	return &reads->last_write[h % WRITE_SLOTS];
 }
@@ -82,9 +82,9 @@ void read_routing_destroy(struct read_routing *reads)
 	free(reads);
 }
 
-void read_routing_note_write(struct read_routing *reads, const char *claims)
+void read_routing_note_write(struct read_routing *reads, const char *token)
 {
-	atomic_store(write_slot(reads, claims), monotonic_ms());
+	atomic_store(write_slot(reads, token), monotonic_ms());
 }
 
 enum read_outcome read_routing_try(struct read_routing *reads, struct db_pool *primary, const struct route *route,
@@ -97,7 +97,7 @@ enum read_outcome read_routing_try(struct read_routing *reads, struct db_pool *p
 	char name[128];
 
 	*res = NULL;
-	/* Only authenticated GETs ($2 the claims) have a replica statement. */
+	/* Only authenticated GETs ($2 the token, the session's write-slot key) have a replica statement. */
 	if (reads->statements[statement] == NULL || !route->authenticated || nparams < 2 ||
 	    now < atomic_load(&reads->retry_at) ||
 	    now - atomic_load(write_slot(reads, params[1])) < (long long)reads->max_lag_ms)

@@ -32,13 +32,13 @@ enum read_outcome {
 };
 
 /*
- * Runs route's read on the replica with params ($1 address, $2 claims, ...), then its audit row on primary.
+ * Runs route's read on the replica with params ($1 address, $2 token, ...), then its audit row on primary.
  * *res (caller PQclears) is set for READ_ANSWERED and READ_UNRECORDED.
  */
 enum read_outcome read_routing_try(struct read_routing *reads, struct db_pool *primary, const struct route *route,
 				   int nparams, const char *const *params, PGresult **res);
 
-/* Keeps the reads of the session with these claims on the primary for DB_READ_MAX_LAG_MS (read your writes). */
-void read_routing_note_write(struct read_routing *reads, const char *claims);
+/* Keeps the reads of the session with this token on the primary for DB_READ_MAX_LAG_MS (read your writes). */
+void read_routing_note_write(struct read_routing *reads, const char *token);
 
 #endif
