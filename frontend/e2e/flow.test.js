@@ -11,6 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
+// A Polish practice: the browser and this test's own dates keep Warsaw's clock, as the database's
+// days do, so that a run near midnight UTC sees the same "today" everywhere.
+process.env.TZ = 'Europe/Warsaw';
 const BASE_URL = (process.env.BASE_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const SHOTS = new URL('../e2e-screenshots/', import.meta.url).pathname;
@@ -44,6 +47,7 @@ test('a therapist registers, books, writes, gets paid and logs out', async (t) =
     headless: true,
     viewport: { width: 1440, height: 900 },
     locale: 'pl-PL',
+    timezoneId: 'Europe/Warsaw',
     args: ['--lang=pl', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
       '--disable-sync', '--no-first-run'],
   });
