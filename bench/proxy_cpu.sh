@@ -100,7 +100,7 @@ http {
     server { listen 127.0.0.1:$LB_PORT; root $dir/www; default_type application/json; }
 }
 CONF
-    local nginx_text="nginx: not installed"
+    local nginx_text="nginx: not run (not installed, or port $LB_PORT taken)"
     if [ -x /usr/sbin/nginx ] && port_free "$LB_PORT"; then
         /usr/sbin/nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log"
         for _ in $(seq 50); do curl -fs -o /dev/null "http://127.0.0.1:$LB_PORT/patients" && break; sleep 0.1; done
@@ -109,6 +109,8 @@ CONF
         read -r requests _ < <(proxy_cpu_wrk "$LB_PORT" "$worker" "$PROXY_CPU_SECONDS")
         read -r c _ s < <(per_request "$before" "$(proc_sample "$worker")" "$requests")
         kill -TERM "$(cat "$dir/nginx.pid")"
+        # LB_PORT is the next section's: wait until this nginx has let it go.
+        for _ in $(seq 100); do port_free "$LB_PORT" && break; sleep 0.1; done
         nginx_text="nginx sending the same $(wc -c <"$dir/www/patients") bytes from a file (1 worker, 32 connections): **$c µs** CPU and $s context switches per request"
     fi
     # The subshell's children's user and system time, then the transactions pgbench counted.
