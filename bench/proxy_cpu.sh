@@ -21,25 +21,26 @@ proxy_cpu_wrk() {
 }
 
 proxy_cpu_section() {
-    local url=$1 i r port before user_before requests non2xx out name syscalls c f s
+    local url=$1 i port before user_before requests non2xx out name syscalls c f s rounds
     shift
     local -a bins=("$@") pids=() ports=()
-    local -A cpu user switches faults errors
+    local -A pc_cpu pc_user pc_switches pc_faults pc_errors
     for i in "${!bins[@]}"; do
         port=$((PROXY_PORT + 2 + i))
         PROXY_BIN=${bins[i]} start_proxy "$port" "$url"
+        # shellcheck disable=SC2154  # start_proxy (bench/run.sh) sets proxy_pid
         pids[i]=$proxy_pid ports[i]=$port
         proxy_cpu_wrk "$port" "$proxy_pid" 1 >/dev/null   # warm: connections, prepared statements, token cache
     done
-    for r in $(seq "$PROXY_CPU_ROUNDS"); do
+    for _ in $(seq "$PROXY_CPU_ROUNDS"); do
         for i in "${!bins[@]}"; do
             before=$(proc_sample "${pids[i]}") user_before=$(awk '{print $14}' "/proc/${pids[i]}/stat")
             read -r requests non2xx < <(proxy_cpu_wrk "${ports[i]}" "${pids[i]}" "$PROXY_CPU_SECONDS")
             read -r c f s < <(per_request "$before" "$(proc_sample "${pids[i]}")" "$requests")
-            cpu[$i]+="$c " faults[$i]+="$f " switches[$i]+="$s "
-            user[$i]+="$(awk -v b="$user_before" -v n="$requests" -v hz="$(getconf CLK_TCK)" \
+            pc_cpu[$i]+="$c " pc_faults[$i]+="$f " pc_switches[$i]+="$s "
+            pc_user[$i]+="$(awk -v b="$user_before" -v n="$requests" -v hz="$(getconf CLK_TCK)" \
                 '{if (n > 0) printf "%.0f", ($14 - b) * 1e6 / hz / n; else print 0}' "/proc/${pids[i]}/stat") "
-            errors[$i]=$(( ${errors[$i]:-0} + non2xx ))
+            pc_errors[$i]=$(( ${pc_errors[$i]:-0} + non2xx ))
         done
     done
     out=$BENCH/proxy_cpu.md
@@ -52,10 +53,10 @@ proxy_cpu_section() {
         echo "|---|---|---|---|---|---|---|---|"
         for i in "${!bins[@]}"; do
             name=${bins[i]#"$ROOT/"}
-            # shellcheck disable=SC2086  # the lists are words
             syscalls=$(proxy_cpu_syscalls "${ports[i]}" "${pids[i]}")
-            # shellcheck disable=SC2086
-            echo "| \`$name\` | **$(proxy_cpu_median ${cpu[$i]})** ($(echo ${cpu[$i]} | sed 's/ /, /g')) | $(proxy_cpu_median ${user[$i]}) | $(proxy_cpu_median ${switches[$i]}) | $(proxy_cpu_median ${faults[$i]}) | $syscalls | ${errors[$i]} |"
+            rounds=${pc_cpu[$i]% }
+            # shellcheck disable=SC2086  # the lists are words
+            echo "| \`$name\` | **$(proxy_cpu_median ${pc_cpu[$i]})** (${rounds// /, }) | $(proxy_cpu_median ${pc_user[$i]}) | $(proxy_cpu_median ${pc_switches[$i]}) | $(proxy_cpu_median ${pc_faults[$i]}) | $syscalls | ${pc_errors[$i]} |"
         done
         echo
         echo "$floors"
