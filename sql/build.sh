@@ -114,8 +114,8 @@ step() {  # step KIND FROM TO
 
 # Every step there is, "FROM TO" a line, oldest first: the released and the one in the making.
 steps() {
-    { for f in releases/therapyassistance--*--*.sql; do [ -e "$f" ] && basename "$f" .sql | cut -d- -f3,5; done
-      for d in upgrade/*--*/; do [ -d "$d" ] && basename "$d" | sed 's/--/-/'; done; } |
+    { for f in releases/therapyassistance--*--*.sql; do [ -e "$f" ] || continue; basename "$f" .sql | cut -d- -f3,5; done
+      for d in upgrade/*--*/; do [ -d "$d" ] || continue; basename "$d" | sed 's/--/-/'; done; } |
         sort -u -t- -k1,1V | tr - ' '
 }
 
