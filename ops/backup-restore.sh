@@ -310,7 +310,7 @@ restore_run() {
     local -; set -o pipefail
     if [[ $file == *.age ]]; then
         # Decrypted next to the backups (private), the plain file removed however the restore ends.
-        [ -f "$file" ] && [ -r "$file" ] || { fail "cannot read backup file '$file'"; return 1; }
+        if [ ! -f "$file" ] || [ ! -r "$file" ]; then fail "cannot read backup file '$file'"; return 1; fi
         (umask 077 && mkdir -p -- "$BACKUP_DIR") || return 1
         work=$(umask 077 && mktemp -d "$BACKUP_DIR/.decrypt.XXXXXX") || return 1
         if safety=$(backup_decrypt "$file" "${BACKUP_AGE_IDENTITY:-}" "$work"); then
