@@ -156,6 +156,8 @@ write_settings() {
         echo "# or smtps://) and MAIL_FROM, and/or SMSAPI_TOKEN; then ./deploy-mikrus.sh restart."
         if [ $local_db = 1 ]; then env_line DB_HOST 127.0.0.1; else env_line DB_HOST "$DB_HOST"; fi
         env_line DB_PORT "${DB_PORT:-5432}"
+        # TLS to a database on another machine, as the proxy's (the notifier also defaults to require there).
+        if [ $local_db = 0 ]; then env_line DB_SSLMODE "${DB_SSLMODE:-require}"; fi
         env_line DB_NAME "${DB_NAME:-therapyassistance}"
         if [ $local_db = 1 ]; then env_line DB_NOTIFIER ta_notifier; else env_line DB_NOTIFIER "$DB_USER"; fi
         if [ $local_db = 1 ]; then env_line DB_NOTIFIER_PASSWORD "$(random_secret 24)"; else env_line DB_NOTIFIER_PASSWORD "$DB_PASSWORD"; fi

@@ -97,6 +97,8 @@ free_port() {
     grep -qx 'DB_HOST=psql01.mikr.us' "$TA_ETC/.env"
     # TLS to the shared PostgreSQL unless told otherwise (the proxy and psql both read it).
     grep -qx 'DB_SSLMODE=require' "$TA_ETC/.env"
+    # ... and the reminder sender's (it reads names, addresses and phone numbers with the same role's password).
+    grep -qx 'DB_SSLMODE=require' "$TA_ETC/notifier.env"
     grep -qx 'DB_USER=x' "$TA_ETC/.env"
     grep -qx 'DB_OWNER=x' "$TA_ETC/owner.env"
     # Values with spaces survive the round trip through the files.
