@@ -31,11 +31,12 @@ END $$;
 -- ta.audit_log (row-level security needs it) and every api function runs as the owner, so
 -- whoever holds the owner's password, or runs SQL through one of its functions, could
 -- otherwise disable the append-only trigger (ALTER TABLE ... DISABLE TRIGGER), drop or
--- replace it, add a rule or a BEFORE INSERT trigger that swallows rows, or drop a column.
+-- replace it, add a rule or a BEFORE INSERT trigger that swallows rows, drop a column or
+-- change its default, make the table UNLOGGED (emptied by a crash) or give it a child table.
 -- An event trigger (only a superuser creates or changes one; this script runs as one)
--- compares, at the end of every DDL command of a non-superuser, the trail's columns,
--- triggers, rules and trigger function with what this script installed, and rolls the
--- command back when they differ. The trigger function belongs to the superuser (the owner
+-- compares, at the end of every DDL command of a non-superuser, the trail's persistence,
+-- columns, defaults, inheritance, triggers, rules and trigger function with what this
+-- script installed, and rolls the command back when they differ. The trigger function belongs to the superuser (the owner
 -- cannot replace it), and so does schema ta_guard (the owner of a schema may drop what is
 -- in it). Row-level security switches stay the owner's: a restore lifts FORCE while it loads.
 CREATE SCHEMA IF NOT EXISTS ta_guard;
@@ -47,9 +48,15 @@ DECLARE
     -- What the guard compares; only pg_catalog is read, by name, so that it needs no privilege.
     state constant text := $state$
     SELECT pg_catalog.concat_ws(E'\n',
-        (SELECT pg_catalog.string_agg(pg_catalog.format('%s %s %s', a.attname,
-                    pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull), ', ' ORDER BY a.attnum)
-           FROM pg_catalog.pg_attribute a WHERE a.attrelid = trail AND a.attnum > 0 AND NOT a.attisdropped),
+        (SELECT pg_catalog.format('%s %s', c.relkind, c.relpersistence) FROM pg_catalog.pg_class c WHERE c.oid = trail),
+        (SELECT pg_catalog.string_agg(pg_catalog.format('%s %s %s %s', a.attname,
+                    pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull,
+                    pg_catalog.pg_get_expr(d.adbin, d.adrelid)), ', ' ORDER BY a.attnum)
+           FROM pg_catalog.pg_attribute a
+                LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+          WHERE a.attrelid = trail AND a.attnum > 0 AND NOT a.attisdropped),
+        (SELECT pg_catalog.count(*) || ' inheritance links' FROM pg_catalog.pg_inherits i
+          WHERE i.inhparent = trail OR i.inhrelid = trail),
         (SELECT pg_catalog.string_agg(pg_catalog.format('%s %s', t.tgenabled, pg_catalog.pg_get_triggerdef(t.oid)), ', '
                                       ORDER BY t.tgname)
            FROM pg_catalog.pg_trigger t WHERE t.tgrelid = trail),

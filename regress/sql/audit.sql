@@ -193,7 +193,8 @@ SELECT count(*) > 30 AS kept, count(*) FILTER (WHERE action NOT IN ('read', 'cre
   FROM ta.audit_log;
 
 -- The trail's triggers, table and trigger function cannot be disabled, dropped, replaced or
--- bypassed (a rule or BEFORE INSERT trigger that swallows rows) by the application role, nor,
+-- bypassed (a rule or BEFORE INSERT trigger that swallows rows, an UNLOGGED table that a crash
+-- empties, a child table) by the application role, nor,
 -- in the extension install, by the owner the api runs as (an event trigger that only a
 -- superuser can change rolls the command back). The plain-SQL install has no superuser to
 -- install that guard: there the owner can (SECURITY.md), and the hash chains below show what
@@ -224,7 +225,10 @@ INSERT INTO regress.trail_attacks VALUES
     (8, 'CREATE TRIGGER audit_log_swallow BEFORE INSERT ON ta.audit_log FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger()'),
     (9, 'ALTER TABLE ta.audit_log DROP COLUMN client_addr'),
     (10, 'ALTER TABLE ta.audit_log RENAME TO audit_log_old'),
-    (11, 'ALTER SCHEMA ta RENAME TO ta_old');
+    (11, 'ALTER SCHEMA ta RENAME TO ta_old'),
+    (12, 'ALTER TABLE ta.audit_log SET UNLOGGED'),
+    (13, 'ALTER TABLE ta.audit_log ALTER COLUMN at SET DEFAULT ''2000-01-01'''),
+    (14, 'CREATE TABLE ta.audit_log_extra () INHERITS (ta.audit_log)');
 SELECT EXISTS (SELECT FROM pg_extension WHERE extname = 'therapyassistance') AS extension_install \gset
 SET ROLE regress_ta_app;
 SELECT n, regress.try_ddl(cmd) LIKE 'refused: %' AS app_refused FROM regress.trail_attacks ORDER BY n;
