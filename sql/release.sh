@@ -12,8 +12,11 @@ rel=$ROOT/sql/releases
 [ ! -e "$rel/therapyassistance--$version.sql" ] || { say "$version is released already"; exit 1; }
 pg_running || { say "PostgreSQL is not running: make up first"; exit 1; }
 
-"$ROOT/sql/build.sh" install extension "$version" > "$rel/therapyassistance--$version.sql"
-"$ROOT/sql/build.sh" install fallback "$version" > "$rel/fallback--$version.sql"
+# Both built before either is written: once a frozen install script exists, the build checks against it.
+"$ROOT/sql/build.sh" install extension "$version" > "$rel/.extension.tmp"
+"$ROOT/sql/build.sh" install fallback "$version" > "$rel/.fallback.tmp"
+mv "$rel/.extension.tmp" "$rel/therapyassistance--$version.sql"
+mv "$rel/.fallback.tmp" "$rel/fallback--$version.sql"
 for step in "$ROOT"/sql/upgrade/*--"$version"/; do
     [ -d "$step" ] || continue
     from=$(basename "$step"); from=${from%--*}
