@@ -1,7 +1,8 @@
 /* therapyassistance-notifier: sends what the outbox says is due, one message per transaction.
  * Loop: claim (row locked) -> hand over (SMTP or SMSAPI) -> record, commit and claim the next,
- * in one round trip -> ...; when nothing is due, wait for NOTIFY ta_outbox or the next due time. SIGTERM/SIGINT finish the
- * message in hand, record it, and exit. See README.md for why a crash duplicates at most one. */
+ * in one round trip -> ...; when nothing is due, wait for NOTIFY ta_outbox or the next due time.
+ * SIGTERM/SIGINT finish the message in hand, record it, and exit. See README.md for why a crash
+ * duplicates at most one. */
 #include <curl/curl.h>
 #include <signal.h>
 #include <stdio.h>
