@@ -4,13 +4,14 @@
 # ta_bench_sched_<install> is made afresh and, through the api over HTTP (a bench proxy on SCHED_PORT, default
 # PORT+5), a busy practice is seeded: 40 patients with a weekly series of 52 sessions each (Monday to Friday, 09:00
 # to 16:50, from four weeks ago, holidays skipped), two of them cancelled from half-way: 2,080 appointments in
-# the calendar feed's window. Then, one request at a time:
+# the calendar feed's window. Then, one request at a time, in SCHED_ROUNDS (5) rounds that take the databases in
+# turn (so that the shared machine's load falls on all of them alike):
 #   feed    SCHED_FEEDS (50) fetches of GET /calendar/{token}.ics: median, p95, bytes;
 #   series  SCHED_SERIES (30) creations POST /appointment_series (52 weeks, holidays skipped), each for a patient
 #           of its own in a free evening slot inside the feed's year, so that every one succeeds (201);
-# curl's time_total for each (the client's process start excluded). Next to them the same api calls in one
-# psql session as ta_app, as the proxy prepares them (\timing per call), so the proxy's share is visible, the
-# backend's minor page faults per call (/proc), and EXPLAIN ANALYZE of the feed's query.
+# curl's time_total for each (the client's process start excluded). Next to them the same api calls in a psql
+# session as ta_app, as the proxy prepares them (\timing per call), so the proxy's share is visible, with the
+# backend's CPU time and minor page faults per call (/proc); and EXPLAIN ANALYZE of the feed's statements.
 # SCHED_BEFORE=REV adds a database "fallback@REV" installed from that revision's plain-SQL script (a git worktree
 # in .work), measured in the same run: before and after side by side. Prints a Markdown section; with --report
 # FILE it also replaces that section of FILE.
@@ -21,34 +22,32 @@ if [ "${1:-}" = --report ]; then report=$2; shift 2; fi
 installs=("$@")
 [ ${#installs[@]} -gt 0 ] || installs=(extension fallback)
 n_feed=${SCHED_FEEDS:-50} n_series=${SCHED_SERIES:-30}
-port=${SCHED_PORT:-$((PORT + 5))}
-url=http://127.0.0.1:$port
+n_rounds=${SCHED_ROUNDS:-5}
+base_port=${SCHED_PORT:-$((PORT + 5))}
 dir=$WORK/bench/scheduling
 mkdir -p "$dir"
 pg_running || { say "PostgreSQL is not running: make up first"; exit 1; }
 secret=$(jwt_secret)
 PASSWORD=bench-haslo-123
 
-proxy_pid=
-stop_proxy() {
-    [ -n "$proxy_pid" ] || return 0
-    kill -TERM "$proxy_pid" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$proxy_pid" 2>/dev/null || break; sleep 0.1; done
-    proxy_pid=
-}
-before_tree=
+proxy_pids=()
 cleanup() {
-    stop_proxy
+    local pid
+    for pid in "${proxy_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${proxy_pids[@]}"; do
+        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    done
     if [ -n "$before_tree" ]; then git -C "$ROOT" worktree remove --force "$before_tree" 2>/dev/null || true; fi
 }
+before_tree=
 trap cleanup EXIT
-start_proxy() {  # start_proxy DB
-    [ -z "$(ss -ltnH "sport = :$port")" ] || { say "port $port is taken (SCHED_PORT moves it)"; exit 1; }
-    DATABASE_URL="postgresql:///$1?host=$PGSOCK&port=$DB_PORT&user=$DB_APP" JWT_SECRET=$secret PORT=$port \
-        PROXY_ENV_FILE=/dev/null "$ROOT/proxy/therapyassistance-proxy" >>"$dir/proxy.log" 2>&1 &
-    proxy_pid=$!
-    for _ in $(seq 100); do curl -fs -o /dev/null "$url/health" && return 0; sleep 0.1; done
-    say "the bench proxy did not answer: $dir/proxy.log"; tail -5 "$dir/proxy.log" >&2; exit 1
+start_proxy() {  # start_proxy DB PORT
+    [ -z "$(ss -ltnH "sport = :$2")" ] || { say "port $2 is taken (SCHED_PORT moves the bench's proxies)"; exit 1; }
+    DATABASE_URL="postgresql:///$1?host=$PGSOCK&port=$DB_PORT&user=$DB_APP" JWT_SECRET=$secret PORT=$2 \
+        PROXY_ENV_FILE=/dev/null "$ROOT/proxy/therapyassistance-proxy" >>"$dir/proxy-$2.log" 2>&1 &
+    proxy_pids+=($!)
+    for _ in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$2/health" && return 0; sleep 0.1; done
+    say "the bench proxy did not answer: $dir/proxy-$2.log"; tail -5 "$dir/proxy-$2.log" >&2; exit 1
 }
 
 # Dates: the Monday four weeks ago starts the seed's series; the measured series start in the Monday after it.
@@ -71,12 +70,13 @@ slot_body() {  # slot_body PATIENT K
         $((mins / 60)) $((mins % 60)) $(((mins + 20) / 60)) $(((mins + 20) % 60))
 }
 
-setup() {  # setup DB INSTALL [CHECKOUT]: a fresh database with the seeded practice; sets token, feed_token, patients
-    local db=$1 install=$2 tree=${3:-$ROOT} body p i out series
+setup() {  # setup DB INSTALL CHECKOUT PORT: a fresh database with the seeded practice behind a proxy on PORT;
+    # its token, feed token and patients go to $dir/DB.state (use_db reads them)
+    local db=$1 install=$2 tree=$3 url=http://127.0.0.1:$4 body p i out series token feed_token patients
     psql_super -d postgres -q -c "SET client_min_messages = warning" \
         -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db OWNER $DB_OWNER"
     TA_INSTALL=$install WORK=$WORK "$tree/stack/install-db.sh" "$db" "$DB_OWNER" "$DB_APP" "$secret"
-    start_proxy "$db"
+    start_proxy "$db" "$4"
     curl -fsS -o /dev/null -H 'Content-Type: application/json' \
         -d "{\"email\": \"grafik@example.com\", \"password\": \"$PASSWORD\"}" "$url/auth/register"
     token=$(curl -fsS -d "username=grafik%40example.com&password=$PASSWORD" "$url/auth/login" | jget access_token)
@@ -104,27 +104,28 @@ setup() {  # setup DB INSTALL [CHECKOUT]: a fresh database with the seeded pract
     feed_token=$(curl -fsS -X POST -H "Authorization: Bearer $token" "$url/calendar_feed" |
                  sed -n 's|.*"/calendar/\([^".]*\)\.ics".*|\1|p')
     psql_super -d "$db" -q -c "VACUUM (ANALYZE)" -c CHECKPOINT
+    { echo "$4"; echo "$token"; echo "$feed_token"; printf '%s\n' "${patients[@]}"; } >"$dir/$db.state"
+}
+use_db() {  # use_db DB: sets url, token, feed_token, patients
+    local state
+    mapfile -t state <"$dir/$1.state"
+    url=http://127.0.0.1:${state[0]} token=${state[1]} feed_token=${state[2]} patients=("${state[@]:3}")
 }
 
-# http_feed: n_feed fetches; prints "median p95 bytes status"
+# http_feed DB N: N fetches, their "seconds bytes status" appended to $dir/DB.feed
 http_feed() {
-    local f=$dir/feed.times
-    : >"$f"
-    for _ in $(seq "$n_feed"); do
-        curl -sS -o "$dir/feed.ics" -w '%{time_total} %{size_download} %{http_code}\n' "$url/calendar/$feed_token.ics" >>"$f"
-    done
-    echo "$(cut -d' ' -f1 "$f" | stats) $(tail -1 "$f" | cut -d' ' -f2) $(cut -d' ' -f3 "$f" | sort -u | tr '\n' ,)"
+    for _ in $(seq "$2"); do
+        curl -sS -o "$dir/$1.ics" -w '%{time_total} %{size_download} %{http_code}\n' "$url/calendar/$feed_token.ics"
+    done >>"$dir/$1.feed"
 }
-# http_series FIRST-K: n_series creations for patients[40 + K...], slots K...; prints "median p95 statuses"
+# http_series DB FIRST-K N: N creations for patients[40 + K...] in slots K..., "seconds status" to $dir/DB.series
 http_series() {
-    local f=$dir/series.times k
-    : >"$f"
-    for ((k = $1; k < $1 + n_series; k++)); do
+    local k
+    for ((k = $2; k < $2 + $3; k++)); do
         curl -sS -o /dev/null -w '%{time_total} %{http_code}\n' -H "Authorization: Bearer $token" \
             -H 'Content-Type: application/json' -d "$(slot_body "${patients[$((40 + k))]}" "$k")" \
-            "$url/appointment_series" >>"$f"
-    done
-    echo "$(cut -d' ' -f1 "$f" | stats) $(cut -d' ' -f2 "$f" | sort -u | tr '\n' ,)"
+            "$url/appointment_series"
+    done >>"$dir/$1.series"
 }
 
 # The statement the proxy prepares for a route (proxy/src/route_table.c), its parameters written in.
@@ -136,32 +137,40 @@ app_sql() {  # app_sql ROUTE CALL [TOKEN]
         "$1" "$claims" "$2"
     printf "SELECT length(body), current_setting('response.status', true) FROM answer;\n"
 }
-# sql_times DB SCRIPT: runs SCRIPT's statements in one psql session as ta_app with \timing; prints
-# "median p95 faults-per-call" (the backend's minor page faults over the calls, from /proc).
+# sql_times DB SCRIPT OUT WARM-UP: runs SCRIPT's statements in one psql session as ta_app with \timing, after the
+# untimed WARM-UP statement (a new session plans everything once); appends the seconds of each call to OUT and
+# "calls cpu-ticks faults" of the backend over them to OUT.proc (/proc).
 sql_times() {
     local out
-    out=$({ echo 'SELECT pg_backend_pid() AS pid \gset'; echo '\setenv BACKEND :pid'
-            echo '\! awk '"'"'{print "F0", $10}'"'"' /proc/$BACKEND/stat'; echo '\timing on'; cat "$2"; echo '\timing off'
-            echo '\! awk '"'"'{print "F1", $10}'"'"' /proc/$BACKEND/stat'; } |
-          "$PGBIN/psql" -X -q -At -F ' ' -v ON_ERROR_STOP=1 -U "$DB_APP" -d "$1" 2>&1 |
-          awk '/^F0 / {f0 = $2} /^F1 / {f1 = $2} /^Time: / {n++; print "T", $2 / 1000} /ERROR/ {print "E", $0}
-               END {print "F", n ? (f1 - f0) / n : 0}')
-    if grep -q '^E' <<<"$out"; then say "$(grep '^E' <<<"$out" | head -3)"; fi
-    echo "$(awk '$1 == "T" {print $2}' <<<"$out" | stats) $(awk '$1 == "F" {printf "%.0f", $2}' <<<"$out")"
+    out=$({ echo 'SELECT pg_backend_pid() AS pid \gset'; echo '\setenv BACKEND :pid'; echo "$4"
+            echo '\! awk '"'"'{print "P0", $14 + $15, $10}'"'"' /proc/$BACKEND/stat'; echo '\timing on'; cat "$2"
+            echo '\timing off'; echo '\! awk '"'"'{print "P1", $14 + $15, $10}'"'"' /proc/$BACKEND/stat'; } |
+          "$PGBIN/psql" -X -q -At -F ' ' -v ON_ERROR_STOP=1 -U "$DB_APP" -d "$1" 2>&1)
+    if grep -q ERROR <<<"$out"; then say "$(grep ERROR <<<"$out" | head -3)"; fi
+    awk '/^Time: / {print $2 / 1000}' <<<"$out" >>"$3"
+    awk '/^P0 / {c0 = $2; f0 = $3} /^P1 / {c1 = $2; f1 = $3} /^Time: / {n++}
+         END {print n, c1 - c0, f1 - f0}' <<<"$out" >>"$3.proc"
 }
-sql_feed() {  # sql_feed DB
+sql_feed() {  # sql_feed DB N
     local s=$dir/feed.sql
-    for _ in $(seq "$n_feed"); do app_sql "GET /calendar/{token}.ics" "api.calendar_feed('$feed_token')"; done >"$s"
-    sql_times "$1" "$s"
+    for _ in $(seq "$2"); do app_sql "GET /calendar/{token}.ics" "api.calendar_feed('$feed_token')"; done >"$s"
+    sql_times "$1" "$s" "$dir/$1.sqlfeed" "$(head -1 "$s")"
 }
-sql_series() {  # sql_series DB FIRST-K
+sql_series() {  # sql_series DB FIRST-K N
     local s=$dir/series.sql k
-    for ((k = $2; k < $2 + n_series; k++)); do
+    for ((k = $2; k < $2 + $3; k++)); do
         app_sql "POST /appointment_series" \
             "api.create_appointment_series('$(slot_body "${patients[$((40 + k))]}" "$k" | tr -d '\n')'::json)" "$token"
     done >"$s"
-    sql_times "$1" "$s"
+    sql_times "$1" "$s" "$dir/$1.sqlseries" "$(app_sql "POST /appointment_series" "api.create_appointment_series('$(
+        slot_body "${patients[$((40 + $2))]}" "$2" | tr -d '\n' | sed 's/}$/, "dry_run": true}/')'::json)" "$token")"
 }
+# per_call FILE.proc: "CPU-ms faults" per call over the rounds
+per_call() {
+    awk -v hz="$(getconf CLK_TCK)" '{n += $1; c += $2; f += $3}
+        END {if (n) printf "%.1f %.0f\n", c * 1000 / hz / n, f / n; else print "- -"}' "$1"
+}
+
 # The plans of the feed's statements as api.calendar_feed runs them (auto_explain, nested, with timing).
 feed_plan() {  # feed_plan DB
     psql_super -d "$1" -At 2>&1 <<SQL | sed -n 's/^[A-Z]*:  duration: /duration: /p; /^ *Query Text\|^ *->\|^[A-Z][a-zA-Z ]*  (\|^ *Planning\|^ *Execution\|^ *Buffers\|^ *Index Cond\|^ *Sort\|^ *InitPlan\|^ *SubPlan/p' | cut -c1-160
@@ -193,31 +202,59 @@ for i in "${!dbs[@]}"; do
     db=${dbs[$i]} label=${labels[$i]} tree=$ROOT install=$label
     case $label in fallback@*) tree=$before_tree install=fallback ;; esac
     say "scheduling bench: seeding $db ($label) through the api"
-    setup "$db" "$install" "$tree"
-    events=$(psql_super -d "$db" -tA -c "SELECT count(*) FROM ta.appointments
-                                          WHERE date BETWEEN current_date - 30 AND current_date + 366")
-    say "scheduling bench: measuring $label ($events appointments in the feed's window)"
-    read -r hf_med hf_p95 hf_bytes hf_status < <(http_feed)
-    read -r sf_med sf_p95 sf_faults < <(sql_feed "$db")
-    read -r hs_med hs_p95 hs_status < <(http_series 0)
-    read -r ss_med ss_p95 ss_faults < <(sql_series "$db" "$n_series")
-    stop_proxy
-    echo "| $label | $events | $hf_med / $hf_p95 | $sf_med / $sf_p95 | $hf_bytes | $sf_faults |" \
-         "$hs_med / $hs_p95 | $ss_med / $ss_p95 | $ss_faults | ${hf_status%,} ${hs_status%,} | $(load) |" >>"$rows"
-    { echo "$label:"; feed_plan "$db"; echo; } >>"$plans"
+    setup "$db" "$install" "$tree" $((base_port + i))
+    rm -f "$dir/$db".{feed,series,sqlfeed,sqlseries}*
+done
+# The feed first (the series add to its year), every database in turn in each round.
+per_feed=$(( (n_feed + n_rounds - 1) / n_rounds )) per_series=$(( (n_series + n_rounds - 1) / n_rounds ))
+declare -A events=()
+for db in "${dbs[@]}"; do
+    events[$db]=$(psql_super -d "$db" -tA -c "SELECT count(*) FROM ta.appointments
+                                              WHERE date BETWEEN current_date - 30 AND current_date + 366")
+done
+say "scheduling bench: the feed, $n_rounds rounds"
+for ((r = 0; r < n_rounds; r++)); do
+    for db in "${dbs[@]}"; do use_db "$db"; http_feed "$db" "$per_feed"; sql_feed "$db" "$per_feed"; done
+done
+for i in "${!dbs[@]}"; do use_db "${dbs[$i]}"; { echo "${labels[$i]}:"; feed_plan "${dbs[$i]}"; echo; } >>"$plans"; done
+say "scheduling bench: the series, $n_rounds rounds"
+for ((r = 0; r < n_rounds; r++)); do
+    for db in "${dbs[@]}"; do
+        use_db "$db"
+        http_series "$db" $((r * per_series)) "$per_series"
+        sql_series "$db" $((n_rounds * per_series + r * per_series)) "$per_series"
+    done
+done
+for i in "${!dbs[@]}"; do
+    db=${dbs[$i]}
+    read -r hf_med hf_p95 < <(cut -d' ' -f1 "$dir/$db.feed" | stats)
+    read -r sf_med sf_p95 < <(stats <"$dir/$db.sqlfeed")
+    read -r hs_med hs_p95 < <(cut -d' ' -f1 "$dir/$db.series" | stats)
+    read -r ss_med ss_p95 < <(stats <"$dir/$db.sqlseries")
+    read -r sf_cpu sf_faults < <(per_call "$dir/$db.sqlfeed.proc")
+    read -r ss_cpu ss_faults < <(per_call "$dir/$db.sqlseries.proc")
+    statuses="$(cut -d' ' -f3 "$dir/$db.feed" | sort -u | tr '\n' ' ')$(cut -d' ' -f2 "$dir/$db.series" | sort -u | tr '\n' ' ')"
+    # The feed's text without its DTSTAMP lines (the moment of the fetch): equal across the databases.
+    digest=$(grep -av '^DTSTAMP:' "$dir/$db.ics" | sha256sum | cut -c1-12)
+    echo "| ${labels[$i]} | ${events[$db]} | $hf_med / $hf_p95 | $sf_med / $sf_p95 | $sf_cpu | $sf_faults |" \
+         "$(tail -1 "$dir/$db.feed" | cut -d' ' -f2) | $digest | $hs_med / $hs_p95 | $ss_med / $ss_p95 | $ss_cpu |" \
+         "$ss_faults | ${statuses% } |" >>"$rows"
 done
 
 section=$(
     echo "## Scheduling: series and calendar feed"
     echo
-    echo "bench/scheduling.sh on $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, load average at the start $started_load."
+    echo "bench/scheduling.sh on $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, load average at the start $started_load,"
+    echo "at the end $(load); therapyassistance.malloc_retain = $(psql_super -d postgres -tA -c 'SHOW therapyassistance.malloc_retain' 2>/dev/null || echo '-')."
     echo "One request at a time through a bench proxy (curl's time_total), then the same api call in psql as"
     echo "ta_app (\\timing). A practice of 40 weekly series (2,080 appointments, two series cancelled from half-way),"
     echo "seeded through the api; $n_feed feed fetches, then $n_series series of 52 weeks (holidays skipped, 201 each)"
-    echo "over HTTP and $n_series more in psql. Median / p95 in ms; faults: the backend's minor page faults per call."
+    echo "over HTTP and $n_series more in psql, in $n_rounds rounds taking the databases in turn. Median / p95 in ms; CPU"
+    echo "and faults: the psql session's backend per call (utime + stime, minor page faults); text: SHA-256 of the"
+    echo "feed without its DTSTAMP lines."
     echo
-    echo "| install | appointments in the feed | feed HTTP ms | feed SQL ms | feed bytes | feed faults | series HTTP ms | series SQL ms | series faults | HTTP statuses | load after |"
-    echo "|---|---|---|---|---|---|---|---|---|---|---|"
+    echo "| install | appointments in the feed | feed HTTP ms | feed SQL ms | feed SQL CPU ms | feed faults | feed bytes | text | series HTTP ms | series SQL ms | series SQL CPU ms | series faults | HTTP statuses |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     cat "$rows"
     echo
     echo "Targets: a 52-week series well under 50 ms, the feed under 20 ms and a few hundred kB at most."
