@@ -182,6 +182,10 @@ SELECT set_config('request.client_addr', '127.0.0.1', false);
 SELECT length(api.calendar_feed('$feed_token'));
 SQL
 }
+# Only the statements that took 0.5 ms or more (the initials of each patient are one short plan each).
+slow_plans() {
+    awk '/^duration: / {keep = ($2 + 0 >= 0.5)} keep'
+}
 
 dbs=() labels=()
 for install in "${installs[@]}"; do dbs+=("ta_bench_sched_$install"); labels+=("$install"); done
@@ -216,7 +220,7 @@ say "scheduling bench: the feed, $n_rounds rounds"
 for ((r = 0; r < n_rounds; r++)); do
     for db in "${dbs[@]}"; do use_db "$db"; http_feed "$db" "$per_feed"; sql_feed "$db" "$per_feed"; done
 done
-for i in "${!dbs[@]}"; do use_db "${dbs[$i]}"; { echo "${labels[$i]}:"; feed_plan "${dbs[$i]}"; echo; } >>"$plans"; done
+for i in "${!dbs[@]}"; do use_db "${dbs[$i]}"; { echo "${labels[$i]}:"; feed_plan "${dbs[$i]}" | slow_plans; echo; } >>"$plans"; done
 say "scheduling bench: the series, $n_rounds rounds"
 for ((r = 0; r < n_rounds; r++)); do
     for db in "${dbs[@]}"; do
@@ -259,7 +263,7 @@ section=$(
     echo
     echo "Targets: a 52-week series well under 50 ms, the feed under 20 ms and a few hundred kB at most."
     echo
-    echo "The feed's statements as api.calendar_feed runs them (auto_explain, analyze, nested):"
+    echo "The feed's statements of 0.5 ms or more as api.calendar_feed runs them (auto_explain, analyze, nested; one call):"
     echo '```'
     cat "$plans"
     echo '```'
