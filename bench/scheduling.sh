@@ -142,9 +142,10 @@ app_sql() {  # app_sql ROUTE CALL [TOKEN]
 # "calls cpu-ticks faults" of the backend over them to OUT.proc (/proc).
 sql_times() {
     local out
-    out=$({ echo 'SELECT pg_backend_pid() AS pid \gset'; echo '\setenv BACKEND :pid'; echo "$4"
-            echo '\! awk '"'"'{print "P0", $14 + $15, $10}'"'"' /proc/$BACKEND/stat'; echo '\timing on'; cat "$2"
-            echo '\timing off'; echo '\! awk '"'"'{print "P1", $14 + $15, $10}'"'"' /proc/$BACKEND/stat'; } |
+    # shellcheck disable=SC2016  # $14, $15, $10 and $BACKEND are awk's and psql's shell's, not this one's
+    out=$({ printf '%s\n' 'SELECT pg_backend_pid() AS pid \gset' '\setenv BACKEND :pid' "$4" \
+                   '\! awk '"'"'{print "P0", $14 + $15, $10}'"'"' /proc/$BACKEND/stat' '\timing on'; cat "$2"
+            printf '%s\n' '\timing off' '\! awk '"'"'{print "P1", $14 + $15, $10}'"'"' /proc/$BACKEND/stat'; } |
           "$PGBIN/psql" -X -q -At -F ' ' -v ON_ERROR_STOP=1 -U "$DB_APP" -d "$1" 2>&1)
     if grep -q ERROR <<<"$out"; then say "$(grep ERROR <<<"$out" | head -3)"; fi
     awk '/^Time: / {print $2 / 1000}' <<<"$out" >>"$3"
@@ -251,7 +252,7 @@ section=$(
     echo "bench/scheduling.sh on $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, load average at the start $started_load,"
     echo "at the end $(load); therapyassistance.malloc_retain = $(psql_super -d postgres -tA -c 'SHOW therapyassistance.malloc_retain' 2>/dev/null || echo '-')."
     echo "One request at a time through a bench proxy (curl's time_total), then the same api call in psql as"
-    echo "ta_app (\\timing). A practice of 40 weekly series (2,080 appointments, two series cancelled from half-way),"
+    echo "ta_app (psql's timing). A practice of 40 weekly series (2,080 appointments, two series cancelled from half-way),"
     echo "seeded through the api; $n_feed feed fetches, then $n_series series of 52 weeks (holidays skipped, 201 each)"
     echo "over HTTP and $n_series more in psql, in $n_rounds rounds taking the databases in turn. Median / p95 in ms; CPU"
     echo "and faults: the psql session's backend per call (utime + stime, minor page faults); text: SHA-256 of the"
@@ -270,7 +271,9 @@ section=$(
 )
 printf '%s\n' "$section"
 if [ -n "$report" ]; then
-    awk -v section="$section" '
+    # (through the environment: awk -v would read the plans' backslashes as escapes)
+    SECTION=$section awk '
+        BEGIN {section = ENVIRON["SECTION"]}
         /^## Scheduling: series and calendar feed$/ {print section; skip = 1; printed = 1; next}
         skip && /^## / {skip = 0}
         !skip {print}
