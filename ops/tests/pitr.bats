@@ -148,6 +148,37 @@ refused() {
     [[ $output == *"is not mounted"* ]]
 }
 
+@test "the repository is encrypted, its passphrase in no log; a wrong passphrase is refused and changes nothing" {
+    local backrest=$PG_STATE/backrest repo=$PG_STATE/backrest/repo pass wal conf
+    pass=$(cat "$backrest/cipher-pass")
+    [ ${#pass} -ge 40 ] && [ "$(stat -c %a "$backrest/cipher-pass")" = 600 ]
+    grep -qx 'repo1-cipher-type=aes-256-cbc' "$backrest/pgbackrest.conf"
+    [ "$(stat -c %a "$backrest/pgbackrest.conf")" = 600 ]
+    # aes-256-cbc (openssl's "Salted__" header) on the info files, the backups' files and the archived WAL.
+    [ "$(head -c 8 "$repo/backup/ta/backup.info")" = Salted__ ]
+    wal=$(find "$repo/archive/ta" -name '0000000*-*' -type f | head -n 1)
+    [ -n "$wal" ] && [ "$(head -c 8 "$wal")" = Salted__ ]
+    [ "$(head -c 8 "$(find "$repo/backup/ta" -path '*/pg_data/PG_VERSION*' -type f | head -n 1)")" = Salted__ ]
+    # The passphrase is in the two files that hold it and nowhere else: not in pgBackRest's logs (it writes
+    # <redacted>), not in PostgreSQL's, not in the repository.
+    run grep -rlF -- "$pass" "$PG_STATE" "$WORK"
+    echo "$output"
+    [ "$(grep -v -e "^$backrest/cipher-pass$" -e "^$backrest/pgbackrest.conf$" <<<"$output" | grep -c .)" = 0 ]
+    grep -rq 'repo1-cipher-pass=<redacted>' "$backrest/log"
+
+    conf=$(cat "$backrest/pgbackrest.conf")
+    PITR_CIPHER_PASS=not-the-passphrase-0123456789 refused latest
+    [[ $output == *"cannot be decrypted: the passphrase"*"is not the one it was encrypted with"* ]]
+    [[ $output != *"Salted__"* ]]
+    # The configuration the running cluster archives with kept the right passphrase: archiving goes on.
+    [ "$(cat "$backrest/pgbackrest.conf")" = "$conf" ]
+    PITR_CIPHER_PASS=not-the-passphrase-0123456789 run "$ROOT/ops/stack-pitr.sh" backup full
+    [ "$status" -ne 0 ] && [[ $output == *"cannot be decrypted"* ]]
+    run "$ROOT/ops/stack-pitr.sh" status
+    echo "$output"
+    [ "$status" -eq 0 ] && [[ $output == *"pgbackrest check: ok"* ]]
+}
+
 @test "deploy-mikrus.sh's recovery on a cluster of Debian's layout (config in /etc, peer auth): init's steps, SIGKILL, restore --time latest" {
     [ "$(id -u)" = 0 ] || skip "needs root: pg_createcluster and the postgres user"
     command -v pg_createcluster >/dev/null || skip "postgresql-common is not installed"
@@ -164,6 +195,7 @@ refused() {
         set -e
         . "$1/deploy-mikrus.sh"
         version=$2 PG_CLUSTER=$3 DB_PORT=$4 BACKREST_STATE=$5/state BACKREST_REPO=$5/repo TA_DB=vps YES=1
+        BACKREST_CIPHER_PASS=$(random_secret 32)
         pitr_cluster_stop() { pg_ctlcluster "$version" "$PG_CLUSTER" stop; }
         pitr_cluster_start() { pg_ctlcluster "$version" "$PG_CLUSTER" start; }
         pg_ctlcluster "$version" "$PG_CLUSTER" start
