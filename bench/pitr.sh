@@ -27,7 +27,7 @@ cleanup() {
 trap cleanup EXIT
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
-sql() { psql_super -d "$DB_NAME" -tA -c "$1"; }
+sql() { psql_super -d "$DB_NAME" -tA -c 'SET client_min_messages = warning' -c "$1"; }
 archived() { [ "$(psql_super -d postgres -tA -c "SELECT coalesce(last_archived_wal >= '$1', false) FROM pg_stat_archiver")" = t ]; }
 
 "$ROOT/stack/db.sh" >/dev/null 2>&1
@@ -52,13 +52,12 @@ rpo 30
 rto() {
     local out
     "$ROOT/ops/stack-pitr.sh" backup full >/dev/null 2>&1
-    sql "CREATE TABLE IF NOT EXISTS public.after_backup AS SELECT g, repeat(md5(g::text), 10) AS filler
-         FROM generate_series(1, 30000) g" >/dev/null
+    sql "CREATE TABLE IF NOT EXISTS public.after_backup (g int, filler text)" >/dev/null
     sql "INSERT INTO public.after_backup SELECT g, repeat(md5(g::text), 10) FROM generate_series(1, 30000) g" >/dev/null
     out=$("$ROOT/ops/stack-pitr.sh" restore latest --yes 2>&1) || { echo "$out" >&2; return 1; }
     printf 'RTO: %s, %s MB cluster (databases %s MB): restore latest %s (load %s)\n' "$1" \
         "$(du -sm "$PGDATA/" | cut -f1)" "$(psql_super -d postgres -tA -c \
-            'SELECT sum(pg_database_size(datname)) / 1048576 FROM pg_database')" \
+            'SELECT (sum(pg_database_size(datname)) / 1048576)::int FROM pg_database')" \
         "$(grep -o 'restored in [0-9]* s' <<<"$out")" "$(load)"
     rm -rf -- "$PGDATA".pre-restore-*
 }

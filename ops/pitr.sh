@@ -267,12 +267,32 @@ pitr_health() {
     return $warn
 }
 
+# pitr_wal_gap START: the first WAL segment missing from the archive from START (a backup's first segment) on, or
+# nothing. Each timeline's segments run without a hole from its first one (START on the backup's own timeline).
+pitr_wal_gap() {
+    local start=$1 name tli prev_tli='' n prev=0 first
+    first=$((16#${start:8:8} * 256 + 16#${start:16:8}))
+    while IFS= read -r name; do
+        tli=${name:0:8}
+        n=$((16#${name:8:8} * 256 + 16#${name:16:8}))
+        if [ "$tli" != "$prev_tli" ]; then
+            prev_tli=$tli
+            if [ "$tli" = "${start:0:8}" ] && [ "$n" != "$first" ]; then echo "$start"; return 0; fi
+        elif [ "$n" != $((prev + 1)) ]; then
+            printf '%s%08X%08X\n' "$tli" $(((prev + 1) / 256)) $(((prev + 1) % 256))
+            return 0
+        fi
+        prev=$n
+    done < <(find "$PITR_REPO/archive/$PITR_STANZA" -type f -name '[0-9A-F]*-*' -printf '%f\n' 2>/dev/null |
+                 cut -c1-24 | grep -E '^[0-9A-F]{24}$' | LC_ALL=C sort -u | awk -v s="$start" '($0 "") >= (s "")')
+}
+
 # pitr_restore TIME|latest: the cluster as it was at TIME ('YYYY-MM-DD HH:MM:SS' in TA_TIMEZONE), or with every
 # write the archive and the current WAL hold. Every check comes before anything changes; the restored copy is
 # started and checked on its own socket first; then the cluster is stopped, its folder kept as
 # <data>.pre-restore-<time>, and the copy takes its place.
 pitr_restore() {
-    local when=$1 epoch='' info set size start segments need avail stamp new staging log running=0 opts=() target started=$SECONDS
+    local when=$1 epoch='' info set size start gap segments need avail stamp new staging log running=0 opts=() target started=$SECONDS
     if [ "$when" != latest ]; then
         epoch=$(pitr_epoch "$when") || return 1
         [ "$epoch" -le "$(date +%s)" ] || { pitr_fail "$when is in the future: nothing was changed"; return 1; }
@@ -295,13 +315,18 @@ pitr_restore() {
     fi
     pitr_note "checking the repository (pgbackrest verify)"
     pitr_verify || { pitr_fail "the repository fails verification: nothing was changed"; return 1; }
+    # pgbackrest verify checks the files the archive holds, not the ones it lacks: a segment missing in the middle
+    # would end the replay there, short of the time asked for, and the restore would look successful.
+    start=$(jq -r --arg s "$set" '.[0].backup[] | select(.label == $s) | .archive.start' <<<"$info")
+    gap=$(pitr_wal_gap "$start")
+    [ -z "$gap" ] || { pitr_fail "WAL segment $gap is missing from the archive (needed after backup $set): the" \
+        "restore would stop there, short of ${epoch:+$when}${epoch:-the newest write}: nothing was changed"; return 1; }
     # Room for the copy next to the cluster, which shares the disk and must not run out of it: the backup's size,
     # what replaying the WAL since it can add (at most a segment's size per archived segment) and, after a crash,
     # the cluster's own WAL, plus 64 MB left free.
     size=$(jq -r --arg s "$set" '.[0].backup[] | select(.label == $s) | .info.size' <<<"$info")
-    start=$(jq -r --arg s "$set" '.[0].backup[] | select(.label == $s) | .archive.start' <<<"$info")
     segments=$(find "$PITR_REPO/archive/$PITR_STANZA" -type f -name '[0-9A-F]*-*' -printf '%f\n' 2>/dev/null |
-                   cut -c1-24 | awk -v s="$start" '$0 >= s' | wc -l)
+                   cut -c1-24 | awk -v s="$start" '($0 "") >= (s "")' | wc -l)
     need=$((size + size / 5 + segments * 16 * 1048576 + 64 * 1048576))
     if ! pitr_running "$PITR_DATA" && [ -d "$PITR_DATA/pg_wal" ]; then
         need=$((need + $(du -sb -- "$PITR_DATA/pg_wal" | cut -f1)))

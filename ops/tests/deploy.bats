@@ -372,6 +372,17 @@ SQL
     grep -qx 'BACKREST_RETENTION_FULL=4' "$TA_ETC/.env"
     grep -qx 'BACKREST_RETENTION_DIFF=7' "$TA_ETC/.env"
     grep -qx 'BACKREST_REPO=/var/lib/pgbackrest/therapyassistance' "$TA_ETC/.env"
+    # The repository's passphrase: generated, and kept by init; settings written before it get one, once.
+    pass=$(sed -n 's/^BACKREST_CIPHER_PASS=//p' "$TA_ETC/.env")
+    [ ${#pass} -ge 40 ]
+    run deploy eval 'load_settings && add_backrest_passphrase'
+    [ "$status" -eq 0 ] && [ "$(sed -n 's/^BACKREST_CIPHER_PASS=//p' "$TA_ETC/.env")" = "$pass" ]
+    sed -i '/^BACKREST_CIPHER_PASS=/d' "$TA_ETC/.env"
+    run deploy eval 'load_settings && add_backrest_passphrase && add_backrest_passphrase'
+    [ "$status" -eq 0 ] && [[ $output == *"added BACKREST_CIPHER_PASS"* ]]
+    [ "$(grep -c '^BACKREST_CIPHER_PASS=' "$TA_ETC/.env")" = 1 ]
+    [ "$(sed -n 's/^BACKREST_CIPHER_PASS=//p' "$TA_ETC/.env")" != "$pass" ]
+    [ "$(stat -c %a "$TA_ETC/.env")" = 600 ]
     mkdir -p "$BATS_TEST_TMPDIR/pg/15/main"
     PG_ETC=$BATS_TEST_TMPDIR/pg run deploy eval \
         'load_settings && load_pitr && echo "$PITR_RETENTION_FULL $PITR_REPO $PG_SERVICE $PITR_START_OPTS"' 

@@ -12,7 +12,7 @@ setup_file() {
     load helpers   # PG_STATE of this WORK
     export PITR_REPO=$PG_STATE-space/repo
     mkdir -p "$PG_STATE" "$PG_STATE-space"
-    if ! mount -t tmpfs -o size=640m,mode=755 ta-pitr-disk "$PG_STATE" 2>"$BATS_FILE_TMPDIR/no-mount" ||
+    if ! mount -t tmpfs -o size=800m,mode=755 ta-pitr-disk "$PG_STATE" 2>"$BATS_FILE_TMPDIR/no-mount" ||
        ! mount -t tmpfs -o size=160m,mode=755 ta-pitr-space "$PG_STATE-space" 2>>"$BATS_FILE_TMPDIR/no-mount"; then
         umount "$PG_STATE" 2>/dev/null || true
         return 0
@@ -80,7 +80,7 @@ write_patient() {
     psql_super -d postgres -tA -c 'SELECT pg_switch_wal()' >/dev/null
     # Room for the backup's files and 64 MB, but not for the replayed rows: the copy would fill the disk the
     # running cluster writes to.
-    info=$(runuser -u postgres -- pgbackrest --config="$PG_STATE/backrest/pgbackrest.conf" --stanza=ta info --output=json)
+    info=$(as_pg pgbackrest --config="$PG_STATE/backrest/pgbackrest.conf" --stanza=ta info --output=json)
     backup=$(jq -r '.[0].backup[-1].info.size' <<<"$info")
     fill "$PG_STATE" $((backup + backup / 5 + 80 * 1048576))
     state=$(cluster_state)
@@ -100,6 +100,37 @@ write_patient() {
     rm -f "$PG_STATE/filler"
     [ -n "$(write_patient 'Po Pełnym Dysku')" ]
     psql_super -d "$DB_NAME" -c "DROP TABLE ta_bulk" >/dev/null
+}
+
+@test "the disk fills up after the checks, while the copy is written: it is removed, nothing is swapped in, the cluster serves" {
+    local state pid rc=0 used
+    # A backup now, so that the checks find room for the copy (the WAL of the previous test is behind it).
+    "$ROOT/ops/stack-pitr.sh" backup full
+    psql_super -d postgres -c CHECKPOINT >/dev/null
+    state=$(cluster_state)
+    used=$(df -B1 --output=used -- "$PG_STATE" | tail -n 1)
+    # The restore asks before it changes anything (after every check); another program takes the disk meanwhile,
+    # leaving less than the copy needs.
+    mkfifo "$BATS_TEST_TMPDIR/answer"
+    "$ROOT/ops/stack-pitr.sh" restore latest < "$BATS_TEST_TMPDIR/answer" > "$BATS_TEST_TMPDIR/out" 2>&1 &
+    pid=$!
+    exec 9> "$BATS_TEST_TMPDIR/answer"
+    until grep -q 'Type "yes"' "$BATS_TEST_TMPDIR/out"; do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    fill "$PG_STATE" $((24 * 1048576))
+    echo yes >&9
+    exec 9>&-
+    wait "$pid" || rc=$?
+    cat "$BATS_TEST_TMPDIR/out"
+    [ "$rc" -ne 0 ]
+    grep -q 'Type "yes"' "$BATS_TEST_TMPDIR/out"   # the checks passed: the disk filled up after them
+    grep -q 'No space left on device\|not enough\|did not' "$BATS_TEST_TMPDIR/out"
+    grep -q 'nothing was changed' "$BATS_TEST_TMPDIR/out"
+    ! grep -q 'restored in' "$BATS_TEST_TMPDIR/out"
+    # Nothing half-written is left or swapped in: the same cluster, and the copy's space is free again.
+    [ "$(cluster_state)" = "$state" ]
+    rm -f "$PG_STATE/filler"
+    [ "$(df -B1 --output=used -- "$PG_STATE" | tail -n 1)" -le $((used + 32 * 1048576)) ]
+    [ -n "$(write_patient 'Po Zapełnionym Dysku')" ]
 }
 
 @test "full backup space: a backup and a restore stop with a clear message, the cluster keeps serving, archiving resumes once there is room" {
