@@ -5,5 +5,6 @@ import tailwindcss from '@tailwindcss/vite';
 export default defineConfig({
   plugins: [react(), tailwindcss()],
   build: { outDir: 'dist', sourcemap: false },
-  test: { environment: 'node', include: ['src/**/*.test.ts'] },
+  // Timestamps are tested as a therapist in Poland sees them, whatever the machine's own zone.
+  test: { environment: 'node', include: ['src/**/*.test.ts'], env: { TZ: 'Europe/Warsaw' } },
 });

@@ -13,6 +13,7 @@ const DashboardScreen = lazy(() => import('./screens/DashboardScreen'));
 const PatientsScreen = lazy(() => import('./screens/PatientsScreen'));
 const PatientScreen = lazy(() => import('./screens/PatientScreen'));
 const CalendarScreen = lazy(() => import('./screens/CalendarScreen'));
+const AppointmentsScreen = lazy(() => import('./screens/AppointmentsScreen'));
 const NotesScreen = lazy(() => import('./screens/NotesScreen'));
 const PaymentsScreen = lazy(() => import('./screens/PaymentsScreen'));
 const PaymentScreen = lazy(() => import('./screens/PaymentScreen'));
@@ -48,6 +49,7 @@ export function App() {
               <Route path="pacjenci" element={<PatientsScreen />} />
               <Route path="pacjenci/:id" element={<PatientScreen />} />
               <Route path="kalendarz" element={<CalendarScreen />} />
+              <Route path="wizyty" element={<AppointmentsScreen />} />
               <Route path="notatki" element={<NotesScreen />} />
               <Route path="platnosci" element={<PaymentsScreen />} />
               <Route path="platnosci/statystyki" element={<StatisticsScreen />} />

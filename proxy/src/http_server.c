@@ -164,6 +164,8 @@ static enum MHD_Result dispatch(struct request *r, struct MHD_Connection *c)
 		return respond_asset(r, c, "openapi.json", 12);
 	case HANDLER_DOCS:
 		return respond_asset(r, c, "index.html", 10);
+	case HANDLER_REDOC:
+		return respond_asset(r, c, "redoc.html", 10);
 	case HANDLER_DOCS_ASSET:
 		asset = r->path + strlen("/docs/");
 		return respond_asset(r, c, asset, strcspn(asset, "/"));

@@ -15,6 +15,7 @@ const struct route route_table[] = {
 	{.method = "GET", .pattern = "/openapi.json", .handler = HANDLER_OPENAPI},
 	{.method = "GET", .pattern = "/docs", .handler = HANDLER_DOCS},
 	{.method = "GET", .pattern = "/docs/{asset}", .handler = HANDLER_DOCS_ASSET},
+	{.method = "GET", .pattern = "/redoc", .handler = HANDLER_REDOC},
 
 	API("POST", "/auth/register", "api.register", false, false, false, BODY_JSON),
 	API("POST", "/auth/login", "api.login", false, false, false, BODY_LOGIN_FORM),

@@ -12,7 +12,8 @@ enum route_handler {
 	HANDLER_HEALTH,       /* GET /health: api.health(), 503 when the database does not answer */
 	HANDLER_OPENAPI,      /* GET /openapi.json */
 	HANDLER_DOCS,         /* GET /docs */
-	HANDLER_DOCS_ASSET,   /* GET /docs/{asset}: the bundled Swagger UI files */
+	HANDLER_DOCS_ASSET,   /* GET /docs/{asset}: the bundled Swagger UI and ReDoc files */
+	HANDLER_REDOC,        /* GET /redoc */
 };
 
 /* How the request body becomes the function's json argument. */

@@ -1,4 +1,4 @@
-/* Files built into the binary: openapi.json and the Swagger UI page with its npm-bundled assets. */
+/* Files built into the binary: openapi.json, the Swagger UI and ReDoc pages and their npm-bundled assets. */
 #ifndef TA_STATIC_ASSETS_H
 #define TA_STATIC_ASSETS_H
 
@@ -10,8 +10,8 @@ struct static_asset {
 	size_t size;
 };
 
-/* Fills *out with the asset called name (len bytes): "openapi.json", "index.html" or a Swagger UI file. Returns
- * 0, or -1 when there is none. */
+/* Fills *out with the asset called name (len bytes): "openapi.json", "index.html", "redoc.html" or a
+ * Swagger UI or ReDoc file. Returns 0, or -1 when there is none. */
 int static_asset_find(const char *name, size_t len, struct static_asset *out);
 
 #endif

@@ -26,6 +26,7 @@ SET ROLE regress_ta_app;
 SELECT set_config('request.jwt.claims', '', false) IS NOT NULL AS anonymous;
 SELECT set_config('request.client_addr', '203.0.113.7', false) IS NOT NULL AS from_address;
 CREATE TEMP TABLE feed AS SELECT api.calendar_feed(:'token') AS ics;
+-- The price (150) counts as a leak only as a number of its own: a DTSTAMP such as T121502Z holds "150".
 SELECT left(ics, 15) = E'BEGIN:VCALENDAR' AS starts, right(ics, 15) = E'END:VCALENDAR\r\n' AS ends,
        ics !~ E'[^\r]\n' AS only_crlf,
        (SELECT max(octet_length(l)) FROM regexp_split_to_table(ics, E'\r\n') l) <= 75 AS lines_at_most_75_octets,
@@ -34,7 +35,7 @@ SELECT left(ics, 15) = E'BEGIN:VCALENDAR' AS starts, right(ics, 15) = E'END:VCAL
        (SELECT array_agg(DISTINCT m[1] ORDER BY m[1]) FROM regexp_matches(ics, E'SUMMARY:([^\r]*)', 'g') m) AS summaries,
        ics LIKE '%VERSION:2.0%' AND ics LIKE '%PRODID:%' AND ics LIKE '%BEGIN:VTIMEZONE%TZID:Europe/Warsaw%' AS header,
        (SELECT count(*) FROM regexp_matches(ics, 'DTSTART;TZID=Europe/Warsaw:[0-9]{8}T090000', 'g')) AS local_starts,
-       ics ~* 'Kowalsk|Żak|Nowak|Anna|Łucja|150|PLN|@example' AS leaks
+       ics ~* 'Kowalsk|Żak|Nowak|Anna|Łucja|(^|[^0-9])150([^0-9]|$)|PLN|@example' AS leaks
   FROM feed;
 -- UIDs are the same on every fetch.
 SELECT (SELECT array_agg(m[1]) FROM feed, regexp_matches(ics, E'UID:([^\r]*)', 'g') m)

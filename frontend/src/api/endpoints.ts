@@ -37,6 +37,8 @@ export const createPatient = (p: PatientInput) => request<Patient>('POST', '/pat
 export const updatePatient = (id: number, p: PatientInput) =>
   request<Patient>('PUT', `/patients/${id}`, { json: p });
 export const archivePatient = (id: number) => request<Detail>('DELETE', `/patients/${id}`);
+/** Brings back an archived patient with exactly the rows archived with them. */
+export const restorePatient = (id: number) => request<Patient>('POST', `/patients/${id}/restore`);
 export const exportPatient = (id: number) => request<PatientExport>('GET', `/patients/${id}/export`);
 
 export const listAppointments = (query: { date_from?: string; date_to?: string; patient_id?: number }) =>
@@ -44,7 +46,7 @@ export const listAppointments = (query: { date_from?: string; date_to?: string; 
 export const getAppointment = (id: number) => request<Appointment>('GET', `/appointments/${id}`);
 export const createAppointment = (a: AppointmentInput) =>
   request<Appointment>('POST', '/appointments', { json: a });
-export const updateAppointment = (id: number, a: AppointmentInput) =>
+export const updateAppointment = (id: number, a: Partial<AppointmentInput>) =>
   request<Appointment>('PUT', `/appointments/${id}`, { json: a });
 export const deleteAppointment = (id: number) => request<Detail>('DELETE', `/appointments/${id}`);
 /** Marks what became of an appointment; a reason goes with cancelled only (the database refuses it otherwise). */
@@ -71,6 +73,7 @@ export const appointmentStatistics = (dateFrom: string, dateTo: string) =>
 
 export const listPatientNotes = (patientId: number) =>
   request<SessionNote[]>('GET', `/session_notes/${patientId}`, { query: { limit: MAX_LIMIT } });
+export const getNote = (id: number) => request<SessionNote>('GET', `/session_notes/note/${id}`);
 export const createNote = (patientId: number, content: string) =>
   request<SessionNote>('POST', '/session_notes', { json: { patient_id: patientId, content } });
 export const updateNote = (id: number, content: string) =>

@@ -101,6 +101,7 @@ export interface Payment {
   amount: number;
   payment_method: PaymentMethod;
   description: string | null;
+  /** a timestamp with offset; an older API answers only the day, "YYYY-MM-DD" */
   payment_date: string;
   created_at: string;
   updated_at: string;
@@ -162,7 +163,9 @@ export interface Reminder {
   last_error: string | null;
 }
 
-export type AppointmentInput = Pick<Appointment, 'patient_id' | 'date' | 'start_time' | 'end_time' | 'price'>;
+export type AppointmentInput = Pick<Appointment, 'patient_id' | 'date' | 'start_time' | 'end_time' | 'price'> & {
+  session_note_id?: number | null;
+};
 
 export interface PaymentInput {
   patient_id: number;
@@ -170,6 +173,7 @@ export interface PaymentInput {
   payment_method: PaymentMethod;
   appointment_ids: number[];
   description: string | null;
+  /** ISO 8601 with offset; the API keeps the moment (older installs only its day) */
   payment_date: string;
 }
 

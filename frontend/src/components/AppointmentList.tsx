@@ -1,3 +1,4 @@
+import type { ReactNode } from 'react';
 import { Link } from 'react-router-dom';
 import type { Appointment, Patient } from '../api/types';
 import { formatDate, formatTime } from '../format/dates';
@@ -12,11 +13,15 @@ export function PaidBadge({ paid }: { paid: boolean }) {
   );
 }
 
-/** Appointments as rows: when, who (unless the list is one patient's), what became of it, price, paid or not. */
-export function AppointmentList({ appointments, patients, empty }: {
+/**
+ * Appointments as rows: when, who (unless the list is one patient's), price, paid or not, whether a
+ * note is linked, and `actions` for each when given.
+ */
+export function AppointmentList({ appointments, patients, empty, actions }: {
   appointments: readonly Appointment[];
   patients?: ReadonlyMap<number, Patient>;
   empty: string;
+  actions?: (a: Appointment) => ReactNode;
 }) {
   if (appointments.length === 0) return <p className="text-sm text-slate-500">{empty}</p>;
   return (
@@ -33,9 +38,13 @@ export function AppointmentList({ appointments, patients, empty }: {
           )}
           <span className="ml-auto flex items-center gap-2">
             <StatusBadge appointment={a} />
+            {a.session_note_id !== null && (
+              <span className="rounded bg-slate-100 px-2 py-0.5 text-xs font-medium text-slate-700">z notatką</span>
+            )}
             <span className="tabular-nums">{formatMoney(a.price)}</span>
             <PaidBadge paid={a.is_paid} />
           </span>
+          {actions && <span className="flex w-full flex-wrap justify-end gap-1 sm:w-auto">{actions(a)}</span>}
         </li>
       ))}
     </ul>

@@ -4,11 +4,13 @@ import { logout } from '../api/endpoints';
 import { useAuth } from '../auth/AuthContext';
 import { Loading } from './Alert';
 import { ErrorBoundary } from './ErrorBoundary';
+import { ToastProvider } from './Toast';
 
 const links = [
   { to: '/', label: 'Pulpit' },
   { to: '/pacjenci', label: 'Pacjenci' },
   { to: '/kalendarz', label: 'Kalendarz' },
+  { to: '/wizyty', label: 'Wizyty' },
   { to: '/notatki', label: 'Notatki' },
   { to: '/platnosci', label: 'Płatności' },
   { to: '/przypomnienia', label: 'Przypomnienia' },
@@ -40,38 +42,40 @@ export function Layout() {
   }, [pathname]);
 
   return (
-    <div className="min-h-screen">
-      <a href="#tresc" className="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-50 focus:rounded focus:bg-white focus:p-2">
-        Przejdź do treści
-      </a>
-      <header className="border-b border-slate-200 bg-white">
-        <div className="mx-auto flex max-w-6xl flex-wrap items-center gap-x-6 gap-y-2 px-4 py-3">
-          <span className="text-lg font-semibold text-indigo-700">TherapyAssistance</span>
-          <nav aria-label="Główna" className="order-3 -mx-2 flex w-full flex-wrap gap-0.5 sm:order-none sm:mx-0 sm:w-auto sm:gap-1">
-            {links.map((l) => (
-              <NavLink
-                key={l.to}
-                to={l.to}
-                end={l.to === '/'}
-                className={({ isActive }) =>
-                  `whitespace-nowrap rounded-md px-2 py-2 text-sm sm:px-3 font-medium focus-visible:outline-2 focus-visible:outline-indigo-600 ${
-                    isActive ? 'bg-indigo-50 text-indigo-800' : 'text-slate-700 hover:bg-slate-100'}`}
-              >
-                {l.label}
-              </NavLink>
-            ))}
-          </nav>
-          <Link to="/haslo" className="link ml-auto text-sm">Zmień hasło</Link>
-          <button type="button" className="btn-secondary" onClick={() => void endSession()}>Wyloguj</button>
-        </div>
-      </header>
-      <main id="tresc" ref={main} tabIndex={-1} className="mx-auto max-w-6xl px-4 py-6 outline-none">
-        <ErrorBoundary key={pathname}>
-          <Suspense fallback={<Loading />}>
-            <Outlet />
-          </Suspense>
-        </ErrorBoundary>
-      </main>
-    </div>
+    <ToastProvider>
+      <div className="min-h-screen">
+        <a href="#tresc" className="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-50 focus:rounded focus:bg-white focus:p-2">
+          Przejdź do treści
+        </a>
+        <header className="border-b border-slate-200 bg-white">
+          <div className="mx-auto flex max-w-6xl flex-wrap items-center gap-x-6 gap-y-2 px-4 py-3">
+            <span className="text-lg font-semibold text-indigo-700">TherapyAssistance</span>
+            <nav aria-label="Główna" className="order-3 -mx-2 flex w-full flex-wrap gap-0.5 sm:order-none sm:mx-0 sm:w-auto sm:gap-1">
+              {links.map((l) => (
+                <NavLink
+                  key={l.to}
+                  to={l.to}
+                  end={l.to === '/'}
+                  className={({ isActive }) =>
+                    `whitespace-nowrap rounded-md px-2 py-2 text-sm sm:px-3 font-medium focus-visible:outline-2 focus-visible:outline-indigo-600 ${
+                      isActive ? 'bg-indigo-50 text-indigo-800' : 'text-slate-700 hover:bg-slate-100'}`}
+                >
+                  {l.label}
+                </NavLink>
+              ))}
+            </nav>
+            <Link to="/haslo" className="link ml-auto text-sm">Zmień hasło</Link>
+            <button type="button" className="btn-secondary" onClick={() => void endSession()}>Wyloguj</button>
+          </div>
+        </header>
+        <main id="tresc" ref={main} tabIndex={-1} className="mx-auto max-w-6xl px-4 pt-6 pb-24 outline-none">
+          <ErrorBoundary key={pathname}>
+            <Suspense fallback={<Loading />}>
+              <Outlet />
+            </Suspense>
+          </ErrorBoundary>
+        </main>
+      </div>
+    </ToastProvider>
   );
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
-  addDays, addMonths, dayOf, endOfMonth, formatDate, formatDateLong, formatMonth, formatTime, isIsoDate, isTime,
-  minutesToTime, monthGrid, parseIsoDate, startOfWeek, timeToMinutes, toIsoDate, weekDays,
+  addDays, addMonths, dayOf, endOfMonth, formatDate, formatDateLong, formatDateTime, formatMonth, formatTime, isIsoDate,
+  isLocalDateTime, isTime, localDay, localToIso, minutesToTime, monthGrid, nowLocal, parseIsoDate, startOfWeek,
+  timeToMinutes, toIsoDate, toLocalInput, weekDays,
 } from './dates';
 
 describe('ISO dates', () => {
@@ -77,5 +78,29 @@ describe('times', () => {
     expect(timeToMinutes('10:30:00')).toBe(630);
     expect(minutesToTime(630 + 50)).toBe('11:20');
     expect(minutesToTime(23 * 60 + 30 + 50)).toBe('23:59');
+  });
+});
+
+describe('payment timestamps (Europe/Warsaw)', () => {
+  it('sends a local date and time with the offset it had that day', () => {
+    expect(localToIso('2025-11-25T10:30')).toBe('2025-11-25T10:30:00+01:00');
+    expect(localToIso('2025-07-01T00:05')).toBe('2025-07-01T00:05:00+02:00');
+    expect(Date.parse(localToIso('2025-11-25T10:30'))).toBe(Date.parse('2025-11-25T09:30:00Z'));
+  });
+  it("shows the API's timestamp in local time, and a bare date as that day", () => {
+    expect(toLocalInput('2026-12-01T07:08:51.958Z')).toBe('2026-12-01T08:08');
+    expect(toLocalInput('2026-11-30T23:30:00+00:00')).toBe('2026-12-01T00:30');
+    expect(localDay('2026-11-30T23:30:00+00:00')).toBe('2026-12-01');
+    expect(toLocalInput('2026-12-01')).toBe('2026-12-01T00:00');
+    expect(localDay('2026-12-01')).toBe('2026-12-01');
+    expect(formatDateTime('2026-12-01T07:08:51Z')).toBe('01.12.2026, 08:08');
+    expect(formatDateTime('2026-12-01')).toBe('01.12.2026');
+  });
+  it('reads what a datetime-local input holds', () => {
+    expect(nowLocal(new Date(2025, 10, 5, 9, 7))).toBe('2025-11-05T09:07');
+    expect(isLocalDateTime('2025-11-25T10:30')).toBe(true);
+    expect(isLocalDateTime('2025-11-25')).toBe(false);
+    expect(isLocalDateTime('2025-02-30T10:30')).toBe(false);
+    expect(isLocalDateTime('2025-11-25T24:00')).toBe(false);
   });
 });

@@ -121,3 +121,43 @@ export function minutesToTime(minutes: number): string {
   const m = Math.min(Math.max(minutes, 0), 23 * 60 + 59);
   return `${pad(Math.floor(m / 60))}:${pad(m % 60)}`;
 }
+
+/** The browser's local date and time now, as a datetime-local input holds it: "2025-11-25T10:30". */
+export function nowLocal(now: Date = new Date()): string {
+  return `${toIsoDate(now)}T${pad(now.getHours())}:${pad(now.getMinutes())}`;
+}
+
+export function isLocalDateTime(text: string): boolean {
+  const [date = '', time = ''] = text.split('T');
+  return isIsoDate(date) && /^([01]\d|2[0-3]):[0-5]\d$/.test(time);
+}
+
+/** "2025-11-25T10:30" (local) → "2025-11-25T10:30:00+01:00": the moment with the offset it had here. */
+export function localToIso(local: string): string {
+  const [date = '', time = '00:00'] = local.split('T');
+  const [h, m] = time.split(':').map(Number);
+  const d = parseIsoDate(date);
+  d.setHours(h ?? 0, m ?? 0, 0, 0);
+  const offset = -d.getTimezoneOffset();
+  const sign = offset < 0 ? '-' : '+';
+  return `${date}T${pad(h ?? 0)}:${pad(m ?? 0)}:00${sign}${pad(Math.floor(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`;
+}
+
+/**
+ * A payment's date as a datetime-local input shows it. The API answers a timestamp with an offset
+ * ("2025-11-25T09:30:00+00:00"); an older answer, a bare date, is midnight of that day.
+ */
+export function toLocalInput(value: string): string {
+  if (isIsoDate(value)) return `${value}T00:00`;
+  return nowLocal(new Date(value));
+}
+
+/** The local day of a payment's date, "2025-11-25", for either shape the API may answer. */
+export function localDay(value: string): string {
+  return toLocalInput(value).slice(0, 10);
+}
+
+/** A payment's date to read: "25.11.2025, 10:30", or "25.11.2025" when the API gave only the day. */
+export function formatDateTime(value: string): string {
+  return isIsoDate(value) ? formatDate(value) : `${formatDate(localDay(value))}, ${toLocalInput(value).slice(11)}`;
+}

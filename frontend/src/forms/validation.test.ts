@@ -68,7 +68,7 @@ describe('note', () => {
 describe('payment', () => {
   const prices = new Map([[1, 150], [2, 150.5]]);
   const ok = {
-    patient_id: '1', amount: '300,50', payment_method: 'CASH', payment_date: '2025-11-25', description: '',
+    patient_id: '1', amount: '300,50', payment_method: 'CASH', payment_date: '2025-11-25T10:30', description: '',
     appointment_ids: [1, 2],
   };
   it('accepts an amount covering the chosen appointments', () => {
@@ -79,5 +79,6 @@ describe('payment', () => {
     expect(validatePayment({ ...ok, amount: '300,49' }, prices).amount).toMatch(/mniejsza/);
     expect(validatePayment({ ...ok, appointment_ids: [] }, prices).appointment_ids).toBeDefined();
     expect(validatePayment({ ...ok, payment_method: 'CARD' }, prices).payment_method).toBeDefined();
+    expect(validatePayment({ ...ok, payment_date: '2025-11-25' }, prices).payment_date).toBeDefined();
   });
 });

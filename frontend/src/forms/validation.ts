@@ -1,6 +1,6 @@
 // Checks a form before it is sent, with the messages shown beside the fields. The API checks
 // again; these only spare the user a round trip and say what to fix in Polish.
-import { isIsoDate, isTime, timeToMinutes } from '../format/dates';
+import { isIsoDate, isLocalDateTime, isTime, timeToMinutes } from '../format/dates';
 import { parseMoney, sumMoney } from '../format/money';
 
 export type Errors<T> = Partial<Record<keyof T, string>>;
@@ -113,6 +113,7 @@ export interface PaymentForm {
   patient_id: string;
   amount: string;
   payment_method: string;
+  /** local date and time, as a datetime-local input holds it: "2025-11-25T10:30" */
   payment_date: string;
   description: string;
   appointment_ids: number[];
@@ -124,7 +125,7 @@ export function validatePayment(v: PaymentForm, prices: ReadonlyMap<number, numb
   if (!v.patient_id) e.patient_id = 'Wybierz pacjenta.';
   if (v.appointment_ids.length === 0) e.appointment_ids = 'Zaznacz co najmniej jedną wizytę.';
   if (v.payment_method !== 'CASH' && v.payment_method !== 'TRANSFER') e.payment_method = 'Wybierz formę płatności.';
-  if (!isIsoDate(v.payment_date)) e.payment_date = 'Podaj poprawną datę płatności.';
+  if (!isLocalDateTime(v.payment_date)) e.payment_date = 'Podaj poprawną datę i godzinę płatności.';
   const amount = parseMoney(v.amount);
   const due = sumMoney(v.appointment_ids.map((id) => prices.get(id) ?? 0));
   if (amount === null) e.amount = 'Podaj kwotę, np. 300 lub 300,50.';

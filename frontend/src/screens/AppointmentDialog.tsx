@@ -1,17 +1,18 @@
 import { useState } from 'react';
 import { Link } from 'react-router-dom';
 import {
-  cancelSeriesFrom, createAppointment, createSeries, deleteAppointment, setAppointmentStatus, updateAppointment,
-  updateSeriesFrom,
+  cancelSeriesFrom, createAppointment, createSeries, deleteAppointment, listPatientNotes, setAppointmentStatus,
+  updateAppointment, updateSeriesFrom,
 } from '../api/endpoints';
 import type { Appointment, Patient } from '../api/types';
+import { useResource } from '../api/useResource';
 import { Alert } from '../components/Alert';
 import { PaidBadge } from '../components/AppointmentList';
 import { StatusBadge, statusChoices } from '../components/AppointmentStatus';
 import { Dialog } from '../components/Dialog';
-import { TextField } from '../components/Field';
+import { SelectField, TextField } from '../components/Field';
 import { PatientSelect } from '../components/PatientSelect';
-import { formatTime, minutesToTime, timeToMinutes } from '../format/dates';
+import { formatTimestamp, formatTime, minutesToTime, timeToMinutes } from '../format/dates';
 import { moneyInput, parseMoney } from '../format/money';
 import { useAction } from '../forms/useAction';
 import { useForm } from '../forms/useForm';
@@ -22,18 +23,24 @@ import { initialSeries, SeriesFields, seriesInput, useSeriesPreview, type Series
 const SESSION_MINUTES = 50;
 const LAST_PRICE_KEY = 'ta.lastPrice';
 
+// How much of a note the picker shows.
+const NOTE_PREVIEW = 60;
+
 export interface Slot { date: string; start_time: string }
 
 /**
  * Books an appointment (or a series of them) in `slot`, or edits, moves, marks or deletes `appointment` (for one of a
- * series: this one, or this and the following ones).
+ * series: this one, or this and the following ones); either may have one of the patient's notes attached. `onPay`
+ * and `onNote` hand an existing unpaid visit to "Opłać" and to its quick note.
  */
-export function AppointmentDialog({ appointment, slot, patients, onChanged, onClose }: {
+export function AppointmentDialog({ appointment, slot, patients, onChanged, onClose, onPay, onNote }: {
   appointment?: Appointment;
   slot?: Slot;
   patients: readonly Patient[];
   onChanged: () => void;
   onClose: () => void;
+  onPay?: (a: Appointment) => void;
+  onNote?: (a: Appointment) => void;
 }) {
   const start = appointment ? formatTime(appointment.start_time) : slot?.start_time ?? '09:00';
   const form = useForm({
@@ -42,7 +49,10 @@ export function AppointmentDialog({ appointment, slot, patients, onChanged, onCl
     start_time: start,
     end_time: appointment ? formatTime(appointment.end_time) : minutesToTime(timeToMinutes(start) + SESSION_MINUTES),
     price: appointment ? moneyInput(appointment.price) : localStorage.getItem(LAST_PRICE_KEY) ?? '',
+    session_note_id: appointment?.session_note_id ? String(appointment.session_note_id) : '',
   });
+  const patientId = Number(form.values.patient_id);
+  const notes = useResource(`notes-${patientId}`, () => (patientId ? listPatientNotes(patientId) : Promise.resolve([])));
   const [confirmingDelete, setConfirmingDelete] = useState(false);
   const remove = useAction();
   const status = useAction();
@@ -67,6 +77,7 @@ export function AppointmentDialog({ appointment, slot, patients, onChanged, onCl
       start_time: v.start_time,
       end_time: v.end_time,
       price: parseMoney(v.price) ?? 0,
+      session_note_id: v.session_note_id ? Number(v.session_note_id) : null,
     };
     if (appointment?.series_id != null && following) {
       await updateSeriesFrom(appointment.series_id, appointment.date,
@@ -87,12 +98,22 @@ export function AppointmentDialog({ appointment, slot, patients, onChanged, onCl
       <form noValidate onSubmit={submit} className="space-y-4">
         <Alert message={form.apiMessage ?? remove.error} />
         {appointment && (
-          <p className="flex flex-wrap items-center gap-2 text-sm">
+          <div className="flex flex-wrap items-center gap-2 text-sm">
             <StatusBadge appointment={appointment} always />
             <PaidBadge paid={appointment.is_paid} />
             {inSeries && <span className="rounded bg-indigo-50 px-2 py-0.5 text-xs font-medium text-indigo-800">w serii</span>}
             <Link className="link" to={`/notatki?pacjent=${appointment.patient_id}`}>Notatki pacjenta</Link>
-          </p>
+            <span className="ml-auto flex flex-wrap gap-2">
+              {onNote && (
+                <button type="button" className="btn-secondary" onClick={() => onNote(appointment)}>
+                  {appointment.session_note_id ? 'Notatka z wizyty' : 'Napisz notatkę'}
+                </button>
+              )}
+              {onPay && !appointment.is_paid && (
+                <button type="button" className="btn-primary" onClick={() => onPay(appointment)}>Opłać</button>
+              )}
+            </span>
+          </div>
         )}
         {appointment && (
           <div className="space-y-2">
@@ -123,7 +144,8 @@ export function AppointmentDialog({ appointment, slot, patients, onChanged, onCl
             </label>
           </fieldset>
         )}
-        <PatientSelect patients={patients} {...form.field('patient_id')} disabled={following} />
+        <PatientSelect patients={patients} {...form.field('patient_id')} disabled={following}
+          onChange={(e) => { form.set('patient_id', e.target.value); form.set('session_note_id', ''); }} />
         <TextField label="Data" type="date" {...form.field('date')} disabled={following}
           hint={following ? 'Ta i następne wizyty zachowują swoje dni; zmieniają się godziny i cena.' : undefined} />
         <div className="grid grid-cols-2 gap-3">
@@ -139,6 +161,17 @@ export function AppointmentDialog({ appointment, slot, patients, onChanged, onCl
         )}
         {repeating && (
           <SeriesFields value={series} onChange={setSeries} input={seriesRequest} preview={preview} error={previewError} />
+        )}
+        {patientId > 0 && (
+          <SelectField label="Notatka z sesji" {...form.field('session_note_id')}
+            hint={notes.error ?? 'Możesz przypisać do wizyty jedną z notatek tego pacjenta.'}>
+            <option value="">Brak notatki</option>
+            {(notes.data ?? []).map((n) => (
+              <option key={n.id} value={n.id}>
+                {formatTimestamp(n.created_at)}: {n.content.length > NOTE_PREVIEW ? `${n.content.slice(0, NOTE_PREVIEW)}…` : n.content}
+              </option>
+            ))}
+          </SelectField>
         )}
         <div className="flex flex-wrap justify-end gap-2">
           {appointment && !confirmingDelete && (

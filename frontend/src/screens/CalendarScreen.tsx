@@ -6,15 +6,27 @@ import { usePatients } from '../api/usePatients';
 import { useResource } from '../api/useResource';
 import { Alert } from '../components/Alert';
 import { ScreenTitle } from '../components/ScreenTitle';
+import { useToast } from '../components/Toast';
 import {
   addDays, addMonths, formatDate, formatDateLong, formatDay, formatMonth, formatTime, isIsoDate, minutesToTime,
   monthGrid, timeToMinutes, today, weekDays,
 } from '../format/dates';
 import { statusLabel } from '../components/AppointmentStatus';
+import { formatMoney, sumMoney } from '../format/money';
 import { AppointmentDialog, type Slot } from './AppointmentDialog';
+import { AppointmentNoteDialog } from './AppointmentNoteDialog';
+import { PayAppointmentDialog } from './PayAppointmentDialog';
 
-type View = 'tydzien' | 'miesiac';
-type Editing = { appointment: Appointment } | { slot: Slot } | null;
+type View = 'dzien' | 'tydzien' | 'miesiac';
+const VIEWS: readonly { view: View; label: string; step: [string, string] }[] = [
+  { view: 'dzien', label: 'Dzień', step: ['Poprzedni dzień', 'Następny dzień'] },
+  { view: 'tydzien', label: 'Tydzień', step: ['Poprzedni tydzień', 'Następny tydzień'] },
+  { view: 'miesiac', label: 'Miesiąc', step: ['Poprzedni miesiąc', 'Następny miesiąc'] },
+];
+type Editing = { appointment: Appointment } | { slot: Slot } | { pay: Appointment } | { note: Appointment } | null;
+
+/** A 7-column week is unreadable on a phone: there the calendar opens on one day. */
+const PHONE = '(max-width: 639px)';
 
 const SLOT_MINUTES = 30;
 const SLOT_REM = 2.5; // height of one slot in the week view
@@ -56,6 +68,8 @@ function AppointmentLabel({ a, patients, compact }: {
       )}
       {a.is_paid && <span className="sr-only">(opłacona)</span>}
       {a.status !== 'scheduled' && <span className="sr-only">({statusLabel(a)})</span>}
+      {' '}
+      <span className={compact ? 'sr-only' : 'block tabular-nums'}>{formatMoney(a.price)}</span>
     </>
   );
 }
@@ -65,7 +79,8 @@ function appointmentColour(a: Appointment): string {
   return a.is_paid ? 'bg-emerald-100 text-emerald-900 border-emerald-300' : 'bg-indigo-100 text-indigo-900 border-indigo-300';
 }
 
-function WeekView({ days, appointments, patients, onSlot, onOpen }: {
+/** Days side by side (a week, or one day), hour by hour, with a button for every free half hour. */
+function TimeGrid({ days, appointments, patients, onSlot, onOpen }: {
   days: string[];
   appointments: Map<string, Appointment[]>;
   patients: ReadonlyMap<number, Patient>;
@@ -85,9 +100,10 @@ function WeekView({ days, appointments, patients, onSlot, onOpen }: {
     todayColumn.current?.scrollIntoView({ inline: 'center', block: 'nearest' });
   }, [monday]);
 
+  const single = days.length === 1;
   return (
     <div className="card relative overflow-x-auto p-0">
-      <div className="grid min-w-[40rem] grid-cols-[3rem_repeat(7,minmax(0,1fr))]">
+      <div className={single ? 'grid grid-cols-[3rem_minmax(0,1fr)]' : 'grid min-w-[40rem] grid-cols-[3rem_repeat(7,minmax(0,1fr))]'}>
         <div className="sticky left-0 z-10 bg-white" />
         {days.map((d) => (
           <div key={d} ref={d === current ? todayColumn : undefined}
@@ -154,7 +170,7 @@ function MonthView({ anchor, appointments, patients, onDay, onNew, onOpen }: {
           <div key={d} role="group" aria-label={formatDateLong(d)}
             className={`min-h-20 border-b border-l border-slate-100 p-1 sm:min-h-28 ${d.startsWith(month) ? '' : 'bg-slate-50 text-slate-600'}`}>
             <div className="flex items-center justify-between">
-              <button type="button" onClick={() => onDay(d)} aria-label={`${formatDateLong(d)}: pokaż tydzień`}
+              <button type="button" onClick={() => onDay(d)} aria-label={`${formatDateLong(d)}: pokaż dzień`}
                 className={`rounded px-1 text-sm focus-visible:outline-2 focus-visible:outline-indigo-600 ${
                   d === current ? 'bg-indigo-600 text-white' : 'hover:bg-slate-100'}`}>
                 {Number(d.slice(8))}
@@ -183,63 +199,92 @@ function MonthView({ anchor, appointments, patients, onDay, onNew, onOpen }: {
 
 export default function CalendarScreen() {
   const [params, setParams] = useSearchParams();
-  const view: View = params.get('widok') === 'miesiac' ? 'miesiac' : 'tydzien';
+  const asked = params.get('widok');
+  const view: View = asked === 'dzien' || asked === 'tydzien' || asked === 'miesiac' ? asked
+    : window.matchMedia(PHONE).matches ? 'dzien' : 'tydzien';
   const requested = params.get('data') ?? '';
   const anchor = isIsoDate(requested) ? requested : today();
-  const days = weekDays(anchor);
+  const days = view === 'dzien' ? [anchor] : weekDays(anchor);
   const grid = monthGrid(anchor);
-  const from = view === 'tydzien' ? days[0] ?? anchor : grid[0]?.[0] ?? anchor;
-  const to = view === 'tydzien' ? days[6] ?? anchor : grid.at(-1)?.[6] ?? anchor;
+  const from = view === 'miesiac' ? grid[0]?.[0] ?? anchor : days[0] ?? anchor;
+  const to = view === 'miesiac' ? grid.at(-1)?.[6] ?? anchor : days.at(-1) ?? anchor;
 
   const patients = usePatients();
   const appointments = useResource(`${from}-${to}`, () => listAppointments({ date_from: from, date_to: to }));
   const [editing, setEditing] = useState<Editing>(null);
+  const toast = useToast();
   const byDay = byDate(appointments.data ?? []);
+  const dayList = byDay.get(anchor) ?? [];
+  const nameOf = (a: Appointment) => patients.byId.get(a.patient_id)?.name ?? `Pacjent #${a.patient_id}`;
+  const changed = (message?: string) => {
+    setEditing(null);
+    appointments.reload();
+    if (message) toast.show(message);
+  };
 
   const go = (next: { widok?: View; data?: string }) =>
     setParams({ widok: next.widok ?? view, data: next.data ?? anchor });
-  const step = (n: number) => go({ data: view === 'tydzien' ? addDays(anchor, 7 * n) : addMonths(anchor, n) });
-  const title = view === 'tydzien' ? `${formatDate(from)} – ${formatDate(to)}` : formatMonth(anchor);
+  const step = (n: number) => go({
+    data: view === 'dzien' ? addDays(anchor, n) : view === 'tydzien' ? addDays(anchor, 7 * n) : addMonths(anchor, n),
+  });
+  const title = view === 'dzien' ? formatDateLong(anchor)
+    : view === 'tydzien' ? `${formatDate(from)} – ${formatDate(to)}` : formatMonth(anchor);
+  const labels = VIEWS.find((v) => v.view === view)?.step ?? ['', ''];
 
   return (
     <div className="space-y-4">
       <div className="flex flex-wrap items-center justify-between gap-2">
         <ScreenTitle title="Kalendarz">Kalendarz wizyt</ScreenTitle>
         <div className="flex gap-1" role="group" aria-label="Widok">
-          <button type="button" className={view === 'tydzien' ? 'btn-primary' : 'btn-secondary'}
-            aria-pressed={view === 'tydzien'} onClick={() => go({ widok: 'tydzien' })}>Tydzień</button>
-          <button type="button" className={view === 'miesiac' ? 'btn-primary' : 'btn-secondary'}
-            aria-pressed={view === 'miesiac'} onClick={() => go({ widok: 'miesiac' })}>Miesiąc</button>
+          {VIEWS.map((v) => (
+            <button key={v.view} type="button" className={view === v.view ? 'btn-primary' : 'btn-secondary'}
+              aria-pressed={view === v.view} onClick={() => go({ widok: v.view })}>{v.label}</button>
+          ))}
         </div>
       </div>
       <div className="flex flex-wrap items-center gap-2">
-        <button type="button" className="btn-secondary" onClick={() => step(-1)}
-          aria-label={view === 'tydzien' ? 'Poprzedni tydzień' : 'Poprzedni miesiąc'}>‹</button>
+        <button type="button" className="btn-secondary" onClick={() => step(-1)} aria-label={labels[0]}>‹</button>
         <button type="button" className="btn-secondary" onClick={() => go({ data: today() })}>Dziś</button>
-        <button type="button" className="btn-secondary" onClick={() => step(1)}
-          aria-label={view === 'tydzien' ? 'Następny tydzień' : 'Następny miesiąc'}>›</button>
+        <button type="button" className="btn-secondary" onClick={() => step(1)} aria-label={labels[1]}>›</button>
         <h2 className="text-lg font-medium" aria-live="polite">{title}</h2>
         <button type="button" className="btn-primary ml-auto" onClick={() => setEditing({ slot: { date: anchor, start_time: '09:00' } })}>
           Nowa wizyta
         </button>
       </div>
       <Alert message={appointments.error ?? patients.error} />
-      {view === 'tydzien' ? (
-        <WeekView days={days} appointments={byDay} patients={patients.byId}
-          onSlot={(slot) => setEditing({ slot })} onOpen={(appointment) => setEditing({ appointment })} />
-      ) : (
+      {view === 'dzien' && appointments.data && (
+        <p className="text-sm text-slate-600">
+          {dayList.length === 0 ? 'Tego dnia nie ma wizyt.'
+            : `Wizyty: ${dayList.length} · razem ${formatMoney(sumMoney(dayList.map((a) => a.price)))}`}
+        </p>
+      )}
+      {view === 'miesiac' ? (
         <MonthView anchor={anchor} appointments={byDay} patients={patients.byId}
-          onDay={(d) => go({ widok: 'tydzien', data: d })}
+          onDay={(d) => go({ widok: 'dzien', data: d })}
           onNew={(d) => setEditing({ slot: { date: d, start_time: '09:00' } })}
           onOpen={(appointment) => setEditing({ appointment })} />
+      ) : (
+        <TimeGrid days={days} appointments={byDay} patients={patients.byId}
+          onSlot={(slot) => setEditing({ slot })} onOpen={(appointment) => setEditing({ appointment })} />
       )}
-      {editing && (
+      {editing && ('appointment' in editing || 'slot' in editing) && (
         <AppointmentDialog
           {...editing}
           patients={patients.data ?? []}
           onClose={() => setEditing(null)}
-          onChanged={() => { setEditing(null); appointments.reload(); }}
+          onChanged={() => changed()}
+          onPay={(a) => setEditing({ pay: a })}
+          onNote={(a) => setEditing({ note: a })}
         />
+      )}
+      {editing && 'pay' in editing && (
+        <PayAppointmentDialog appointment={editing.pay} patientName={nameOf(editing.pay)}
+          onClose={() => setEditing(null)}
+          onPaid={(p) => changed(`Zapisano płatność ${formatMoney(p.amount)}.`)} />
+      )}
+      {editing && 'note' in editing && (
+        <AppointmentNoteDialog appointment={editing.note} patientName={nameOf(editing.note)}
+          onClose={() => setEditing(null)} onSaved={changed} />
       )}
     </div>
   );

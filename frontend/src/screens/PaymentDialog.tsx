@@ -7,7 +7,8 @@ import { Dialog } from '../components/Dialog';
 import { SelectField, TextAreaField, TextField } from '../components/Field';
 import { PatientSelect } from '../components/PatientSelect';
 import { METHOD_LABELS } from '../components/PaymentTable';
-import { dayOf, formatDate, formatTime, today } from '../format/dates';
+import { compareAmount, needsOverpaymentConfirmation } from '../figures/payments';
+import { formatDate, formatTime, localToIso, nowLocal, toLocalInput } from '../format/dates';
 import { formatMoney, moneyInput, parseMoney, sumMoney } from '../format/money';
 import { useForm } from '../forms/useForm';
 import { validatePayment, type PaymentForm } from '../forms/validation';
@@ -22,42 +23,65 @@ async function payableAppointments(patientId: number, payment?: Payment): Promis
   return [...(payment?.appointments ?? []), ...unpaid].sort(byWhen);
 }
 
+/** The amount against the chosen visits' sum, said as the user types. */
+function AmountDifference({ amount, due }: { amount: number | null; due: number }) {
+  if (amount === null || due === 0) return null;
+  const check = compareAmount(amount, due);
+  const [text, tone] = check.kind === 'exact' ? ['Kwota pokrywa sumę cen wizyt.', 'text-emerald-700']
+    : check.kind === 'short' ? [`Brakuje ${formatMoney(check.by)} do sumy cen wizyt.`, 'text-red-700']
+      : [`Nadpłata: ${formatMoney(check.by)}${check.large ? ' (ponad 20% sumy cen wizyt)' : ''}.`,
+        check.large ? 'text-amber-800' : 'text-slate-700'];
+  return (
+    <p className={`text-sm ${tone}`} aria-live="polite">
+      Suma cen wizyt: <span className="tabular-nums">{formatMoney(due)}</span>. {text}
+    </p>
+  );
+}
+
 /**
  * Records a payment by picking the patient's unpaid appointments (the amount follows their sum
- * until the user types one), or edits `payment`.
+ * until the user types one), or edits `payment`. `patientId` preselects the patient of a new one.
  */
-export function PaymentDialog({ payment, patients, onSaved, onClose }: {
+export function PaymentDialog({ payment, patientId: preselected, patients, onSaved, onClose }: {
   payment?: PaymentWithPatient;
+  patientId?: number;
   patients: readonly Patient[];
   onSaved: (p: Payment) => void;
   onClose: () => void;
 }) {
   const [amountTyped, setAmountTyped] = useState(false);
+  const [confirming, setConfirming] = useState(false);
   const form = useForm<PaymentForm>({
-    patient_id: payment ? String(payment.patient_id) : '',
+    patient_id: payment ? String(payment.patient_id) : preselected ? String(preselected) : '',
     amount: payment ? moneyInput(payment.amount) : '',
     payment_method: payment?.payment_method ?? 'TRANSFER',
-    payment_date: payment ? dayOf(payment.payment_date) : today(),
+    payment_date: payment ? toLocalInput(payment.payment_date) : nowLocal(),
     description: payment?.description ?? '',
     appointment_ids: payment?.appointments.map((a) => a.id) ?? [],
   });
   const patientId: number = Number(form.values.patient_id);
   const choices = useResource(`payable-${patientId}`, () => payableAppointments(patientId, payment));
   const prices: ReadonlyMap<number, number> = new Map((choices.data ?? []).map((a) => [a.id, a.price]));
+  const due = sumMoney(form.values.appointment_ids.map((id) => prices.get(id) ?? 0));
+  const amount = parseMoney(form.values.amount);
 
   function choose(ids: number[]) {
+    setConfirming(false);
     form.set('appointment_ids', ids);
     if (!amountTyped) form.set('amount', ids.length ? moneyInput(sumMoney(ids.map((id) => prices.get(id) ?? 0))) : '');
   }
 
+  // Well over the visits' sum is more often a typo than a tip: ask once before saving it.
   const submit = form.onSubmit((v: PaymentForm) => validatePayment(v, prices), async (v) => {
+    if (!confirming && needsOverpaymentConfirmation(parseMoney(v.amount) ?? 0, due)) {
+      setConfirming(true);
+      return;
+    }
+    setConfirming(false);
     const input = {
       amount: parseMoney(v.amount) ?? 0,
       payment_method: v.payment_method === 'CASH' ? 'CASH' as const : 'TRANSFER' as const,
-      // payment_date is an instant: an unchanged day keeps the payment's time, today's is now,
-      // another day is its midnight (the API reads a date as 00:00 Europe/Warsaw).
-      payment_date: payment && v.payment_date === dayOf(payment.payment_date) ? payment.payment_date
-        : v.payment_date === today() ? new Date().toISOString() : v.payment_date,
+      payment_date: localToIso(v.payment_date),
       description: v.description.trim() || null,
       appointment_ids: v.appointment_ids,
     };
@@ -97,18 +121,36 @@ export function PaymentDialog({ payment, patients, onSaved, onClose }: {
         )}
         <div className="grid gap-3 sm:grid-cols-2">
           <TextField label="Kwota (zł)" inputMode="decimal" autoComplete="off" {...form.field('amount')}
-            onChange={(e) => { setAmountTyped(true); form.set('amount', e.target.value); }} />
+            onChange={(e) => { setAmountTyped(true); setConfirming(false); form.set('amount', e.target.value); }} />
           <SelectField label="Forma płatności" {...form.field('payment_method')}>
             <option value="TRANSFER">{METHOD_LABELS.TRANSFER}</option>
             <option value="CASH">{METHOD_LABELS.CASH}</option>
           </SelectField>
         </div>
-        <TextField label="Data płatności" type="date" {...form.field('payment_date')} />
+        <AmountDifference amount={amount} due={due} />
+        <TextField label="Data i godzina płatności" type="datetime-local" {...form.field('payment_date')} />
         <TextAreaField label="Opis" rows={2} {...form.field('description')} />
-        <div className="flex justify-end gap-2">
-          <button type="button" className="btn-secondary" onClick={onClose}>Anuluj</button>
-          <button type="submit" className="btn-primary" disabled={form.busy}>Zapisz płatność</button>
-        </div>
+        {confirming && amount !== null ? (
+          <div role="alertdialog" aria-labelledby="nadplata" className="space-y-2 rounded-md border border-amber-300 bg-amber-50 p-3 text-sm">
+            <p id="nadplata">
+              Kwota {formatMoney(amount)} jest o ponad 20% wyższa niż suma cen wybranych wizyt ({formatMoney(due)}).
+              Czy na pewno zapisać taką płatność?
+            </p>
+            <div className="flex flex-wrap justify-end gap-2">
+              <button type="button" className="btn-secondary" onClick={(e) => {
+                const amountInput = e.currentTarget.form?.querySelector<HTMLInputElement>('[name="amount"]');
+                setConfirming(false);
+                amountInput?.focus();
+              }}>Popraw kwotę</button>
+              <button type="submit" className="btn-primary" disabled={form.busy} autoFocus>Tak, zapisz</button>
+            </div>
+          </div>
+        ) : (
+          <div className="flex justify-end gap-2">
+            <button type="button" className="btn-secondary" onClick={onClose}>Anuluj</button>
+            <button type="submit" className="btn-primary" disabled={form.busy}>Zapisz płatność</button>
+          </div>
+        )}
       </form>
     </Dialog>
   );

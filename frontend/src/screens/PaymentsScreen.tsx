@@ -1,14 +1,18 @@
 import { useState } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router-dom';
-import { listPayments } from '../api/endpoints';
+import { deletePayment, listPayments } from '../api/endpoints';
+import type { PaymentWithPatient } from '../api/types';
 import { usePatients } from '../api/usePatients';
 import { useResource } from '../api/useResource';
 import { Alert, Loading, Notice } from '../components/Alert';
+import { ConfirmDialog } from '../components/Dialog';
 import { SelectField, TextField } from '../components/Field';
 import { PatientSelect } from '../components/PatientSelect';
 import { METHOD_LABELS, PaymentTable } from '../components/PaymentTable';
 import { ScreenTitle } from '../components/ScreenTitle';
-import { isIsoDate } from '../format/dates';
+import { useToast } from '../components/Toast';
+import { formatDate, isIsoDate, localDay } from '../format/dates';
+import { formatMoney } from '../format/money';
 import { PaymentDialog } from './PaymentDialog';
 
 const PAGE_SIZE = 20;
@@ -18,6 +22,8 @@ export default function PaymentsScreen() {
   const navigate = useNavigate();
   const patients = usePatients();
   const [adding, setAdding] = useState(params.get('nowa') === '1');
+  const [deleting, setDeleting] = useState<PaymentWithPatient | null>(null);
+  const toast = useToast();
 
   const filter = {
     pacjent: params.get('pacjent') ?? '',
@@ -76,7 +82,7 @@ export default function PaymentsScreen() {
       <Alert message={payments.error} />
       {badRange ? <Notice message="Popraw zakres dat, aby zobaczyć płatności." /> : (
         <section className="card p-0" aria-label="Lista płatności" aria-busy={payments.loading}>
-          {payments.data ? <PaymentTable payments={payments.data.payments} /> : <Loading />}
+          {payments.data ? <PaymentTable payments={payments.data.payments} onDelete={setDeleting} /> : <Loading />}
         </section>
       )}
       {payments.data && !badRange && (
@@ -91,6 +97,21 @@ export default function PaymentsScreen() {
             Następna
           </button>
         </nav>
+      )}
+      {deleting && (
+        <ConfirmDialog
+          title="Usuń płatność"
+          message={`Usunąć płatność ${formatMoney(deleting.amount)} z ${formatDate(localDay(deleting.payment_date))} od ${
+            deleting.patient_name}? Jej wizyty znów będą nieopłacone.`}
+          confirmLabel="Usuń"
+          onClose={() => setDeleting(null)}
+          onConfirm={async () => {
+            const answer = await deletePayment(deleting.id);
+            setDeleting(null);
+            payments.reload();
+            toast.show(answer.detail);
+          }}
+        />
       )}
       {adding && (
         <PaymentDialog patients={patients.data ?? []} onClose={closeNew}

@@ -3,20 +3,11 @@ import { appointmentStatistics, paymentStatistics } from '../api/endpoints';
 import { useResource } from '../api/useResource';
 import { Alert, Loading } from '../components/Alert';
 import { TextField } from '../components/Field';
+import { Figure } from '../components/Figure';
 import { METHOD_LABELS } from '../components/PaymentTable';
 import { ScreenTitle } from '../components/ScreenTitle';
 import { addMonths, endOfMonth, formatDate, isIsoDate, startOfMonth, today } from '../format/dates';
 import { formatMoney } from '../format/money';
-
-function Figure({ label, value, note }: { label: string; value: string; note?: string }) {
-  return (
-    <div className="card">
-      <dt className="text-sm text-slate-600">{label}</dt>
-      <dd className="text-2xl font-semibold tabular-nums">{value}</dd>
-      {note && <dd className="text-sm text-slate-500">{note}</dd>}
-    </div>
-  );
-}
 
 export default function StatisticsScreen() {
   const [params, setParams] = useSearchParams();

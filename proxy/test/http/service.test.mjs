@@ -54,20 +54,27 @@ test('the OpenAPI document lists the values the database accepts for every close
   assert.deepEqual(doc.paths['/audit'].get.parameters.find((p) => p.name === 'action').schema.enum, actions);
 });
 
-test('GET /docs serves Swagger UI from the proxy itself', async () => {
-  const page = await proxy.call('GET', '/docs');
-  assert.equal(page.status, 200);
-  assert.match(page.headers.get('content-type'), /^text\/html/);
-  const scripts = [...page.text.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
-  assert.ok(scripts.length >= 2);
-  for (const rel of scripts) {
-    assert.doesNotMatch(rel, /^https?:/, 'no outside network');
-    const asset = await proxy.call('GET', '/' + rel);
-    assert.equal(asset.status, 200, rel);
+for (const [path, name] of [['/docs', 'Swagger UI'], ['/redoc', 'ReDoc']]) {
+  test(`GET ${path} serves ${name} and every file it loads from the proxy itself`, async () => {
+    const page = await proxy.call('GET', path);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type'), /^text\/html/);
+    const files = [...page.text.matchAll(/(?:src|href|spec-url)="([^"]+)"/g)].map((m) => m[1]);
+    assert.ok(files.length >= 2);
+    for (const rel of files) {
+      assert.doesNotMatch(rel, /^(https?:)?\/\//, 'no outside network');
+      const asset = await proxy.call('GET', '/' + rel);
+      assert.equal(asset.status, 200, rel);
+    }
+  });
+}
+
+test('the docs pages\' bundles are JavaScript, and only bundled files are served', async () => {
+  for (const file of ['swagger-ui-bundle.js', 'redoc.standalone.js']) {
+    const bundle = await proxy.call('GET', `/docs/${file}`);
+    assert.match(bundle.headers.get('content-type'), /javascript/, file);
+    assert.ok(bundle.text.length > 100000, file);
   }
-  const bundle = await proxy.call('GET', '/docs/swagger-ui-bundle.js');
-  assert.match(bundle.headers.get('content-type'), /javascript/);
-  assert.ok(bundle.text.length > 100000);
   expectError(await proxy.call('GET', '/docs/nope.js'), 404);
   expectError(await proxy.call('GET', '/docs/..%2Fopenapi.json'), 404);
 });

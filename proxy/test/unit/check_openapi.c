@@ -80,6 +80,10 @@ START_TEST(docs_assets_are_embedded)
 	ck_assert(memmem(asset.data, asset.size, "openapi.json", 12) != NULL);
 	ck_assert_int_eq(static_asset_find("swagger-ui-bundle.js", 20, &asset), 0);
 	ck_assert_uint_gt(asset.size, 100000);
+	ck_assert_int_eq(static_asset_find("redoc.html", 10, &asset), 0);
+	ck_assert(memmem(asset.data, asset.size, "spec-url=\"openapi.json\"", 23) != NULL);
+	ck_assert_int_eq(static_asset_find("redoc.standalone.js", 19, &asset), 0);
+	ck_assert_uint_gt(asset.size, 100000);
 	ck_assert_int_eq(static_asset_find("../main.c", 9, &asset), -1);
 }
 END_TEST

@@ -38,6 +38,7 @@ START_TEST(contract_paths_reach_their_functions)
 	ck_assert(!found("POST", "/auth/register", NULL)->authenticated);
 	ck_assert_int_eq(found("GET", "/", NULL)->handler, HANDLER_ROOT);
 	ck_assert_int_eq(found("GET", "/docs/swagger-ui.css", NULL)->handler, HANDLER_DOCS_ASSET);
+	ck_assert_int_eq(found("GET", "/redoc", NULL)->handler, HANDLER_REDOC);
 }
 END_TEST
 

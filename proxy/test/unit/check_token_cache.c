@@ -82,19 +82,33 @@ START_TEST(a_put_replaces_the_same_token)
 }
 END_TEST
 
-/* A token the database refused is forgotten: only that one, and only by its exact bytes. */
+/* A token the database refused is forgotten: only that one, and only by its exact bytes. The slots are
+ * direct-mapped by a random seed, so the second token is one that does not share the first's slot. */
 START_TEST(a_removed_token_is_no_hit)
 {
 	struct token_cache *c = token_cache_create(16);
+	char other[32];
+	int tries = 0;
 
 	token_cache_put(c, "aaa.bbb.ccc", "{\"sub\":\"7\"}", NOW + 60, -1);
-	token_cache_put(c, "ddd.eee.fff", "{\"sub\":\"8\"}", NOW + 60, -1);
 	token_cache_remove(c, "aaa.bbb.cc");
+	token_cache_remove(c, "aaa.bbb.cccc");
 	token_cache_remove(c, "never.put.token");
+	ck_assert_uint_eq(token_cache_count(c), 1);
+	ck_assert_str_eq(token_cache_get(c, "aaa.bbb.ccc", NOW), "{\"sub\":\"7\"}");
+	for (;;) {
+		ck_assert_int_lt(tries, 64);
+		snprintf(other, sizeof(other), "ddd.eee.fff%d", tries++);
+		token_cache_put(c, other, "{\"sub\":\"8\"}", NOW + 60, -1);
+		if (token_cache_get(c, "aaa.bbb.ccc", NOW) != NULL)
+			break;  /* a slot of its own */
+		/* It took the first one's slot: put that back and try the next. */
+		token_cache_put(c, "aaa.bbb.ccc", "{\"sub\":\"7\"}", NOW + 60, -1);
+	}
 	ck_assert_uint_eq(token_cache_count(c), 2);
 	token_cache_remove(c, "aaa.bbb.ccc");
 	ck_assert_ptr_null(token_cache_get(c, "aaa.bbb.ccc", NOW));
-	ck_assert_str_eq(token_cache_get(c, "ddd.eee.fff", NOW), "{\"sub\":\"8\"}");
+	ck_assert_str_eq(token_cache_get(c, other, NOW), "{\"sub\":\"8\"}");
 	ck_assert_uint_eq(token_cache_count(c), 1);
 	token_cache_remove(c, "aaa.bbb.ccc");
 	ck_assert_uint_eq(token_cache_count(c), 1);
