@@ -267,11 +267,15 @@ pitr_health() {
     return $warn
 }
 
-# pitr_wal_gap START: the first WAL segment missing from the archive from START (a backup's first segment) on, or
-# nothing. Each timeline's segments run without a hole from its first one (START on the backup's own timeline).
+# pitr_wal_gap START [END]: the first WAL segment missing from the archive from START (a backup's first segment) on,
+# up to END (the running cluster's last archived one) when given, or nothing. Each timeline's segments run without a
+# hole from its first one (START on the backup's own timeline).
 pitr_wal_gap() {
-    local start=$1 name tli prev_tli='' n prev=0 first
+    local start=$1 end=${2:-} name tli prev_tli='' n prev=0 first names
     first=$((16#${start:8:8} * 256 + 16#${start:16:8}))
+    names=$(find "$PITR_REPO/archive/$PITR_STANZA" -type f -name '[0-9A-F]*-*' -printf '%f\n' 2>/dev/null |
+                cut -c1-24 | grep -E '^[0-9A-F]{24}$' | LC_ALL=C sort -u | awk -v s="$start" '($0 "") >= (s "")')
+    if [ -n "$end" ] && ! grep -qx -- "$end" <<<"$names"; then echo "$end"; return 0; fi
     while IFS= read -r name; do
         tli=${name:0:8}
         n=$((16#${name:8:8} * 256 + 16#${name:16:8}))
@@ -283,8 +287,7 @@ pitr_wal_gap() {
             return 0
         fi
         prev=$n
-    done < <(find "$PITR_REPO/archive/$PITR_STANZA" -type f -name '[0-9A-F]*-*' -printf '%f\n' 2>/dev/null |
-                 cut -c1-24 | grep -E '^[0-9A-F]{24}$' | LC_ALL=C sort -u | awk -v s="$start" '($0 "") >= (s "")')
+    done <<<"$names"
 }
 
 # pitr_restore TIME|latest: the cluster as it was at TIME ('YYYY-MM-DD HH:MM:SS' in TA_TIMEZONE), or with every
@@ -313,12 +316,18 @@ pitr_restore() {
         set=$(jq -r '.[0].backup[-1].label' <<<"$info")
         opts=(--type=default)
     fi
+    pitr_running "$PITR_DATA" && running=1
+    if [ $running = 1 ]; then
+        # Everything written so far goes into the archive first, so that the checks see all of it (the running
+        # cluster is not touched otherwise).
+        pitr_switch_and_wait || return 1
+    fi
     pitr_note "checking the repository (pgbackrest verify)"
     pitr_verify || { pitr_fail "the repository fails verification: nothing was changed"; return 1; }
     # pgbackrest verify checks the files the archive holds, not the ones it lacks: a segment missing in the middle
     # would end the replay there, short of the time asked for, and the restore would look successful.
     start=$(jq -r --arg s "$set" '.[0].backup[] | select(.label == $s) | .archive.start' <<<"$info")
-    gap=$(pitr_wal_gap "$start")
+    gap=$(pitr_wal_gap "$start" "${PITR_LAST_SEGMENT:-}")
     [ -z "$gap" ] || { pitr_fail "WAL segment $gap is missing from the archive (needed after backup $set): the" \
         "restore would stop there, short of ${epoch:+$when}${epoch:-the newest write}: nothing was changed"; return 1; }
     # Room for the copy next to the cluster, which shares the disk and must not run out of it: the backup's size,
@@ -344,11 +353,6 @@ pitr_restore() {
 
     stamp=$(date +%Y%m%d-%H%M%S)
     new=$PITR_DATA.restore-$stamp staging=$PITR_DATA.restore-$stamp.wal
-    pitr_running "$PITR_DATA" && running=1
-    if [ $running = 1 ]; then
-        # Everything written so far goes into the archive first (the running cluster is not touched otherwise).
-        pitr_switch_and_wait || return 1
-    fi
     pitr_cleanup() { pitr_as_owner "$PITR_BIN/pg_ctl" -D "$new" -m immediate -w stop >/dev/null 2>&1 || true
                      rm -rf -- "$new" "$staging" "$new.run"; }
     (umask 077 && mkdir -p -- "$new" "$staging" "$new.run") || return 1
@@ -414,11 +418,13 @@ pitr_space_full() {
     fi
 }
 
-# A WAL switch on the running cluster and a wait until the archive has the segment (at most 60 s).
+# A WAL switch on the running cluster and a wait until the archive has the segment (at most 60 s), noted in
+# PITR_LAST_SEGMENT.
 pitr_switch_and_wait() {
     local seg
     seg=$(pitr_psql -d postgres -tA -c "SELECT pg_walfile_name(pg_switch_wal())") ||
         { pitr_fail "cannot reach the running cluster: nothing was changed"; return 1; }
+    PITR_LAST_SEGMENT=$seg
     for _ in $(seq 120); do
         [ "$(pitr_psql -d postgres -tA -c "SELECT coalesce(last_archived_wal >= '$seg', false) FROM pg_stat_archiver")" = t ] &&
             return 0
