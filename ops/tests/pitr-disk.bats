@@ -73,7 +73,7 @@ write_patient() {
 }
 
 @test "full disk next to the cluster: a restore that would not fit is refused before anything changes, the WAL to replay counted" {
-    local state before_space
+    local state
     # The WAL since the backup grows the copy as it is replayed: 120 MB written after it.
     psql_super -d "$DB_NAME" -c "CREATE TABLE ta_bulk AS SELECT g, repeat(md5(g::text), 30) AS filler
                                  FROM generate_series(1, 120000) g" >/dev/null
@@ -84,13 +84,11 @@ write_patient() {
     backup=$(jq -r '.[0].backup[-1].info.size' <<<"$info")
     fill "$PG_STATE" $((backup + backup / 5 + 80 * 1048576))
     state=$(cluster_state)
-    before_space=$(df -B1 --output=used -- "$PG_STATE" | tail -n 1)
     run "$ROOT/ops/stack-pitr.sh" restore latest --yes
     echo "$output"
     [ "$status" -ne 0 ]
     [[ $output == *"not enough free disk next to $PGDATA"*"WAL segments to replay"*"nothing was changed"* ]]
-    [ "$(cluster_state)" = "$state" ]
-    [ "$(df -B1 --output=used -- "$PG_STATE" | tail -n 1)" -le $((before_space + 32 * 1048576)) ]
+    [ "$(cluster_state)" = "$state" ]   # (the folders beside the cluster included: no copy was begun)
     # Less room than the backup itself.
     rm -f "$PG_STATE/filler"
     fill "$PG_STATE" $((32 * 1048576))
@@ -123,7 +121,7 @@ write_patient() {
     cat "$BATS_TEST_TMPDIR/out"
     [ "$rc" -ne 0 ]
     grep -q 'Type "yes"' "$BATS_TEST_TMPDIR/out"   # the checks passed: the disk filled up after them
-    grep -q 'No space left on device\|not enough\|did not' "$BATS_TEST_TMPDIR/out"
+    grep -q 'pgbackrest restore failed\|the restored copy did not' "$BATS_TEST_TMPDIR/out"
     grep -q 'nothing was changed' "$BATS_TEST_TMPDIR/out"
     ! grep -q 'restored in' "$BATS_TEST_TMPDIR/out"
     # Nothing half-written is left or swapped in: the same cluster, and the copy's space is free again.
