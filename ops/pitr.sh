@@ -65,7 +65,8 @@ pitr_write_config() {
         *[\"\'\$\`\\]*|*$'\n'*) pitr_fail "pgBackRest's paths may not contain quotes, \$, \` or backslashes"; return 1 ;;
     esac
     [ -n "${PITR_CIPHER_PASS:-}" ] ||
-        { pitr_fail "no passphrase for the encrypted pgBackRest repository (PITR_CIPHER_PASS): nothing was changed"; return 1; }
+        { pitr_fail "no passphrase for the encrypted pgBackRest repository (PITR_CIPHER_PASS; on a VPS" \
+            "BACKREST_CIPHER_PASS in .env, which ./deploy-mikrus.sh init adds): nothing was changed"; return 1; }
     case $PITR_CIPHER_PASS in
         *[[:space:]\"\'\$\`\\]*) pitr_fail "the repository's passphrase may not contain spaces, quotes, \$, \` or backslashes"; return 1 ;;
     esac

@@ -149,7 +149,7 @@ refused() {
 
     # A segment missing from the middle of the archive (verify checks only the files that are there): the replay
     # would end at the hole and the restore look complete.
-    local i seg start missing
+    local i seg tli missing
     for i in 1 2 3; do
         seg=$(psql_super -d postgres -tA -c "CREATE TABLE IF NOT EXISTS gap_probe_$i ()" \
                   -c "SELECT pg_walfile_name(pg_switch_wal())" | tail -n 1)
@@ -157,10 +157,11 @@ refused() {
             sleep 0.2
         done
     done
-    start=$(as_pg pgbackrest --config="$PG_STATE/backrest/pgbackrest.conf" --stanza=ta info \
-                --output=json | jq -r '.[0].backup[-1].archive.start')
-    missing=$(find "$repo/archive/ta" -type f -name '[0-9A-F]*-*' -printf '%f %p\n' | LC_ALL=C sort |
-                  awk -v s="$start" 'substr($1, 1, 24) > (s "") { print $2 }' | sed -n 2p)
+    # On the cluster's own timeline (older ones may hold branches a restore no longer follows): the last segment
+    # but one.
+    tli=$(psql_super -d postgres -tA -c "SELECT lpad(upper(to_hex(timeline_id)), 8, '0') FROM pg_control_checkpoint()")
+    missing=$(find "$repo/archive/ta" -type f -name "$tli*-*" -printf '%f %p\n' | LC_ALL=C sort | tail -n 2 |
+                  head -n 1 | cut -d' ' -f2)
     [ -n "$missing" ]
     mv "$missing" "$BATS_TEST_TMPDIR/missing-wal"
     refused latest
