@@ -4,7 +4,7 @@
 #   make psql    psql on the local database as its owner
 #   make test    every test suite
 #   make fuzz    every libFuzzer harness in fuzz/ for FUZZ_SECONDS (default 60) each
-#   make bench   benchmark the whole stack into bench/REPORT.md (under 10 minutes); make bench-quick: a minute
+#   make bench   benchmark the whole stack into bench/REPORT.md (under 10 minutes); make bench-quick: a minute; make bench-cpu: the proxy's CPU µs per request
 #   make backup  back up the local database (prints the file last); make restore FILE=... [YES=1]
 #   make restore TIME='YYYY-MM-DD HH:MM:SS' (or TIME=latest): point-in-time recovery with pgBackRest (ops/pitr.sh)
 
@@ -58,7 +58,7 @@ export TA_INSTALL PORT WEB_PORT DB_PORT JWT_SECRET ALLOWED_ORIGINS REPLICA
 # The notifier's delivery settings (make up starts it when SMTP_URL or SMSAPI_TOKEN is set).
 export SMTP_URL MAIL_FROM APP_URL SMSAPI_TOKEN SMSAPI_URL SMSAPI_FROM
 
-.PHONY: up down psql test regress fallback-sql backup restore fuzz bench bench-quick extension-files
+.PHONY: up down psql test regress fallback-sql backup restore fuzz bench bench-quick bench-cpu extension-files
 fallback-sql: sql/fallback/therapyassistance.sql sql/fallback/upgrade.sql
 # The files `make install` puts into PostgreSQL's extension folder (make up compares them).
 extension-files:
@@ -76,6 +76,9 @@ bench:
 	@bench/run.sh full
 bench-quick:
 	@bench/run.sh quick
+# The proxy's CPU µs, context switches and system calls per request; BINS="a b" compares builds side by side.
+bench-cpu:
+	@bench/run.sh cpu $(BINS)
 fuzz:
 	@$(MAKE) -s -C fuzz run FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60)
 regress: all fallback-sql

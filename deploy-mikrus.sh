@@ -41,8 +41,11 @@ usage: ./deploy-mikrus.sh COMMAND
                          recovery; exits 1 when anything needs attention
   backup                 back up the database now (pg_dump); prints the file's path last
   pitr-backup TYPE       a pgBackRest backup now: full, diff or incr (local PostgreSQL)
-  restore [FILE] [--yes] without FILE: list the backups; with FILE (.dump or .dump.gz):
-                         restore it (asks first unless --yes; the current data is kept)
+  restore [FILE] [--identity KEY] [--yes]
+                         without FILE: list the backups; with FILE (.dump, .dump.gz, or
+                         .dump.gz.age from the backup space, decrypted with the age key file
+                         KEY, asked for when not given): restore it (asks first unless
+                         --yes; the current data is kept)
   restore --time T       point-in-time recovery of the local cluster to T ('YYYY-MM-DD
                          HH:MM:SS', Europe/Warsaw) or latest; the current cluster is kept
   help                   this text; COMMAND --help: that command's
@@ -53,7 +56,8 @@ Mikrus' shared PostgreSQL (the credentials from the Mikrus panel):
   DB_HOST=psqlNN.mikr.us DB_NAME=db_xyz DB_USER=xyz DB_PASSWORD=... ./deploy-mikrus.sh init
 Settings live in /etc/therapyassistance/.env (read by the proxy) and owner.env; edit them and
 run ./deploy-mikrus.sh restart. Backups: BACKUP_DIR (/var/backups/therapyassistance),
-BACKUP_KEEP (14), BACKUP_COPY_DIR (e.g. Mikrus' backup space), set in .env; with a local
+BACKUP_KEEP (14), BACKUP_COPY_DIR (e.g. Mikrus' backup space) and BACKUP_AGE_RECIPIENT (the
+age public key the copies there are encrypted to: without it nothing is copied), set in .env; with a local
 PostgreSQL also pgBackRest: BACKREST_REPO (/var/lib/pgbackrest/therapyassistance),
 BACKREST_MOUNT (a mount point the repository must be on), BACKREST_RETENTION_FULL (2) and
 BACKREST_RETENTION_DIFF (7); the repository is encrypted with BACKREST_CIPHER_PASS (init
@@ -129,6 +133,9 @@ write_settings() {
         env_line BACKUP_DIR "${BACKUP_DIR:-/var/backups/therapyassistance}"
         env_line BACKUP_KEEP "${BACKUP_KEEP:-14}"
         env_line BACKUP_COPY_DIR "${BACKUP_COPY_DIR:-}"
+        # age public key (age1..., from age-keygen on YOUR computer, the key file stays there): the
+        # copies in BACKUP_COPY_DIR are encrypted to it; without it nothing is copied there.
+        env_line BACKUP_AGE_RECIPIENT "${BACKUP_AGE_RECIPIENT:-}"
         env_line REAL_IP_FROM "${REAL_IP_FROM:-}"
         env_line BACKREST_REPO "${BACKREST_REPO:-/var/lib/pgbackrest/therapyassistance}"
         env_line BACKREST_MOUNT "${BACKREST_MOUNT:-}"
@@ -152,6 +159,8 @@ write_settings() {
         echo "# or smtps://) and MAIL_FROM, and/or SMSAPI_TOKEN; then ./deploy-mikrus.sh restart."
         if [ $local_db = 1 ]; then env_line DB_HOST 127.0.0.1; else env_line DB_HOST "$DB_HOST"; fi
         env_line DB_PORT "${DB_PORT:-5432}"
+        # TLS to a database on another machine, as the proxy's (the notifier also defaults to require there).
+        if [ $local_db = 0 ]; then env_line DB_SSLMODE "${DB_SSLMODE:-require}"; fi
         env_line DB_NAME "${DB_NAME:-therapyassistance}"
         if [ $local_db = 1 ]; then env_line DB_NOTIFIER ta_notifier; else env_line DB_NOTIFIER "$DB_USER"; fi
         if [ $local_db = 1 ]; then env_line DB_NOTIFIER_PASSWORD "$(random_secret 24)"; else env_line DB_NOTIFIER_PASSWORD "$DB_PASSWORD"; fi
@@ -657,8 +666,9 @@ command_help() {
   a pg_dump backup now into BACKUP_DIR; prints the file's path last" ;;
         pitr-backup) echo "usage: ./deploy-mikrus.sh pitr-backup full|diff|incr
   a pgBackRest backup now (the timers take a full one on Sundays and a differential one the other days)" ;;
-        restore) echo "usage: ./deploy-mikrus.sh restore [FILE | --time 'YYYY-MM-DD HH:MM:SS' | --time latest] [--yes]
-  without arguments: list the pg_dump backups; FILE: restore that pg_dump backup;
+        restore) echo "usage: ./deploy-mikrus.sh restore [FILE [--identity KEY] | --time 'YYYY-MM-DD HH:MM:SS' | --time latest] [--yes]
+  without arguments: list the pg_dump backups; FILE: restore that pg_dump backup (a .age copy from the
+  backup space is decrypted with the age identity file KEY, asked for when not given);
   --time: the local cluster as it was at that moment (Europe/Warsaw) or with every write (latest), restored
   into a new folder and swapped in once it works; the current one is kept. Asks first unless --yes" ;;
         *) usage ;;
@@ -821,6 +831,10 @@ cmd_init() {
     wait_healthy 30 || die "the proxy does not answer /health: ./deploy-mikrus.sh logs"
     say "TherapyAssistance runs: ${DOMAIN:+https://$DOMAIN/}${DOMAIN:-http://<this server>:$WEB_PORT/}"
     say "register the first account in the web interface; backups daily at 03:00 in $BACKUP_DIR"
+    if [ -n "${BACKUP_COPY_DIR:-}" ] && [ -z "${BACKUP_AGE_RECIPIENT:-}" ]; then
+        say "WARNING: BACKUP_COPY_DIR is set but BACKUP_AGE_RECIPIENT is not: NO backup is copied to $BACKUP_COPY_DIR until"
+        say "WARNING: you put an age public key into $TA_ETC/.env (age-keygen on your own computer; keep the key file there)"
+    fi
 }
 
 cmd_deploy() {
@@ -882,6 +896,9 @@ cmd_status() {
         say "newest backup: $((age / 3600)) h ago ($(backup_files "$BACKUP_DIR" | head -n 1))"
         if [ "$age" -gt 86400 ]; then say "WARNING: the newest backup is older than a day"; warn=1; fi
     fi
+    if [ -n "${BACKUP_COPY_DIR:-}" ] && [ -z "${BACKUP_AGE_RECIPIENT:-}" ]; then
+        say "WARNING: BACKUP_COPY_DIR is set without BACKUP_AGE_RECIPIENT: no backup is copied there (set the age public key in $TA_ETC/.env)"; warn=1
+    fi
     if [ "$(owner_psql "$DB_NAME" -tA -c "SELECT count(*) FROM pg_policy WHERE polname = '$BACKUP_POLICY'" 2>/dev/null)" != 0 ]; then
         say "WARNING: an interrupted backup left its read policy: ./deploy-mikrus.sh backup removes it"; warn=1
     fi
@@ -913,11 +930,12 @@ cmd_backup() {
 }
 
 cmd_restore() {
-    local file='' time=''
+    local file='' time='' identity='' plain=''
     YES=0
     while [ $# -gt 0 ]; do
         case $1 in
             --yes|-y) YES=1 ;;
+            --identity|-i) [ $# -ge 2 ] || die "--identity needs the age key file"; identity=$2; shift ;;
             --time) [ $# -ge 2 ] || die "--time needs a value: 'YYYY-MM-DD HH:MM:SS' or latest"; time=$2; shift ;;
             -*) die "restore: unknown option $1" ;;
             *) [ -z "$file" ] || die "restore takes one FILE"; file=$1 ;;
@@ -933,10 +951,23 @@ cmd_restore() {
         say "restore one with: ./deploy-mikrus.sh restore FILE"
         return 0
     fi
+    if [[ $file == *.age ]]; then
+        # Encrypted to BACKUP_AGE_RECIPIENT: decrypted with its key file (never kept on this machine).
+        if [ -z "$identity" ]; then
+            [ -t 0 ] || die "$file is encrypted with age: give its key file with --identity KEY"
+            read -r -p "age identity (key) file for $file: " identity || die "no key file given: nothing was changed"
+        fi
+        [ -r "$identity" ] || die "cannot read the age identity file '$identity': nothing was changed"
+        plain=$(umask 077 && mkdir -p "$BACKUP_DIR" && mktemp -d "$BACKUP_DIR/.decrypt.XXXXXX") || die "cannot create a folder in $BACKUP_DIR"
+        # shellcheck disable=SC2064  # the folder's name now
+        trap "rm -rf -- '$plain'" EXIT
+        file=$(backup_decrypt "$file" "$identity" "$plain") || exit 1
+    fi
     backup_check "$file" || exit 1
     # The proxy keeps plans of the old schema in its pooled connections: stop it around the swap.
     systemctl stop "$SERVICE.service"
-    trap 'systemctl start "$SERVICE.service"' EXIT
+    # shellcheck disable=SC2064  # the decrypted folder's name now
+    trap "systemctl start '$SERVICE.service'${plain:+; rm -rf -- '$plain'}" EXIT
     restore_run "$file"
 }
 

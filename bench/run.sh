@@ -5,22 +5,28 @@
 #          128 connections next to pgbench of the equivalent bare SQL (superuser, no RLS) and of the statement
 #          the proxy prepares (ta_app, RLS on); then 256 connections, proxy RSS, plans on the big and a small
 #          data set, two proxies behind nginx (and the replica of `make up REPLICA=1`), pgbouncer in
-#          transaction mode, and perf profiles; then the 1 GB budget (bench/memory.sh). Writes bench/REPORT.md
+#          transaction mode, and perf profiles; then issue 15's series and calendar feed (bench/scheduling.sh) and
+#          the 1 GB budget (bench/memory.sh). Writes bench/REPORT.md
 #          (BENCH_REPORT to write elsewhere).
 #   quick  GET /patients at 32 connections on a small database only, and its ratio to pgbench (under a minute).
 #   latency  only the latency at an offered rate (bench/latency.sh), on the small database, printed (two minutes).
+#   cpu [BINARY...]  only the proxy's CPU time, context switches and system calls per request (bench/proxy_cpu.sh)
+#          of the built proxy, or of each binary given, side by side in one run, on the small database, printed.
 # Loopback and Unix sockets only. BENCH_SECONDS per measurement (default 5, quick 3).
 # shellcheck source=stack/env.sh
 . "$(dirname "$0")/../stack/env.sh"
 # shellcheck source=bench/latency.sh
 . "$(dirname "$0")/latency.sh"
+# shellcheck source=bench/proxy_cpu.sh
+. "$(dirname "$0")/proxy_cpu.sh"
 
 mode=${1:-full}
+cpu_bins=("${@:2}")
 case $mode in
 full) seconds=${BENCH_SECONDS:-5} db=ta_bench others=1000 per_practice=1000 ;;
 quick) seconds=${BENCH_SECONDS:-3} db=ta_bench_small others=0 per_practice=0 ;;
-latency) seconds=${BENCH_SECONDS:-5} db=ta_bench_small others=0 per_practice=0 ;;
-*) say "usage: $0 [full|quick|latency]"; exit 2 ;;
+latency|cpu) seconds=${BENCH_SECONDS:-5} db=ta_bench_small others=0 per_practice=0 ;;
+*) say "usage: $0 [full|quick|latency|cpu [BINARY...]]"; exit 2 ;;
 esac
 SEED_VERSION=1
 PASSWORD=bench-haslo-123
@@ -326,6 +332,11 @@ if [ "$mode" = quick ]; then
     echo "  ratio to pgbench: $(ratio "$rps" "$bare") (bare SQL), $(ratio "$rps" "$app") (the proxy's statement)"
     exit 0
 fi
+if [ "$mode" = cpu ]; then
+    [ ${#cpu_bins[@]} -gt 0 ] || cpu_bins=("$PROXY_BIN")
+    proxy_cpu_section "postgresql:///$db?host=$PGSOCK&port=$DB_PORT&user=$DB_APP" "${cpu_bins[@]}"
+    exit 0
+fi
 if [ "$mode" = latency ]; then
     latency_section "$url"
     cat "$BENCH/latency.md"
@@ -428,6 +439,8 @@ read -r small_bare _ _ < <(pgb ta_bench_small postgres 32 "$SQLDIR/patients_bare
 
 # ---- 3b. latency at an offered rate, direct and through nginx with the production site (bench/latency.sh) ----
 latency_section "$url"
+# ---- 3c. the proxy's CPU per request, in rounds (bench/proxy_cpu.sh) ----
+proxy_cpu_section "postgresql:///ta_bench_small?host=$PGSOCK&port=$DB_PORT&user=$DB_APP" "$PROXY_BIN" >/dev/null
 
 # ---- 4. scale-out: nginx in front of one and of two proxies (and the replica, when make up REPLICA=1 runs) ----
 start_proxy "$PROXY2_PORT" "postgresql:///$db?host=$PGSOCK&port=$DB_PORT&user=$DB_APP"
@@ -684,6 +697,10 @@ $plans_small
 
 $(cat "$BENCH/latency.md")
 
+## The proxy's CPU per request (bench/proxy_cpu.sh, small database)
+
+$(cat "$BENCH/proxy_cpu.md")
+
 ## Scale-out
 
 GET /patients through nginx (2 workers, keepalive to the proxies) on 127.0.0.1:$LB_PORT; the proxies are
@@ -705,6 +722,11 @@ $profile_note
 EOF
 } >"$REPORT"
 say "wrote $REPORT"
+# Issue 15's targets (a 52-week series, the feed of a busy year) on both installs, its section (bench/scheduling.sh).
+if [ "$mode" = full ]; then
+    DB_PORT=$DB_PORT PORT=$PORT WEB_PORT=$WEB_PORT "$ROOT/bench/scheduling.sh" --report "$REPORT" >/dev/null ||
+        say "bench/scheduling.sh failed: its section of $REPORT is not updated"
+fi
 # The 1 GB budget: a stack of its own with ops/postgresql-1gb.conf, its memory per process kind (bench/memory.sh).
 if [ "$mode" = full ]; then
     DB_PORT=$DB_PORT PORT=$PORT WEB_PORT=$WEB_PORT "$ROOT/bench/memory.sh" --report "$REPORT" >/dev/null ||

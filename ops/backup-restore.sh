@@ -9,6 +9,10 @@
 #                               authentication) and the socket folder it uses, optional
 #   BACKUP_DIR, BACKUP_KEEP     where backups go and how many to keep (default 14)
 #   BACKUP_COPY_DIR             optional second location (e.g. Mikrus' backup space)
+#   BACKUP_AGE_RECIPIENT        age public key(s) (age1..., several separated by commas or spaces):
+#                               the copy in BACKUP_COPY_DIR is encrypted to them (NAME.dump.gz.age);
+#                               without one, nothing is copied there (the backup itself is kept)
+#   BACKUP_AGE_IDENTITY         an age identity (private key) file: restore_run decrypts .age with it
 #   JWT_SECRET, JWT_EXPIRATION_HOURS   stored again after a restore (ta.settings is never dumped)
 # and libpq's PGHOST, PGPORT, PGPASSWORD... for the connection.
 #
@@ -51,7 +55,8 @@ backup_files() {
     local dir=$1
     [ -d "$dir" ] || return 0
     find "$dir" -maxdepth 1 -type f \
-        \( -name "$TA_DB-[0-9]*-[0-9]*.dump.gz" -o -name "$TA_DB-[0-9]*-[0-9]*.dump" \) -print |
+        \( -name "$TA_DB-[0-9]*-[0-9]*.dump.gz" -o -name "$TA_DB-[0-9]*-[0-9]*.dump" \
+           -o -name "$TA_DB-[0-9]*-[0-9]*.dump.gz.age" \) -print |
         LC_ALL=C sort -r
 }
 
@@ -72,6 +77,7 @@ backup_check() {
     case $file in
         *.dump.gz) toc=$(restore_from "$file" --list 2>/dev/null) ;;
         *.dump)    toc=$(pg_restore --list -- "$file" 2>/dev/null) ;;
+        *.age) fail "'$file' is encrypted with age: restore it with its identity (key) file"; return 1 ;;
         *) fail "'$file' is not a .dump or .dump.gz file"; return 1 ;;
     esac || { fail "'$file' is not a readable pg_dump archive (pg_restore --list failed): refusing it"; return 1; }
     grep -q 'TABLE DATA ta patients ' <<<"$toc" ||
@@ -127,15 +133,63 @@ backup_create() {
     backup_check "$tmp" || { rm -f -- "$tmp"; fail "the new backup does not read back; removed it"; return 1; }
     chmod 600 -- "$tmp" && mv -- "$tmp" "$dir/$name"
     backup_rotate "$dir" || return 1
-    if [ -n "${BACKUP_COPY_DIR:-}" ]; then
-        (umask 077 && mkdir -p -- "$BACKUP_COPY_DIR" &&
-            cp -- "$dir/$name" "$BACKUP_COPY_DIR/.partial-$name" &&
-            mv -- "$BACKUP_COPY_DIR/.partial-$name" "$BACKUP_COPY_DIR/$name") ||
-            { fail "could not copy the backup to $BACKUP_COPY_DIR (the backup itself is in $dir)"; return 1; }
-        backup_rotate "$BACKUP_COPY_DIR" || return 1
-        note "copied to $BACKUP_COPY_DIR/$name"
+    # A safety backup (with a LABEL, taken before a deploy or a restore) is needed here, not off the
+    # machine: a refused copy is a warning for it, and fails the daily backup (no LABEL) loudly.
+    if [ -n "${BACKUP_COPY_DIR:-}" ] && ! backup_copy_encrypted "$dir/$name"; then
+        [ -n "$label" ] || return 1
+        note "WARNING: the safety backup $dir/$name stays on this machine only"
     fi
     printf '%s\n' "$dir/$name"
+}
+
+# The age recipients of BACKUP_AGE_RECIPIENT as age's arguments (-r KEY ...), one per line;
+# fails when there is none or one is not an age public key.
+backup_age_recipients() {
+    local r n=0
+    for r in ${BACKUP_AGE_RECIPIENT//,/ }; do
+        [[ $r =~ ^age1[02-9ac-hj-np-z]{58}$ ]] ||
+            { fail "BACKUP_AGE_RECIPIENT: '$r' is not an age public key (age1..., from age-keygen)"; return 1; }
+        printf -- '-r\n%s\n' "$r"; n=$((n + 1))
+    done
+    [ $n -gt 0 ]
+}
+
+# backup_copy_encrypted FILE: FILE encrypted with age to BACKUP_AGE_RECIPIENT, as BACKUP_COPY_DIR/NAME.age.
+# The backup space is another machine's disk: patients' data never goes there in clear. Without a
+# recipient the copy is refused (the backup in BACKUP_DIR stays) and the backup fails, so that the
+# timer's unit, `status` and the log say so every day until the key is set.
+backup_copy_encrypted() {
+    local file=$1 name args
+    name=$(basename -- "$file").age
+    if [ -z "${BACKUP_AGE_RECIPIENT:-}" ]; then
+        fail "BACKUP_COPY_DIR is set but BACKUP_AGE_RECIPIENT is not: NOT copying patients' data unencrypted to $BACKUP_COPY_DIR (the backup itself is $file). Run age-keygen on your own computer, keep the key file there, put its public key (age1...) into .env as BACKUP_AGE_RECIPIENT"
+        return 1
+    fi
+    mapfile -t args < <(backup_age_recipients) && [ ${#args[@]} -gt 0 ] || return 1
+    command -v age >/dev/null || { fail "age is not installed (apt-get install age): the backup was not copied to $BACKUP_COPY_DIR"; return 1; }
+    (umask 077 && mkdir -p -- "$BACKUP_COPY_DIR" &&
+        age "${args[@]}" -o "$BACKUP_COPY_DIR/.partial-$name" -- "$file" &&
+        mv -- "$BACKUP_COPY_DIR/.partial-$name" "$BACKUP_COPY_DIR/$name") ||
+        { rm -f -- "$BACKUP_COPY_DIR/.partial-$name"
+          fail "could not copy the backup encrypted to $BACKUP_COPY_DIR (the backup itself is in $(dirname -- "$file"))"; return 1; }
+    backup_rotate "$BACKUP_COPY_DIR" || return 1
+    note "copied to $BACKUP_COPY_DIR/$name (encrypted with age to BACKUP_AGE_RECIPIENT)"
+}
+
+# backup_decrypt FILE IDENTITY DIR: decrypts the age-encrypted backup FILE with the identity (key)
+# file IDENTITY into DIR (private to this user); prints the decrypted file's path. A wrong key fails.
+backup_decrypt() {
+    local file=$1 identity=$2 dir=$3 out
+    out=$dir/$(basename -- "${file%.age}")
+    [ -n "$identity" ] || { fail "$file is encrypted: give the age identity (key) file that belongs to BACKUP_AGE_RECIPIENT"; return 1; }
+    [ -r "$identity" ] || { fail "cannot read the age identity file '$identity'"; return 1; }
+    command -v age >/dev/null || { fail "age is not installed (apt-get install age)"; return 1; }
+    if ! (umask 077 && age -d -i "$identity" -o "$out" -- "$file" 2>"$dir/age.err"); then
+        rm -f -- "$out"
+        fail "could not decrypt $file with $identity ($(tr '\n' ' ' < "$dir/age.err")): wrong key? nothing was changed"
+        return 1
+    fi
+    printf '%s\n' "$out"
 }
 
 # Lists the backups in BACKUP_DIR, newest first, numbered for restore_choose.
@@ -256,6 +310,19 @@ restore_from() {
 restore_run() {
     local file=$1 strategy stamp work safety status=0
     local -; set -o pipefail
+    if [[ $file == *.age ]]; then
+        # Decrypted next to the backups (private), the plain file removed however the restore ends.
+        if [ ! -f "$file" ] || [ ! -r "$file" ]; then fail "cannot read backup file '$file'"; return 1; fi
+        (umask 077 && mkdir -p -- "$BACKUP_DIR") || return 1
+        work=$(umask 077 && mktemp -d "$BACKUP_DIR/.decrypt.XXXXXX") || return 1
+        if safety=$(backup_decrypt "$file" "${BACKUP_AGE_IDENTITY:-}" "$work"); then
+            restore_run "$safety" || status=$?
+        else
+            status=1
+        fi
+        rm -rf -- "$work"
+        return $status
+    fi
     backup_check "$file" || return 1
     [ -n "${JWT_SECRET:-}" ] || { fail "JWT_SECRET is needed to configure the restored database"; return 1; }
     if [ -n "${TA_ADMIN:-}" ]; then strategy=database; else strategy=schema; fi

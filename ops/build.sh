@@ -54,7 +54,7 @@ packages() {
         notifier-build)  echo "make gcc libc6-dev libpq-dev libcurl4-openssl-dev pkg-config" ;;
         notifier-runtime) echo "libpq5 libcurl4 ca-certificates" ;;
         spa-build)       echo "nodejs npm" ;;
-        server)          echo "nginx postgresql-client gzip curl ca-certificates git" ;;
+        server)          echo "nginx postgresql-client gzip age curl ca-certificates git" ;;
         *) echo "ops/build.sh: unknown package set '$1'" >&2; return 2 ;;
     esac
 }

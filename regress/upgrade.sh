@@ -158,6 +158,16 @@ fi
 
 # Released scripts are never edited: each is the file its release froze (sql/releases/SHA256SUMS).
 check "the released scripts are as released" "" "$(cd "$ROOT/sql/releases" && sha256sum --quiet -c SHA256SUMS 2>&1)"
+# ... and the sources cannot change a released version behind its back: built from sources changed
+# after the release, a released version's install script is refused (in a copy of sql/).
+for frozen in "$ROOT"/sql/releases/fallback--*.sql; do
+    v=$(basename "$frozen" .sql); v=${v#fallback--}
+    [[ $v != *--* ]] || continue
+    rm -rf "$out/sql" && cp -r "$ROOT/sql" "$out/sql" && echo "-- changed after the release" >> "$out/sql/notes.sql"
+    rc=0; msg=$("$out/sql/build.sh" install "$install" "$v" 2>&1 >/dev/null) || rc=$?
+    check "a source changed after $v's release does not build into $v ($install)" "1 1" \
+        "$([ $rc != 0 ] && echo 1) $(grep -q "no longer builds $v as it was released" <<<"$msg" && echo 1)"
+done
 
 if [ $failures = 0 ]; then say "upgrade ($install): all checks passed"; else say "upgrade ($install): $failures checks failed"; fi
 [ $failures = 0 ]

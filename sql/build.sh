@@ -21,12 +21,34 @@ extension_version_sql() {
 }
 shared() { for p in "${parts[@]}"; do cat "$p.sql"; done; }
 
-install() {  # install KIND VERSION
+build_install() {  # build_install KIND VERSION: the install script from the current sources
     if [ "$1" = extension ]; then
         cat extension_head.sql namespaces.sql native.sql; version_sql "$2"; shared; extension_version_sql "$2"; cat extension_tail.sql privileges.sql
     else
         cat fallback/head.sql namespaces.sql fallback/native.sql; version_sql "$2"; shared; cat privileges.sql
     fi
+}
+
+frozen_install() { if [ "$1" = extension ]; then echo "releases/therapyassistance--$2.sql"; else echo "releases/fallback--$2.sql"; fi; }
+
+# A released version's scripts are frozen: once VERSION is released, the sources must still build exactly
+# its scripts, for both installs. A schema change after a release belongs to the next version.
+released_unchanged() {  # released_unchanged VERSION
+    local kind frozen
+    for kind in extension fallback; do
+        frozen=$(frozen_install "$kind" "$1")
+        [ -f "$frozen" ] || continue
+        build_install "$kind" "$1" | cmp -s - "$frozen" && continue
+        echo "sql/build.sh: sql/ no longer builds $1 as it was released (sql/$frozen). A schema change after a" \
+             "release is the next version's: set default_version to it in therapyassistance.control and put the" \
+             "change's step into sql/upgrade/$1--NEXT/ (see sql/README.md)." >&2
+        return 1
+    done
+}
+
+install() {  # install KIND VERSION
+    released_unchanged "$2"
+    build_install "$1" "$2"
 }
 
 # The step's files, in name order. A line "-- @function NAME" stands for the definition of
@@ -92,8 +114,8 @@ step() {  # step KIND FROM TO
 
 # Every step there is, "FROM TO" a line, oldest first: the released and the one in the making.
 steps() {
-    { for f in releases/therapyassistance--*--*.sql; do [ -e "$f" ] && basename "$f" .sql | cut -d- -f3,5; done
-      for d in upgrade/*--*/; do [ -d "$d" ] && basename "$d" | sed 's/--/-/'; done; } |
+    { for f in releases/therapyassistance--*--*.sql; do [ -e "$f" ] || continue; basename "$f" .sql | cut -d- -f3,5; done
+      for d in upgrade/*--*/; do [ -d "$d" ] || continue; basename "$d" | sed 's/--/-/'; done; } |
         sort -u -t- -k1,1V | tr - ' '
 }
 

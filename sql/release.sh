@@ -12,15 +12,22 @@ rel=$ROOT/sql/releases
 [ ! -e "$rel/therapyassistance--$version.sql" ] || { say "$version is released already"; exit 1; }
 pg_running || { say "PostgreSQL is not running: make up first"; exit 1; }
 
-"$ROOT/sql/build.sh" install extension "$version" > "$rel/therapyassistance--$version.sql"
-"$ROOT/sql/build.sh" install fallback "$version" > "$rel/fallback--$version.sql"
+# Every script is built before any is written into releases/: the build takes a frozen file that
+# exists (even an empty one a redirection just made) for the released script itself.
+tmp=$(mktemp -d) && trap 'rm -rf "$tmp"' EXIT
+"$ROOT/sql/build.sh" install extension "$version" > "$tmp/therapyassistance--$version.sql"
+"$ROOT/sql/build.sh" install fallback "$version" > "$tmp/fallback--$version.sql"
+steps=()
 for step in "$ROOT"/sql/upgrade/*--"$version"/; do
     [ -d "$step" ] || continue
     from=$(basename "$step"); from=${from%--*}
-    "$ROOT/sql/build.sh" step extension "$from" "$version" > "$rel/therapyassistance--$from--$version.sql"
-    "$ROOT/sql/build.sh" step fallback "$from" "$version" > "$rel/fallback--$from--$version.sql"
-    git -C "$ROOT" rm -rq "sql/upgrade/$from--$version"
+    "$ROOT/sql/build.sh" step extension "$from" "$version" > "$tmp/therapyassistance--$from--$version.sql"
+    "$ROOT/sql/build.sh" step fallback "$from" "$version" > "$tmp/fallback--$from--$version.sql"
+    steps+=("sql/upgrade/$from--$version")
 done
+for f in "$tmp"/*.sql; do [ -s "$f" ] || { say "$f came out empty: nothing released"; exit 1; }; done
+mv "$tmp"/*.sql "$rel/"
+for step in "${steps[@]}"; do git -C "$ROOT" rm -rq "$step"; done
 
 db=ta_release_fingerprint owner=ta_release_owner
 psql_super -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" \

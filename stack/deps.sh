@@ -7,7 +7,7 @@
 packages=(make gcc postgresql-15 postgresql-server-dev-15 libpq-dev
           libmicrohttpd-dev libjansson-dev libjwt-dev check pkg-config
           nginx chromium curl ca-certificates
-          bats shellcheck docker-compose openssl systemd pgbackrest jq
+          bats shellcheck docker-compose openssl systemd pgbackrest jq age
           clang libclang-rt-14-dev
           libcurl4-openssl-dev python3-aiosmtpd)
 command -v node >/dev/null || packages+=(nodejs npm)

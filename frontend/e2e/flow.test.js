@@ -285,13 +285,18 @@ test('a therapist registers, books, writes, gets paid and logs out', async (t) =
     await page.getByLabel('Do dnia').fill(today);
     await page.getByLabel('Pacjent').selectOption({ label: patient });
     await exportRow.waitFor();
-    const rows = await entries.getByRole('row').allInnerTexts();
-    assert.ok(rows.length > 5, 'a day of work leaves many entries');
-    assert.ok(rows.slice(1).every((r) => r.includes(patient)), 'every entry names the chosen patient');
+    // The filtered list replaces the whole day's once it has come: every entry names the chosen patient.
+    await page.waitForFunction((name) => {
+      const rows = [...globalThis.document.querySelectorAll('[aria-label="Wpisy dziennika"] tbody tr')];
+      return rows.length >= 5 && rows.every((r) => r.textContent.includes(name));
+    }, patient);
     // Only the export of this patient's data: one kind of access.
     await page.getByLabel('Czynność').selectOption({ label: 'Eksport' });
-    await page.waitForFunction(() => [...globalThis.document.querySelectorAll('[aria-label="Wpisy dziennika"] tbody tr')]
-      .every((r) => r.textContent.includes('Eksport')));
+    // Until the filtered list has come, the table may be empty, and every row of none is an export.
+    await page.waitForFunction(() => {
+      const rows = [...globalThis.document.querySelectorAll('[aria-label="Wpisy dziennika"] tbody tr')];
+      return rows.length > 0 && rows.every((r) => r.textContent.includes('Eksport'));
+    });
     const exports = await entries.getByRole('row').allInnerTexts();
     assert.equal(exports.length - 1, 1, 'one export of this patient today');
     assert.ok(exports[1].includes('Eksport: wszystkie dane pacjenta (plik)'));

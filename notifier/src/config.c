@@ -49,30 +49,66 @@ static bool conninfo_add(char *buf, size_t size, const char *key, const char *va
 	return true;
 }
 
+/* Whether DB_HOST is this machine (a socket folder, localhost, 127.x, ::1): the proxy's rule. */
+static bool host_is_local(const char *host)
+{
+	return host[0] == '/' || strcmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0;
+}
+
+/* DB_SSLMODE (one of libpq's), else "require" for a DB_HOST that is another machine, as the proxy does: the
+ * reminders' names, addresses and the role's password never cross a network in clear. NULL: libpq's default;
+ * *bad when DB_SSLMODE is none of libpq's modes. */
+static const char *database_sslmode(const char *host, bool *bad)
+{
+	static const char *const modes[] = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"};
+	const char *mode = env_or_null("DB_SSLMODE");
+
+	*bad = false;
+	if (mode == NULL)
+		return host_is_local(host) ? NULL : "require";
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (strcmp(mode, modes[i]) == 0)
+			return modes[i];
+	*bad = true;
+	return NULL;
+}
+
 /* The contract's DB_HOST, DB_PORT, DB_NAME with the notifier's own role (DB_NOTIFIER,
- * DB_NOTIFIER_PASSWORD), as deploy-mikrus.sh writes them; NULL when DB_HOST is unset. */
-static const char *conninfo_from_parts(void)
+ * DB_NOTIFIER_PASSWORD) and DB_SSLMODE, as deploy-mikrus.sh writes them; NULL when DB_HOST is unset. */
+static const char *conninfo_from_parts(bool *bad_sslmode)
 {
 	static char conninfo[2048];
+	const char *sslmode;
 
+	*bad_sslmode = false;
 	if (env_or_null("DB_HOST") == NULL)
+		return NULL;
+	sslmode = database_sslmode(env_or_null("DB_HOST"), bad_sslmode);
+	if (*bad_sslmode)
 		return NULL;
 	conninfo[0] = '\0';
 	if (!conninfo_add(conninfo, sizeof(conninfo), "host", env_or_null("DB_HOST")) ||
 	    !conninfo_add(conninfo, sizeof(conninfo), "port", env_or_null("DB_PORT")) ||
 	    !conninfo_add(conninfo, sizeof(conninfo), "dbname", env_or_null("DB_NAME")) ||
 	    !conninfo_add(conninfo, sizeof(conninfo), "user", env_or_null("DB_NOTIFIER")) ||
-	    !conninfo_add(conninfo, sizeof(conninfo), "password", env_or_null("DB_NOTIFIER_PASSWORD")))
+	    !conninfo_add(conninfo, sizeof(conninfo), "password", env_or_null("DB_NOTIFIER_PASSWORD")) ||
+	    !conninfo_add(conninfo, sizeof(conninfo), "sslmode", sslmode))
 		return NULL;
 	return conninfo;
 }
 
 bool config_load(struct config *cfg)
 {
+	bool bad_sslmode = false;
+
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->database_url = env_or_null("NOTIFIER_DATABASE_URL");
 	if (cfg->database_url == NULL)
-		cfg->database_url = conninfo_from_parts();
+		cfg->database_url = conninfo_from_parts(&bad_sslmode);
+	if (bad_sslmode) {
+		fprintf(stderr, "notifier: DB_SSLMODE must be disable, allow, prefer, require, verify-ca or verify-full\n");
+		return false;
+	}
 	if (cfg->database_url == NULL)
 		cfg->database_url = env_or_null("DATABASE_URL");
 	cfg->smtp_url = env_or_null("SMTP_URL");

@@ -319,6 +319,56 @@ def test_plain_smtp_refused_off_loopback():
     check("an SMTP_URL that is not smtp:// or smtps:// is refused at start", out.returncode == 2, out.stderr)
 
 
+def test_database_tls_off_this_machine(practice=None):
+    """A DB_HOST that is not this machine gets sslmode=require, as the proxy's: a server that answers "no TLS"
+    is never sent the login in clear. DB_SSLMODE chooses another mode; one that libpq lacks is refused at start."""
+    import socket
+    def first_contact(extra):
+        """What a fake server listening on 127.0.0.1 saw from a notifier told DB_HOST=::ffff:127.0.0.1 (loopback,
+        but not by its text): b"" when the client hung up after the refused SSLRequest, else its next bytes."""
+        srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(1)
+        srv.settimeout(30)  # a deadline, then the check fails
+        env = {"PATH": os.environ["PATH"], "DB_HOST": "::ffff:127.0.0.1", "DB_PORT": str(srv.getsockname()[1]),
+               "DB_NAME": "therapyassistance", "DB_NOTIFIER": "ta_notifier", "DB_NOTIFIER_PASSWORD": "haslo-w-jawnym-tekscie",
+               "SMTP_URL": "smtp://127.0.0.1:%d" % SMTP_PORT, "MAIL_FROM": "a@gabinet.example.pl",
+               "NOTIFIER_RETRY_SECONDS": "1"}
+        env.update(extra)
+        log = open(os.path.join(WORK, "tls.log"), "ab")
+        proc = subprocess.Popen([BIN], env=env, stdout=log, stderr=log)
+        STARTED.append(proc)
+        try:
+            conn, _ = srv.accept()
+            conn.settimeout(30)
+            hello = conn.recv(8)
+            conn.sendall(b"N")  # no TLS here
+            rest = b""
+            while b"ta_notifier" not in hello + rest:  # until the client hangs up or has named its role in clear
+                chunk = conn.recv(4096)
+                if not chunk:
+                    break
+                rest += chunk
+            conn.close()
+            return hello, rest
+        finally:
+            proc.kill()
+            proc.wait(timeout=10)
+            log.close()
+            srv.close()
+    ssl_request = (8).to_bytes(4, "big") + (80877103).to_bytes(4, "big")
+    hello, rest = first_contact({})
+    check("another machine: TLS asked for first", hello == ssl_request, hello)
+    check("... and refused without TLS: the login and password never sent in clear",
+          rest == b"" and b"haslo" not in rest, rest)
+    hello, rest = first_contact({"DB_SSLMODE": "disable"})
+    check("DB_SSLMODE=disable chooses plain text (the setting reaches libpq)", hello != ssl_request and b"ta_notifier" in hello + rest,
+          hello + rest)
+    out = subprocess.run([BIN], env={"DB_HOST": "db.example.pl", "DB_SSLMODE": "tak", "SMTP_URL": "smtp://127.0.0.1:1",
+                                     "MAIL_FROM": "a@b.pl"}, capture_output=True, text=True, timeout=10)
+    check("a DB_SSLMODE libpq lacks is refused at start", out.returncode == 2 and "DB_SSLMODE" in out.stderr, out.stderr)
+
+
 def test_sms(practice):
     """SMS through the SMSAPI-like gateway: the request field by field; errors recorded."""
     settings(practice, sms_enabled=True, sms_body="Wizyta {data} o {godzina}, {gabinet}. Zażółć.",
@@ -542,6 +592,7 @@ def main():
                      test_sms, test_test_message_and_password_reset):
             test(practice)
         test_plain_smtp_refused_off_loopback()
+        test_database_tls_off_this_machine()
         test_several_senders(register("rownolegle@example.com"))
         test_sigkill_loop(register("zabity@example.com"))
     finally:

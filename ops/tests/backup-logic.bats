@@ -65,16 +65,22 @@ fake_backup() { mkdir -p "$1"; : > "$1/$TA_DB-$2.dump.gz"; }
     [ -f "$BACKUP_DIR/$TA_DB-20260101-030000.dump.gz" ]
 }
 
-@test "BACKUP_COPY_DIR gets the same file, mode 600, rotated too" {
+@test "BACKUP_COPY_DIR gets the same file encrypted with age, mode 600, rotated too; without a key nothing" {
+    command -v age >/dev/null || skip "age is not installed: apt-get install age"
     copy=$BATS_TEST_TMPDIR/copy
+    age-keygen -o "$BATS_TEST_TMPDIR/key" 2>/dev/null
     for t in 20260101-030000 20260102-030000; do fake_backup "$copy" $t; done
-    BACKUP_KEEP=2 BACKUP_COPY_DIR=$copy run "$ROOT/ops/stack-db.sh" backup
+    BACKUP_KEEP=2 BACKUP_COPY_DIR=$copy BACKUP_AGE_RECIPIENT=$(age-keygen -y "$BATS_TEST_TMPDIR/key") \
+        run "$ROOT/ops/stack-db.sh" backup
     [ "$status" -eq 0 ]
-    name=$(basename "${lines[-1]}")
-    cmp "${lines[-1]}" "$copy/$name"
+    name=$(basename "${lines[-1]}").age
+    age -d -i "$BATS_TEST_TMPDIR/key" "$copy/$name" | cmp - "${lines[-1]}"
     [ "$(stat -c %a "$copy/$name")" = 600 ]
     [ "$(ls "$copy" | wc -l)" = 2 ]
     [ -f "$copy/$TA_DB-20260102-030000.dump.gz" ]
+    BACKUP_COPY_DIR=$copy run "$ROOT/ops/stack-db.sh" backup
+    [ "$status" -ne 0 ] && [[ $output == *"NOT copying patients' data unencrypted"* ]]
+    [ "$(ls "$copy" | wc -l)" = 2 ]
 }
 
 @test "a backup that cannot be made leaves no file and says so" {

@@ -97,6 +97,8 @@ free_port() {
     grep -qx 'DB_HOST=psql01.mikr.us' "$TA_ETC/.env"
     # TLS to the shared PostgreSQL unless told otherwise (the proxy and psql both read it).
     grep -qx 'DB_SSLMODE=require' "$TA_ETC/.env"
+    # ... and the reminder sender's (it reads names, addresses and phone numbers with the same role's password).
+    grep -qx 'DB_SSLMODE=require' "$TA_ETC/notifier.env"
     grep -qx 'DB_USER=x' "$TA_ETC/.env"
     grep -qx 'DB_OWNER=x' "$TA_ETC/owner.env"
     # Values with spaces survive the round trip through the files.
@@ -416,6 +418,83 @@ start_proxy() {
     echo $! >> "$BATS_TEST_TMPDIR/proxy.pids"
     for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$1/health" && return 0; sleep 0.1; done
     return 1
+}
+
+@test "backups in the backup space are encrypted with age: not gzip nor SQL, restored with the key, a wrong key changes nothing; no key, no copy" {
+    pg_running || skip "PostgreSQL is not running: make up"
+    command -v age >/dev/null || skip "age is not installed: apt-get install age"
+    local space=$BATS_TEST_TMPDIR/space keys=$BATS_TEST_TMPDIR/keys
+    mkdir -p "$keys"
+    age-keygen -o "$keys/right" 2>/dev/null
+    age-keygen -o "$keys/wrong" 2>/dev/null
+    pub=$(age-keygen -y "$keys/right")
+    shared_install ops_test_age BACKUP_COPY_DIR="$space" BACKUP_AGE_RECIPIENT="$pub"
+    grep -qx "BACKUP_AGE_RECIPIENT=$pub" "$TA_ETC/.env"
+    seed_practice ops_test_age terapeuta@example.com
+    psql_super -d ops_test_age -c "UPDATE ta.session_notes SET content = 'SEKRET-notatki-' || id" >/dev/null
+    before=$(table_checksums ops_test_age)
+
+    run deploy eval 'load_settings && backup_create'
+    echo "$output"
+    [ "$status" -eq 0 ]
+    local_file=${lines[-1]}
+    copy=$space/$(basename "$local_file").age
+    [ -f "$copy" ] && [ "$(find "$space" -type f | wc -l)" = 1 ]   # only the encrypted one
+    [[ $output == *"encrypted with age"* ]]
+    # Not gzip, not a pg_dump archive, no SQL nor any patient's text: age's header and ciphertext.
+    [ "$(head -n 1 "$copy")" = age-encryption.org/v1 ]
+    [ "$(head -c 2 "$copy" | od -An -tx1 | tr -d ' ')" != 1f8b ]
+    ! gzip -t "$copy" 2>/dev/null
+    ! pg_restore --list "$copy" >/dev/null 2>&1
+    ! grep -aq -e 'SEKRET-notatki' -e 'terapeuta@example.com' -e 'CREATE TABLE' -e PGDMP "$copy"
+    # It decrypts with the key to exactly the local backup.
+    age -d -i "$keys/right" "$copy" | cmp - "$local_file"
+
+    psql_super -d ops_test_age -c "UPDATE ta.patients SET name = 'Zmieniony'" >/dev/null
+    changed=$(table_checksums ops_test_age)
+    [ "$changed" != "$before" ]
+    files_before=$(find "$BATS_TEST_TMPDIR/backups" "$space" | sort)
+    # A wrong key: refused before anything happens (no safety backup, no decrypted leftovers).
+    RESTORE_FILE=$copy BACKUP_AGE_IDENTITY=$keys/wrong run deploy eval 'load_settings && YES=1 restore_run "$RESTORE_FILE"'
+    echo "$output"
+    [ "$status" -ne 0 ] && [[ $output == *"could not decrypt"*"wrong key?"*"nothing was changed"* ]]
+    [ "$(table_checksums ops_test_age)" = "$changed" ]
+    [ "$(find "$BATS_TEST_TMPDIR/backups" "$space" | sort)" = "$files_before" ]
+    # The command line: an encrypted file needs its key; a wrong one fails the same way, before the proxy is stopped.
+    run "$DEPLOY" restore "$copy" --yes </dev/null
+    [ "$status" -ne 0 ] && [[ $output == *"encrypted with age: give its key file with --identity KEY"* ]]
+    run "$DEPLOY" restore "$copy" --identity "$keys/wrong" --yes </dev/null
+    [ "$status" -ne 0 ] && [[ $output == *"could not decrypt"*"wrong key?"* ]]
+    run "$DEPLOY" restore "$copy" --identity "$keys/missing" --yes </dev/null
+    [ "$status" -ne 0 ] && [[ $output == *"cannot read the age identity file"* ]]
+    [ "$(table_checksums ops_test_age)" = "$changed" ]
+    [ "$(find "$BATS_TEST_TMPDIR/backups" "$space" | sort)" = "$files_before" ]
+    # The right key: every row back as it was backed up.
+    RESTORE_FILE=$copy BACKUP_AGE_IDENTITY=$keys/right run deploy eval 'load_settings && YES=1 restore_run "$RESTORE_FILE"'
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$(table_checksums ops_test_age)" = "$before" ]
+    [ -z "$(find "$BATS_TEST_TMPDIR/backups" -name '.decrypt.*')" ]
+
+    # Without a key: the daily backup is kept here, nothing goes to the space, and it fails loudly;
+    # a safety backup (before a deploy) warns and goes on. status says so too.
+    sed -i 's/^BACKUP_AGE_RECIPIENT=.*/BACKUP_AGE_RECIPIENT=/' "$TA_ETC/.env"
+    files_before=$(find "$space" -type f | sort)
+    run deploy eval 'load_settings && backup_create'
+    echo "$output"
+    [ "$status" -ne 0 ] && [[ $output == *"BACKUP_AGE_RECIPIENT is not: NOT copying patients' data unencrypted"* ]]
+    [ "$(find "$space" -type f | sort)" = "$files_before" ]
+    run deploy eval 'load_settings && backup_create pre-deploy'
+    [ "$status" -eq 0 ] && [[ $output == *"WARNING: the safety backup"*"stays on this machine only"* ]] && [ -f "${lines[-1]}" ]
+    [ "$(find "$space" -type f | sort)" = "$files_before" ]
+    run deploy eval 'load_settings && cmd_status'
+    [[ $output == *"WARNING: BACKUP_COPY_DIR is set without BACKUP_AGE_RECIPIENT"* ]]
+    # A recipient that is not an age public key is refused, not passed to age.
+    sed -i 's/^BACKUP_AGE_RECIPIENT=.*/BACKUP_AGE_RECIPIENT=age1nope/' "$TA_ETC/.env"
+    run deploy eval 'load_settings && backup_create'
+    [ "$status" -ne 0 ] && [[ $output == *"'age1nope' is not an age public key"* ]]
+    [ "$(find "$space" -type f | sort)" = "$files_before" ]
+    psql_super -d postgres -c "DROP DATABASE ops_test_age WITH (FORCE)" >/dev/null
 }
 
 @test "init --demo seeds the demo practice once, and never into a database with accounts" {

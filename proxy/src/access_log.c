@@ -46,24 +46,93 @@ static size_t append_json_string(char *buf, size_t pos, size_t buflen, const cha
 	return pos;
 }
 
+/* Appends the literal s (its length known at compile time) when it fits. */
+#define APPEND_LITERAL(buf, pos, buflen, s)                           \
+	do {                                                          \
+		if ((pos) + sizeof(s) <= (buflen)) {                  \
+			memcpy((buf) + (pos), (s), sizeof(s) - 1);    \
+			(pos) += sizeof(s) - 1;                       \
+		}                                                     \
+	} while (0)
+
+/* Appends v in decimal, at least width digits (zero-padded); v < 10^20. */
+static size_t append_unsigned(char *buf, size_t pos, size_t buflen, unsigned long long v, int width)
+{
+	char digits[24];
+	int n = 0;
+
+	do {
+		digits[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	while (n < width)
+		digits[n++] = '0';
+	if (pos + (size_t)n >= buflen)
+		return pos;
+	while (n > 0)
+		buf[pos++] = digits[--n];
+	return pos;
+}
+
+/*
+ * "{"time":"YYYY-MM-DDTHH:MM:SS" of a second, made once a second per thread: gmtime_r takes glibc's time-zone
+ * lock on every call.
+ */
+static __thread struct {
+	time_t second;
+	bool valid;
+	size_t len;
+	char text[64];
+} time_prefix;
+
+static size_t append_time_prefix(char *buf, size_t buflen, time_t second)
+{
+	if (!time_prefix.valid || time_prefix.second != second) {
+		struct tm tm;
+		int n;
+
+		gmtime_r(&second, &tm);
+		n = snprintf(time_prefix.text, sizeof(time_prefix.text), "{\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d",
+			     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		if (n < 0 || (size_t)n >= sizeof(time_prefix.text))
+			n = 0;
+		time_prefix.len = (size_t)n;
+		time_prefix.second = second;
+		time_prefix.valid = true;
+	}
+	if (time_prefix.len >= buflen)
+		return 0;
+	memcpy(buf, time_prefix.text, time_prefix.len);
+	return time_prefix.len;
+}
+
 size_t access_log_format(const struct access_log_entry *entry, char *buf, size_t buflen)
 {
-	struct tm tm;
-	size_t pos;
-	int n;
+	/* The milliseconds of duration_ms, rounded as %.3f would (durations are never negative). */
+	double ms = entry->duration_ms > 0 ? entry->duration_ms : 0;
+	unsigned long long thousandths = ms < 1e15 ? (unsigned long long)(ms * 1e3 + 0.5) : 1000000000000000000ULL;
+	size_t pos = append_time_prefix(buf, buflen, entry->started.tv_sec);
 
-	gmtime_r(&entry->started.tv_sec, &tm);
-	n = snprintf(buf, buflen, "{\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"method\":", tm.tm_year + 1900,
-		     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, entry->started.tv_nsec / 1000000);
-	pos = append_json_string(buf, (size_t)n, buflen, entry->method);
-	pos += (size_t)snprintf(buf + pos, buflen - pos, ",\"path\":");
+	APPEND_LITERAL(buf, pos, buflen, ".");
+	pos = append_unsigned(buf, pos, buflen, (unsigned long long)entry->started.tv_nsec / 1000000, 3);
+	APPEND_LITERAL(buf, pos, buflen, "Z\",\"method\":");
+	pos = append_json_string(buf, pos, buflen, entry->method);
+	APPEND_LITERAL(buf, pos, buflen, ",\"path\":");
 	pos = append_json_string(buf, pos, buflen, entry->path);
-	n = snprintf(buf + pos, buflen - pos, ",\"status\":%d,\"duration_ms\":%.3f,\"request_id\":", entry->status,
-		     entry->duration_ms);
-	pos += (size_t)n;
+	APPEND_LITERAL(buf, pos, buflen, ",\"status\":");
+	if (entry->status < 0)
+		APPEND_LITERAL(buf, pos, buflen, "-");
+	pos = append_unsigned(buf, pos, buflen,
+			      (unsigned long long)(entry->status < 0 ? -(long long)entry->status : entry->status), 1);
+	APPEND_LITERAL(buf, pos, buflen, ",\"duration_ms\":");
+	pos = append_unsigned(buf, pos, buflen, thousandths / 1000, 1);
+	APPEND_LITERAL(buf, pos, buflen, ".");
+	pos = append_unsigned(buf, pos, buflen, thousandths % 1000, 3);
+	APPEND_LITERAL(buf, pos, buflen, ",\"request_id\":");
 	pos = append_json_string(buf, pos, buflen, entry->request_id);
-	n = snprintf(buf + pos, buflen - pos, "%s}\n", entry->replica ? ",\"db\":\"replica\"" : "");
-	pos += (size_t)n;
+	if (entry->replica)
+		APPEND_LITERAL(buf, pos, buflen, ",\"db\":\"replica\"");
+	APPEND_LITERAL(buf, pos, buflen, "}\n");
 	return pos;
 }
 

@@ -78,7 +78,8 @@ const char *bearer_auth_verify(struct bearer_auth *auth, const char *header, tim
 {
 	const char *token;
 
-	*claims = NULL;
+	if (claims != NULL)
+		*claims = NULL;
 	if (header == NULL || strncasecmp(header, "Bearer ", 7) != 0)
 		return "Not authenticated";
 	token = bearer_auth_token(header);

@@ -14,7 +14,8 @@ void bearer_auth_destroy(struct bearer_auth *auth);
 
 /*
  * Verifies an Authorization header ("Bearer <token>", or NULL when absent). Returns NULL and sets *claims (caller
- * frees), or returns the detail of the 401 to answer ("Not authenticated", "Could not validate credentials").
+ * frees; claims may be NULL when the verdict is all that is needed), or returns the detail of the 401 to answer
+ * ("Not authenticated", "Could not validate credentials").
  */
 const char *bearer_auth_verify(struct bearer_auth *auth, const char *header, time_t now, char **claims);
 

@@ -27,8 +27,10 @@ bool cors_only_wildcard(const struct proxy_config *cfg, const char *origin)
 {
 	size_t len = origin != NULL ? strlen(origin) : 0;
 
+	/* Listed by name, not as "*": a client sending "Origin: *" matches only the wildcard itself. */
 	for (size_t i = 0; i < cfg->allowed_origin_count; i++)
-		if (cfg->allowed_origin_lengths[i] == len && memcmp(cfg->allowed_origins[i], origin, len) == 0)
+		if (cfg->allowed_origin_lengths[i] == len && memcmp(cfg->allowed_origins[i], origin, len) == 0 &&
+		    !(len == 1 && origin[0] == '*'))
 			return false;
 	return cors_origin_allowed(cfg, origin);
 }

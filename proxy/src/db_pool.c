@@ -31,6 +31,7 @@ struct db_pool {
 	const char *const *statements;
 	size_t nstatements;
 	bool prepare;
+	char names[DB_POOL_MAX_STATEMENTS][24];  /* statement n is prepared as "sn" */
 	int (*on_open)(PGconn *pg, void *arg);
 	void *on_open_arg;
 	int epoll_fd;                 /* every open connection, for EPOLLRDHUP; and stop_fd */
@@ -92,6 +93,8 @@ struct db_pool *db_pool_create(const char *const *keywords, const char *const *v
 	pool->statements = statements;
 	pool->nstatements = nstatements;
 	pool->prepare = prepare;
+	for (size_t i = 0; i < nstatements; i++)
+		snprintf(pool->names[i], sizeof(pool->names[i]), "s%zu", i);
 	pool->size = size;
 	for (size_t i = 0; i < size; i++)
 		pool->free_list[pool->nfree++] = &pool->conns[i];
@@ -198,14 +201,17 @@ struct db_conn *db_pool_acquire(struct db_pool *pool, int timeout_ms, const char
 	struct timespec deadline;
 	struct db_conn *conn = NULL;
 
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += timeout_ms / 1000;
-	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&pool->lock);
+	/* The deadline is only worked out when a connection has to be waited for. */
+	if (pool->nfree == 0) {
+		clock_gettime(CLOCK_REALTIME, &deadline);
+		deadline.tv_sec += timeout_ms / 1000;
+		deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+		if (deadline.tv_nsec >= 1000000000L) {
+			deadline.tv_sec++;
+			deadline.tv_nsec -= 1000000000L;
+		}
+	}
 	while (pool->nfree == 0)
 		if (pthread_cond_timedwait(&pool->available, &pool->lock, &deadline) == ETIMEDOUT)
 			break;
@@ -248,13 +254,12 @@ static PGresult *unless_broken(struct db_conn *conn, PGresult *res)
 PGresult *db_conn_exec(struct db_pool *pool, struct db_conn *conn, size_t statement, int nparams,
 		       const char *const *params)
 {
-	char name[16];
+	const char *name = pool->names[statement];
 	uint64_t bit = UINT64_C(1) << statement;
 
 	if (!pool->prepare)
 		return unless_broken(conn, PQexecParams(conn->pg, pool->statements[statement], nparams, NULL, params,
 							NULL, NULL, 0));
-	snprintf(name, sizeof(name), "s%zu", statement);
 	if ((conn->prepared & bit) == 0) {
 		PGresult *res = PQprepare(conn->pg, name, pool->statements[statement], 0, NULL);
 

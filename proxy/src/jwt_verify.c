@@ -136,13 +136,21 @@ enum jwt_verdict jwt_verify_hs256_cached(struct token_cache *cache, const char *
 {
 	const char *known = cache != NULL && token != NULL ? token_cache_get(cache, token, now) : NULL;
 	enum jwt_verdict verdict;
+	char *verified = NULL;
 	double exp, nbf;
 
+	/* A caller that only needs the verdict (claims NULL) gets no copy of them: a cached token costs no malloc. */
+	if (known != NULL && claims == NULL)
+		return JWT_VALID;
 	if (known != NULL && (*claims = strdup(known)) != NULL)
 		return JWT_VALID;
-	verdict = verify(token, key, key_len, now, claims, &exp, &nbf);
+	verdict = verify(token, key, key_len, now, &verified, &exp, &nbf);
 	/* Only a verified token is remembered: a failure is verified again next time. */
 	if (verdict == JWT_VALID && cache != NULL)
-		token_cache_put(cache, token, *claims, exp, nbf);
+		token_cache_put(cache, token, verified, exp, nbf);
+	if (claims != NULL)
+		*claims = verified;
+	else
+		free(verified);
 	return verdict;
 }

@@ -23,7 +23,8 @@ enum jwt_verdict jwt_verify_hs256(const char *token, const unsigned char *key, s
 /*
  * jwt_verify_hs256 with cache (NULL: none): a token byte-identical to one this cache saw verified with key
  * passes again while its exp (and nbf) allow, without the HMAC; anything else is verified in full, and kept
- * only when valid. A cache must only ever see one key: the server's.
+ * only when valid. A cache must only ever see one key: the server's. claims may be NULL when only the verdict
+ * matters (then nothing is copied).
  */
 enum jwt_verdict jwt_verify_hs256_cached(struct token_cache *cache, const char *token, const unsigned char *key,
 					 size_t key_len, time_t now, char **claims);

@@ -47,8 +47,8 @@ struct request {
 
 	int status;
 	struct route_match match;
-	char *claims;                    /* verified token payload (free()) */
-	char *token;                     /* the bearer token as sent, for the database to verify again (free()) */
+	const char *token;               /* the bearer token as sent, for the database to verify again: points into
+					    libmicrohttpd's copy of the header, valid until the request completes */
 	char *body;                      /* NUL-terminated, at most MAX_BODY bytes */
 	size_t body_len, body_cap;
 	size_t received;                 /* body bytes seen, stored or dropped */

@@ -58,12 +58,30 @@ void token_cache_destroy(void *arg)
 	free(cache);
 }
 
-/* FNV-1a over the token, started from the seed and finished with a mix so that every bit counts. */
+/* The 8 bytes at p as one word (unaligned, any byte order: only hashed and compared). */
+static uint64_t word_at(const char *p)
+{
+	uint64_t w;
+
+	memcpy(&w, p, sizeof(w));
+	return w;
+}
+
+/*
+ * FNV-1a over the token eight bytes at a time (the tail byte by byte), started from the seed and finished with a
+ * mix so that every bit counts: a ~200-byte token is 25 multiplications, not 200.
+ */
 static struct entry *slot_of(struct token_cache *cache, const char *token, size_t len)
 {
 	uint64_t h = 0xcbf29ce484222325u ^ cache->seed;
+	size_t i = 0;
 
-	for (size_t i = 0; i < len; i++) {
+	for (; i + 8 <= len; i += 8) {
+		h ^= word_at(token + i);
+		h *= 0x100000001b3u;
+		h ^= h >> 29;
+	}
+	for (; i < len; i++) {
 		h ^= (unsigned char)token[i];
 		h *= 0x100000001b3u;
 	}
@@ -73,15 +91,21 @@ static struct entry *slot_of(struct token_cache *cache, const char *token, size_
 	return &cache->slots[h & cache->mask];
 }
 
-/* Same bytes, compared in time that depends on the length only: a lookup tells nothing about a cached token. */
+/*
+ * Same bytes, compared in time that depends on the length only (every word and byte is looked at, differences
+ * are ORed, no early exit): a lookup tells nothing about a cached token.
+ */
 static int same_token(const struct entry *e, const char *token, size_t len)
 {
-	volatile unsigned char diff = 0;  /* volatile: no early exit may be compiled in */
+	volatile uint64_t diff = 0;  /* volatile: no early exit may be compiled in */
+	size_t i = 0;
 
 	if (e->token == NULL || e->token_len != len)
 		return 0;
-	for (size_t i = 0; i < len; i++)
-		diff |= (unsigned char)(e->token[i] ^ token[i]);
+	for (; i + 8 <= len; i += 8)
+		diff |= word_at(e->token + i) ^ word_at(token + i);
+	for (; i < len; i++)
+		diff |= (uint64_t)(unsigned char)(e->token[i] ^ token[i]);
 	return diff == 0;
 }
 

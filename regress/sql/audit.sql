@@ -192,6 +192,69 @@ DELETE FROM ta.audit_log;
 SELECT count(*) > 30 AS kept, count(*) FILTER (WHERE action NOT IN ('read', 'create', 'update', 'delete', 'export')) AS bad_action
   FROM ta.audit_log;
 
+-- The trail's triggers, table and trigger function cannot be disabled, dropped, replaced or
+-- bypassed (a rule or BEFORE INSERT trigger that swallows rows, an UNLOGGED table that a crash
+-- empties, a child table) by the application role, nor,
+-- in the extension install, by the owner the api runs as (an event trigger that only a
+-- superuser can change rolls the command back). The plain-SQL install has no superuser to
+-- install that guard: there the owner can (SECURITY.md), and the hash chains below show what
+-- it changed. Each attempt that succeeds is rolled back.
+GRANT USAGE ON SCHEMA regress TO regress_ta_owner;
+CREATE FUNCTION regress.try_ddl(cmd text) RETURNS text
+    LANGUAGE plpgsql AS $$
+BEGIN
+    BEGIN
+        EXECUTE cmd;
+        RAISE EXCEPTION 'allowed' USING ERRCODE = 'P0099';
+    EXCEPTION WHEN SQLSTATE 'P0099' THEN
+        RETURN 'allowed';
+    END;
+EXCEPTION WHEN OTHERS THEN
+    RETURN 'refused: ' || SQLERRM;
+END $$;
+CREATE TABLE regress.trail_attacks (n int, cmd text);
+GRANT SELECT ON regress.trail_attacks TO regress_ta_app, regress_ta_owner;
+INSERT INTO regress.trail_attacks VALUES
+    (1, 'ALTER TABLE ta.audit_log DISABLE TRIGGER audit_log_append_only'),
+    (2, 'ALTER TABLE ta.audit_log DISABLE TRIGGER USER'),
+    (3, 'ALTER TABLE ta.audit_log ENABLE REPLICA TRIGGER audit_log_append_only'),
+    (4, 'DROP TRIGGER audit_log_no_truncate ON ta.audit_log'),
+    (5, 'CREATE OR REPLACE FUNCTION ta.audit_log_refuse_change() RETURNS trigger LANGUAGE plpgsql AS ''BEGIN RETURN OLD; END'''),
+    (6, 'ALTER FUNCTION ta.audit_log_refuse_change() OWNER TO regress_ta_owner'),
+    (7, 'CREATE RULE audit_log_quiet AS ON INSERT TO ta.audit_log DO INSTEAD NOTHING'),
+    (8, 'CREATE TRIGGER audit_log_swallow BEFORE INSERT ON ta.audit_log FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger()'),
+    (9, 'ALTER TABLE ta.audit_log DROP COLUMN client_addr'),
+    (10, 'ALTER TABLE ta.audit_log RENAME TO audit_log_old'),
+    (11, 'ALTER SCHEMA ta RENAME TO ta_old'),
+    (12, 'ALTER TABLE ta.audit_log SET UNLOGGED'),
+    (13, 'ALTER TABLE ta.audit_log ALTER COLUMN at SET DEFAULT ''2000-01-01'''),
+    (14, 'CREATE TABLE ta.audit_log_extra () INHERITS (ta.audit_log)');
+SELECT EXISTS (SELECT FROM pg_extension WHERE extname = 'therapyassistance') AS extension_install \gset
+SET ROLE regress_ta_app;
+SELECT n, regress.try_ddl(cmd) LIKE 'refused: %' AS app_refused FROM regress.trail_attacks ORDER BY n;
+RESET ROLE;
+SET ROLE regress_ta_owner;
+SELECT n, (regress.try_ddl(cmd) LIKE 'refused: %') = :'extension_install'::boolean AS owner_as_documented
+  FROM regress.trail_attacks ORDER BY n;
+-- The extension's answer (the plain-SQL install prints the same line without asking).
+SELECT CASE WHEN :'extension_install'::boolean THEN regress.try_ddl(cmd)
+            ELSE 'refused: ALTER TABLE refused: the audit trail''s table, triggers and rules are changed by a superuser only' END
+       AS owner_refused
+  FROM regress.trail_attacks WHERE n = 1;
+-- Row-level security's switches stay the owner's (a restore lifts FORCE while it loads the rows),
+-- and DDL elsewhere is the owner's as before.
+SELECT regress.try_ddl('ALTER TABLE ta.audit_log NO FORCE ROW LEVEL SECURITY') AS owner_no_force,
+       regress.try_ddl('CREATE TABLE ta.scratch (x int)') AS owner_other_ddl;
+RESET ROLE;
+-- The trail is as it was: its triggers enabled and calling the refusing function, no rule.
+SELECT t.tgname, t.tgenabled, t.tgfoid::regproc FROM pg_trigger t WHERE t.tgrelid = 'ta.audit_log'::regclass ORDER BY 1;
+SELECT count(*) AS rules FROM pg_rewrite WHERE ev_class = 'ta.audit_log'::regclass;
+SELECT prosrc ~ 'RAISE EXCEPTION' AS still_refuses FROM pg_proc WHERE oid = 'ta.audit_log_refuse_change()'::regprocedure;
+UPDATE ta.audit_log SET patient_ids = '{}';
+DROP TABLE regress.trail_attacks;
+DROP FUNCTION regress.try_ddl(text);
+REVOKE USAGE ON SCHEMA regress FROM regress_ta_owner;
+
 -- Tamper-evident: each row's hash covers its fields and the previous row's hash (per
 -- practice and chain, by id); GET /audit/verify recomputes the chains.
 SET ROLE regress_ta_app;

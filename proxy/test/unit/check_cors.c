@@ -53,9 +53,13 @@ START_TEST(star_allows_any_origin)
 	ck_assert(cors_origin_allowed(&cfg, "https://anything.example"));
 	/* ... but only as "*", which browsers never combine with credentials: no site reads answers as the user. */
 	ck_assert(cors_only_wildcard(&cfg, "https://anything.example"));
+	/* A client sending the origin "*" itself matches the listed "*" byte for byte: still the wildcard answer, never
+	 * "*" echoed with credentials. */
+	ck_assert(cors_only_wildcard(&cfg, "*"));
 	ck_assert_int_eq(config_load(&cfg, origins_only, "https://gabinet.example, *", err, sizeof(err)), 0);
 	ck_assert(!cors_only_wildcard(&cfg, "https://gabinet.example"));
 	ck_assert(cors_only_wildcard(&cfg, "https://evil.example"));
+	ck_assert(cors_only_wildcard(&cfg, "*"));
 	ck_assert_int_eq(config_load(&cfg, origins_only, "", err, sizeof(err)), 0);
 	ck_assert(!cors_origin_allowed(&cfg, "http://localhost:5173"));
 }

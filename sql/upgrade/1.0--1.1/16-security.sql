@@ -147,6 +147,11 @@ ALTER TABLE ta.audit_log ALTER COLUMN chain SET NOT NULL, ALTER COLUMN hash SET 
 -- Each chain runs in id order: its head is found, and verification walks it, by this index.
 CREATE INDEX audit_log_chain_idx ON ta.audit_log (practice_id, chain, id);
 
+-- The owner (the api's role) can no longer disable, drop or replace the trail's triggers: in the
+-- extension, sql/extension_tail.sql (appended to every extension step, run as the superuser) hands
+-- ta.audit_log_refuse_change to the superuser and creates the event trigger ta_audit_trail_guard.
+-- The plain-SQL install has no superuser to create one (SECURITY.md).
+
 -- The one function every writer of the trail calls: it chains the row, one append per practice at a time.
 -- @function ta.audit_append
 
