@@ -12,7 +12,7 @@
 # shellcheck source=stack/env.sh
 . "$(dirname "$0")/../stack/env.sh"
 install=${1:-$TA_INSTALL}
-owner=regress_ta_owner app=regress_ta_app other=regress_ta_other
+owner=regress_ta_owner app=regress_ta_app other=regress_ta_other notifier=regress_ta_notifier
 secret="regress-secret-do-not-use-0123456789abcdef"
 out=$WORK/regress/upgrade-$install
 current=$(sed -n "s/^default_version = '\(.*\)'$/\1/p" "$ROOT/therapyassistance.control")
@@ -55,7 +55,7 @@ schema() {
 }
 
 psql_super -d postgres >/dev/null <<SQL
-SELECT format('CREATE ROLE %I LOGIN', r) FROM unnest(ARRAY['$owner', '$app', '$other']) r
+SELECT format('CREATE ROLE %I LOGIN', r) FROM unnest(ARRAY['$owner', '$app', '$other', '$notifier']) r
  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r) \gexec
 SQL
 
@@ -73,6 +73,11 @@ for released in "$ROOT"/sql/releases/schema-*.txt; do
         "$(cat "$released")" "$(fingerprint "$db")"
 
     as "$app" "$db" -f "$ROOT/regress/upgrade/fill-$from.sql"
+    # The notifier's part (from 1.1: ta.senders, messages sent and failed), granted as make up does.
+    if [ -f "$ROOT/regress/upgrade/fill-$from-notifier.sql" ]; then
+        as "$owner" "$db" -c "SELECT ta.grant_notifier('$notifier')" >/dev/null
+        as "$notifier" "$db" -f "$ROOT/regress/upgrade/fill-$from-notifier.sql"
+    fi
     q "$db" -f "$ROOT/regress/upgrade/row-queries.sql" > "$out/rows-$from.sql"
     q "$db" -f "$out/rows-$from.sql" > "$out/rows-before"
     check "$from was filled through its api (rows in every table)" "" \
