@@ -60,7 +60,8 @@ BACKUP_KEEP (14), BACKUP_COPY_DIR (e.g. Mikrus' backup space) and BACKUP_AGE_REC
 age public key the copies there are encrypted to: without it nothing is copied), set in .env; with a local
 PostgreSQL also pgBackRest: BACKREST_REPO (/var/lib/pgbackrest/therapyassistance),
 BACKREST_MOUNT (a mount point the repository must be on), BACKREST_RETENTION_FULL (2) and
-BACKREST_RETENTION_DIFF (7).
+BACKREST_RETENTION_DIFF (7); the repository is encrypted with BACKREST_CIPHER_PASS (init
+generates it: keep a copy apart from the backups, they cannot be read without it).
 Behind an HTTPS front (Mikrus' *.wykr.es, a tunnel): REAL_IP_FROM=<the front's addresses> in
 .env, then ./deploy-mikrus.sh deploy, so logins are counted per visitor, not per front.
 USAGE
@@ -140,6 +141,8 @@ write_settings() {
         env_line BACKREST_MOUNT "${BACKREST_MOUNT:-}"
         env_line BACKREST_RETENTION_FULL "${BACKREST_RETENTION_FULL:-2}"
         env_line BACKREST_RETENTION_DIFF "${BACKREST_RETENTION_DIFF:-7}"
+        # pgBackRest's repository is encrypted with it (aes-256-cbc): keep a copy apart from the backups.
+        if [ $local_db = 1 ]; then env_line BACKREST_CIPHER_PASS "$(random_secret 32)"; fi
     ) || exit 1
     owner_env=$(
         echo "# The role that owns the database and installs the schema (not given to the proxy)."
@@ -169,6 +172,16 @@ write_settings() {
         env_line SMSAPI_FROM "${SMSAPI_FROM:-}"
     ) || exit 1
     write_once "$TA_ETC/notifier.env" <<<"$notifier_env"
+}
+
+# Settings written before pgBackRest's repository was encrypted get its passphrase (never replaced: the repository
+# can only be read with the one it was encrypted with).
+add_backrest_passphrase() {
+    is_local_db || return 0
+    [ -z "${BACKREST_CIPHER_PASS:-}" ] || return 0
+    BACKREST_CIPHER_PASS=$(random_secret 32)
+    env_line BACKREST_CIPHER_PASS "$BACKREST_CIPHER_PASS" >> "$TA_ETC/.env"
+    say "added BACKREST_CIPHER_PASS (the passphrase of pgBackRest's repository) to $TA_ETC/.env: keep a copy elsewhere"
 }
 
 # Loads the settings and points ops/backup-restore.sh and psql at the database.
@@ -480,6 +493,7 @@ load_pitr() {
     PITR_REPO=${BACKREST_REPO:-/var/lib/pgbackrest/therapyassistance}
     PITR_REPO_MOUNT=${BACKREST_MOUNT:-}
     PITR_RETENTION_FULL=${BACKREST_RETENTION_FULL:-2} PITR_RETENTION_DIFF=${BACKREST_RETENTION_DIFF:-7}
+    PITR_CIPHER_PASS=${BACKREST_CIPHER_PASS:-}
     PITR_DATA=${PG_DATA_DIR:-/var/lib/postgresql/$version/$cluster}
     PITR_SOCK=/var/run/postgresql PITR_PORT=$DB_PORT PITR_BIN=/usr/lib/postgresql/$version/bin PITR_RUNAS=postgres
     PITR_START_OPTS="-c config_file=$PG_ETC/$version/$cluster/postgresql.conf"
@@ -509,7 +523,16 @@ init_pitr() {
     elif [ $rc != 0 ]; then
         die "could not turn WAL archiving on"
     fi
-    pitr_stanza || die "pgbackrest stanza-create failed"
+    rc=0; pitr_stanza || rc=$?
+    if [ $rc = 5 ]; then
+        # A repository from before its encryption: its backups stay readable beside the new, encrypted one.
+        local aside
+        aside=$PITR_REPO.unencrypted-$(date +%Y%m%d-%H%M%S)
+        mv -- "$PITR_REPO" "$aside"
+        say "a new, encrypted repository in $PITR_REPO; the earlier unencrypted one is kept as $aside"
+        rc=0; pitr_stanza || rc=$?
+    fi
+    [ $rc = 0 ] || die "pgbackrest stanza-create failed"
     if [ -z "$(pitr_info | jq -r '.[0].backup[0].label // empty')" ]; then pitr_backup full || die "the first full backup failed"; fi
     render_pitr_units
     systemctl daemon-reload
@@ -549,7 +572,10 @@ rollback_schema() {
         if YES=1 pitr_restore "$noted"; then return 0; fi
         say "point-in-time recovery to $noted failed: restoring the backup $safety instead"
     fi
-    YES=1 restore_run "$safety"
+    # At the schema version the backup holds, which the previous build speaks (not upgraded to this code's).
+    local version
+    version=$(backup_schema_version "$safety") || return 1
+    RESTORE_SCHEMA_VERSION=$version YES=1 restore_run "$safety"
 }
 
 # Every service of the install and its timers; warns about any that is not running.
@@ -782,6 +808,7 @@ cmd_init() {
     [ -f "$TA_ROOT/proxy/Makefile" ] || die "this checkout has no proxy/: nothing to run"
     write_settings
     load_settings
+    add_backrest_passphrase
     install_packages
     create_user
     [ "$INSTALL" = extension ] && setup_local_postgres

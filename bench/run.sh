@@ -5,7 +5,8 @@
 #          128 connections next to pgbench of the equivalent bare SQL (superuser, no RLS) and of the statement
 #          the proxy prepares (ta_app, RLS on); then 256 connections, proxy RSS, plans on the big and a small
 #          data set, two proxies behind nginx (and the replica of `make up REPLICA=1`), pgbouncer in
-#          transaction mode, and perf profiles; then the 1 GB budget (bench/memory.sh). Writes bench/REPORT.md
+#          transaction mode, and perf profiles; then issue 15's series and calendar feed (bench/scheduling.sh) and
+#          the 1 GB budget (bench/memory.sh). Writes bench/REPORT.md
 #          (BENCH_REPORT to write elsewhere).
 #   quick  GET /patients at 32 connections on a small database only, and its ratio to pgbench (under a minute).
 #   latency  only the latency at an offered rate (bench/latency.sh), on the small database, printed (two minutes).
@@ -721,6 +722,11 @@ $profile_note
 EOF
 } >"$REPORT"
 say "wrote $REPORT"
+# Issue 15's targets (a 52-week series, the feed of a busy year) on both installs, its section (bench/scheduling.sh).
+if [ "$mode" = full ]; then
+    DB_PORT=$DB_PORT PORT=$PORT WEB_PORT=$WEB_PORT "$ROOT/bench/scheduling.sh" --report "$REPORT" >/dev/null ||
+        say "bench/scheduling.sh failed: its section of $REPORT is not updated"
+fi
 # The 1 GB budget: a stack of its own with ops/postgresql-1gb.conf, its memory per process kind (bench/memory.sh).
 if [ "$mode" = full ]; then
     DB_PORT=$DB_PORT PORT=$PORT WEB_PORT=$WEB_PORT "$ROOT/bench/memory.sh" --report "$REPORT" >/dev/null ||

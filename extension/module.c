@@ -7,6 +7,10 @@
  */
 #include "postgres.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/guc.h"
@@ -19,6 +23,30 @@ PG_MODULE_MAGIC;
 void		_PG_init(void);
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
+
+/*
+ * therapyassistance.malloc_retain: how much freed memory a backend keeps for its next request
+ * instead of handing it back to the kernel. glibc's defaults return a large allocation (the
+ * calendar feed of a busy year is ~450 kB, and PostgreSQL copies it a few times on its way
+ * out) to the kernel at once, so the next request faults every page in again; on the
+ * development VM a fresh page costs ~25 us, and those faults were most of the feed's time
+ * (bench/REPORT.md). Set once per process: in the postmaster when preloaded (the backends
+ * inherit it), else in the backend that loads the library. 0 leaves glibc's defaults.
+ */
+static int	malloc_retain_kb = 8192;
+
+static void
+apply_malloc_retain(void)
+{
+#ifdef __GLIBC__
+	if (malloc_retain_kb > 0)
+	{
+		/* allocations under half of it come from the heap; a free top beyond it is trimmed */
+		mallopt(M_MMAP_THRESHOLD, malloc_retain_kb / 2 * 1024);
+		mallopt(M_TRIM_THRESHOLD, malloc_retain_kb * 1024);
+	}
+#endif
+}
 
 static void
 request_shmem(void)
@@ -50,7 +78,12 @@ _PG_init(void)
 	DefineCustomIntVariable("therapyassistance.audit_queue_databases",
 							"How many databases can queue audit rows at the same time.",
 							NULL, &audit_queue_slots, 4, 1, 64, PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("therapyassistance.malloc_retain",
+							"Freed memory a backend keeps for its next request instead of returning it to the kernel.",
+							"Allocations under half of it come from the heap. 0: glibc's defaults.",
+							&malloc_retain_kb, 8192, 0, 65536, PGC_POSTMASTER, GUC_UNIT_KB, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("therapyassistance");
+	apply_malloc_retain();
 
 	if (!process_shared_preload_libraries_in_progress)
 		return;

@@ -234,7 +234,9 @@ restore_sql() {
         > "$list" || return 1
     local from current
     from=$(backup_schema_version "$file") || return 1
-    current=$(code_schema_version)
+    # RESTORE_SCHEMA_VERSION: the version the restored database ends at (default: this code's). A deploy's rollback
+    # gives the backup's own, for the previous build.
+    current=${RESTORE_SCHEMA_VERSION:-$(code_schema_version)}
     if version_newer "$from" "$current"; then
         fail "$file holds schema version $from, newer than this code's $current: use the code of $from or newer"
         return 1

@@ -11,6 +11,9 @@
 #   PITR_RUNAS            the OS user the cluster runs as when we are root (postgres), or empty
 #   PITR_START_OPTS       postgres options a copy of the cluster needs to start (Debian: its config_file), or empty
 #   PITR_RETENTION_FULL, PITR_RETENTION_DIFF   full and differential backups kept (default 2 and 7)
+#   PITR_CIPHER_PASS      the passphrase the repository is encrypted with (aes-256-cbc); it goes into PITR_CONF
+#                         (mode 600, the cluster's user's: archive_command needs it) and nowhere else: pgBackRest
+#                         writes it as <redacted> in its logs
 #   TA_DB                 the application's database (checked after a restore)
 #   TA_TIMEZONE           the zone restore times are read in (default Europe/Warsaw, the clusters' timezone)
 #   YES=1                 answers pitr_restore's question
@@ -61,10 +64,19 @@ pitr_write_config() {
     case $PITR_CONF$PITR_REPO$PITR_DATA$PITR_SOCK in
         *[\"\'\$\`\\]*|*$'\n'*) pitr_fail "pgBackRest's paths may not contain quotes, \$, \` or backslashes"; return 1 ;;
     esac
+    [ -n "${PITR_CIPHER_PASS:-}" ] ||
+        { pitr_fail "no passphrase for the encrypted pgBackRest repository (PITR_CIPHER_PASS; on a VPS" \
+            "BACKREST_CIPHER_PASS in .env, which ./deploy-mikrus.sh init adds): nothing was changed"; return 1; }
+    case $PITR_CIPHER_PASS in
+        *[[:space:]\"\'\$\`\\]*) pitr_fail "the repository's passphrase may not contain spaces, quotes, \$, \` or backslashes"; return 1 ;;
+    esac
+    [ ${#PITR_CIPHER_PASS} -ge 20 ] || { pitr_fail "the repository's passphrase is shorter than 20 characters"; return 1; }
     content=$(cat <<CONF
 # pgBackRest for TherapyAssistance (written by ops/pitr.sh; edit the retention in its caller's settings).
 [global]
 repo1-path=$PITR_REPO
+repo1-cipher-type=aes-256-cbc
+repo1-cipher-pass=$PITR_CIPHER_PASS
 repo1-retention-full=${PITR_RETENTION_FULL:-2}
 repo1-retention-diff=${PITR_RETENTION_DIFF:-7}
 log-path=$PITR_DIR/log
@@ -88,11 +100,56 @@ CONF
         pitr_mkdir "$dir" || return 1
     done
     if [ "$(cat "$PITR_CONF" 2>/dev/null)" != "$content" ]; then
-        (umask 077 && printf '%s\n' "$content" > "$PITR_CONF.tmp" && mv -- "$PITR_CONF.tmp" "$PITR_CONF") || return 1
+        (umask 077 && printf '%s\n' "$content" > "$PITR_CONF.tmp") || return 1
+        if [ -n "${PITR_RUNAS:-}" ] && [ "$(id -u)" = 0 ]; then chown "$PITR_RUNAS:" "$PITR_CONF.tmp"; fi
+        # A passphrase that does not open the repository there is never installed: the running cluster's
+        # archive_command reads this file, and would stop archiving.
+        if ! pitr_config_opens_repo "$PITR_CONF.tmp"; then
+            rm -f -- "$PITR_CONF.tmp"
+            pitr_fail "$(pitr_repo_problem "$(PITR_CONF=$PITR_CONF.tmp pitr_info)"): nothing was changed"
+            return 1
+        fi
+        mv -- "$PITR_CONF.tmp" "$PITR_CONF" || return 1
     fi
     if [ -n "${PITR_RUNAS:-}" ] && [ "$(id -u)" = 0 ]; then
         chown "$PITR_RUNAS:" "$PITR_CONF" "$PITR_DIR" "$PITR_DIR"/{log,lock,spool}
     fi
+}
+
+# What the repository's first info file says of its encryption: encrypted, plain, or none (no repository yet).
+pitr_repo_cipher() {
+    local f=$PITR_REPO/backup/$PITR_STANZA/backup.info start
+    [ -f "$f" ] || f=$f.copy
+    [ -f "$f" ] || { echo none; return 0; }
+    start=$(head -c 8 -- "$f" | tr -d '\0')
+    case $start in
+        Salted__) echo encrypted ;;
+        '['*) echo plain ;;
+        *) echo unknown ;;
+    esac
+}
+
+# pitr_config_opens_repo CONF: CONF's passphrase decrypts the repository (true too when there is none yet or its
+# backup space is not there: those are said by the checks that need them).
+pitr_config_opens_repo() {
+    [ "$(pitr_repo_cipher)" = encrypted ] || return 0
+    PITR_CONF=$1 pitr_info | jq -e '.[0].status.code != 99 and .[0].status.code != 4' >/dev/null
+}
+
+# pitr_repo_problem INFO_JSON: why pgbackrest info cannot use the repository, in one line (pgBackRest's own message
+# quotes the undecrypted bytes of the file it could not read).
+pitr_repo_problem() {
+    case $(pitr_repo_cipher) in
+        plain) echo "the repository $PITR_REPO is not encrypted (made before its encryption was turned on)"; return ;;
+        encrypted)
+            if jq -e '.[0].status.code == 99 or .[0].status.code == 4' >/dev/null 2>&1 <<<"$1"; then
+                echo "the repository $PITR_REPO cannot be decrypted: the passphrase (PITR_CIPHER_PASS;" \
+                     "BACKREST_CIPHER_PASS in deploy-mikrus.sh's .env) is not the one it was encrypted with"
+                return
+            fi ;;
+    esac
+    printf '%s\n' "$(jq -r '.[0].repo[0].status.message // .[0].status.message // "no answer from pgbackrest info"' \
+                          2>/dev/null <<<"$1" | head -n 1 | tr -cd '[:print:]' | cut -c1-200)"
 }
 
 # pitr_repo_ready [--create]: a backup space that is not mounted is not taken for an empty one (PITR_REPO_MOUNT);
@@ -125,10 +182,17 @@ SQL
 }
 
 # The stanza (once). Returns 4 when the repository holds another cluster's (one made again with initdb): its WAL
-# would be refused, so the caller decides what becomes of the old repository.
+# would be refused, and 5 when it is not encrypted (made before the encryption): the caller decides what becomes of
+# the old repository.
 pitr_stanza() {
     local repo_id db_id
     pitr_repo_ready --create || return 1
+    case $(pitr_repo_cipher) in
+        plain) pitr_fail "the repository $PITR_REPO is not encrypted (made before its encryption was turned on)"
+               return 5 ;;
+        encrypted) pitr_config_opens_repo "$PITR_CONF" ||
+                       { pitr_fail "$(pitr_repo_problem "$(pitr_info)")"; return 1; } ;;
+    esac
     if ! br info --output=json 2>/dev/null | jq -e '.[0].status.code != 1 and .[0].status.code != 3' >/dev/null; then
         br stanza-create >/dev/null || { pitr_fail "pgbackrest stanza-create failed (log: $PITR_DIR/log)"; return 1; }
     fi
@@ -147,7 +211,7 @@ pitr_info() { br info --output=json 2>/dev/null; }
 pitr_backup() {
     pitr_repo_ready || return 1
     pitr_note "pgBackRest: $1 backup into $PITR_REPO"
-    br backup --type="$1" || { pitr_fail "the $1 backup failed (log: $PITR_DIR/log)"; return 1; }
+    br backup --type="$1" || { pitr_fail "the $1 backup failed$(pitr_space_full) (log: $PITR_DIR/log)"; return 1; }
 }
 
 # The schedule, for a machine without timers (make up): a full backup when none is younger than a week,
@@ -204,12 +268,35 @@ pitr_health() {
     return $warn
 }
 
+# pitr_wal_gap START [END]: the first WAL segment missing from the archive from START (a backup's first segment) on,
+# up to END (the running cluster's last archived one) when given, or nothing. Each timeline's segments run without a
+# hole from its first one (START on the backup's own timeline).
+pitr_wal_gap() {
+    local start=$1 end=${2:-} name tli prev_tli='' n prev=0 first names
+    first=$((16#${start:8:8} * 256 + 16#${start:16:8}))
+    names=$(find "$PITR_REPO/archive/$PITR_STANZA" -type f -name '[0-9A-F]*-*' -printf '%f\n' 2>/dev/null |
+                cut -c1-24 | grep -E '^[0-9A-F]{24}$' | LC_ALL=C sort -u | awk -v s="$start" '($0 "") >= (s "")')
+    if [ -n "$end" ] && ! grep -qx -- "$end" <<<"$names"; then echo "$end"; return 0; fi
+    while IFS= read -r name; do
+        tli=${name:0:8}
+        n=$((16#${name:8:8} * 256 + 16#${name:16:8}))
+        if [ "$tli" != "$prev_tli" ]; then
+            prev_tli=$tli
+            if [ "$tli" = "${start:0:8}" ] && [ "$n" != "$first" ]; then echo "$start"; return 0; fi
+        elif [ "$n" != $((prev + 1)) ]; then
+            printf '%s%08X%08X\n' "$tli" $(((prev + 1) / 256)) $(((prev + 1) % 256))
+            return 0
+        fi
+        prev=$n
+    done <<<"$names"
+}
+
 # pitr_restore TIME|latest: the cluster as it was at TIME ('YYYY-MM-DD HH:MM:SS' in TA_TIMEZONE), or with every
 # write the archive and the current WAL hold. Every check comes before anything changes; the restored copy is
 # started and checked on its own socket first; then the cluster is stopped, its folder kept as
 # <data>.pre-restore-<time>, and the copy takes its place.
 pitr_restore() {
-    local when=$1 epoch='' info set size avail stamp new staging log running=0 opts=() target started=$SECONDS
+    local when=$1 epoch='' info set size start gap segments need avail stamp new staging log running=0 opts=() target started=$SECONDS
     if [ "$when" != latest ]; then
         epoch=$(pitr_epoch "$when") || return 1
         [ "$epoch" -le "$(date +%s)" ] || { pitr_fail "$when is in the future: nothing was changed"; return 1; }
@@ -219,7 +306,7 @@ pitr_restore() {
         { pitr_fail "no pgBackRest repository for this cluster in $PITR_REPO (is the backup space mounted?): nothing was changed"; return 1; }
     info=$(pitr_info) || { pitr_fail "pgbackrest info fails on $PITR_REPO: nothing was changed"; return 1; }
     [ "$(jq -r '.[0].status.code' <<<"$info")" = 0 ] ||
-        { pitr_fail "the repository is not usable: $(jq -r '.[0].status.message' <<<"$info"): nothing was changed"; return 1; }
+        { pitr_fail "the repository is not usable: $(pitr_repo_problem "$info"): nothing was changed"; return 1; }
     if [ -n "$epoch" ]; then
         set=$(jq -r --argjson t "$epoch" '[.[0].backup[] | select(.timestamp.stop <= $t)] | last | .label // empty' <<<"$info")
         [ -n "$set" ] || { pitr_fail "$when is before the first backup, which ends at" \
@@ -230,13 +317,35 @@ pitr_restore() {
         set=$(jq -r '.[0].backup[-1].label' <<<"$info")
         opts=(--type=default)
     fi
+    pitr_running "$PITR_DATA" && running=1
+    if [ $running = 1 ]; then
+        # Everything written so far goes into the archive first, so that the checks see all of it (the running
+        # cluster is not touched otherwise).
+        pitr_switch_and_wait || return 1
+    fi
     pitr_note "checking the repository (pgbackrest verify)"
     pitr_verify || { pitr_fail "the repository fails verification: nothing was changed"; return 1; }
+    # pgbackrest verify checks the files the archive holds, not the ones it lacks: a segment missing in the middle
+    # would end the replay there, short of the time asked for, and the restore would look successful.
+    start=$(jq -r --arg s "$set" '.[0].backup[] | select(.label == $s) | .archive.start' <<<"$info")
+    gap=$(pitr_wal_gap "$start" "${PITR_LAST_SEGMENT:-}")
+    [ -z "$gap" ] || { pitr_fail "WAL segment $gap is missing from the archive (needed after backup $set): the" \
+        "restore would stop there, short of ${epoch:+$when}${epoch:-the newest write}: nothing was changed"; return 1; }
+    # Room for the copy next to the cluster, which shares the disk and must not run out of it: the backup's size,
+    # what replaying the WAL since it can add (at most a segment's size per archived segment) and, after a crash,
+    # the cluster's own WAL, plus 64 MB left free.
     size=$(jq -r --arg s "$set" '.[0].backup[] | select(.label == $s) | .info.size' <<<"$info")
+    segments=$(find "$PITR_REPO/archive/$PITR_STANZA" -type f -name '[0-9A-F]*-*' -printf '%f\n' 2>/dev/null |
+                   cut -c1-24 | awk -v s="$start" '($0 "") >= (s "")' | wc -l)
+    need=$((size + size / 5 + segments * 16 * 1048576 + 64 * 1048576))
+    if ! pitr_running "$PITR_DATA" && [ -d "$PITR_DATA/pg_wal" ]; then
+        need=$((need + $(du -sb -- "$PITR_DATA/pg_wal" | cut -f1)))
+    fi
     avail=$(df -B1 --output=avail -- "$(dirname "$PITR_DATA")" | tail -n 1)
-    [ "$avail" -gt $((size + size / 5 + 64 * 1024 * 1024)) ] ||
-        { pitr_fail "not enough free disk next to $PITR_DATA for the restored copy ($((size / 1048576)) MB + WAL):" \
-            "nothing was changed"; return 1; }
+    [ "$avail" -gt "$need" ] ||
+        { pitr_fail "not enough free disk next to $PITR_DATA for the restored copy: it needs $((need / 1048576)) MB" \
+            "(the backup's $((size / 1048576)) MB, $segments WAL segments to replay, 64 MB left free)," \
+            "$((avail / 1048576)) MB are free: nothing was changed"; return 1; }
     pitr_note "restore to ${epoch:+$(pitr_local_time "$epoch")}${epoch:-the newest write} from backup $set" \
         "into a new folder; the cluster is swapped only when the copy works"
     if declare -F confirm >/dev/null; then
@@ -245,11 +354,6 @@ pitr_restore() {
 
     stamp=$(date +%Y%m%d-%H%M%S)
     new=$PITR_DATA.restore-$stamp staging=$PITR_DATA.restore-$stamp.wal
-    pitr_running "$PITR_DATA" && running=1
-    if [ $running = 1 ]; then
-        # Everything written so far goes into the archive first (the running cluster is not touched otherwise).
-        pitr_switch_and_wait || return 1
-    fi
     pitr_cleanup() { pitr_as_owner "$PITR_BIN/pg_ctl" -D "$new" -m immediate -w stop >/dev/null 2>&1 || true
                      rm -rf -- "$new" "$staging" "$new.run"; }
     (umask 077 && mkdir -p -- "$new" "$staging" "$new.run") || return 1
@@ -306,16 +410,28 @@ pitr_restore() {
     pitr_note "once you have checked the restore: rm -rf '$PITR_DATA.pre-restore-$stamp'"
 }
 
-# A WAL switch on the running cluster and a wait until the archive has the segment (at most 60 s).
+# ": the backup space is full" when the repository's disk has less than a WAL segment's room left, else nothing.
+pitr_space_full() {
+    local avail
+    avail=$(df -B1 --output=avail -- "$PITR_REPO" 2>/dev/null | tail -n 1)
+    if [ -n "$avail" ] && [ "$avail" -lt $((16 * 1048576)) ]; then
+        printf ': the backup space %s is full (%s kB free)' "$PITR_REPO" "$((avail / 1024))"
+    fi
+}
+
+# A WAL switch on the running cluster and a wait until the archive has the segment (at most 60 s), noted in
+# PITR_LAST_SEGMENT.
 pitr_switch_and_wait() {
     local seg
     seg=$(pitr_psql -d postgres -tA -c "SELECT pg_walfile_name(pg_switch_wal())") ||
         { pitr_fail "cannot reach the running cluster: nothing was changed"; return 1; }
+    PITR_LAST_SEGMENT=$seg
     for _ in $(seq 120); do
         [ "$(pitr_psql -d postgres -tA -c "SELECT coalesce(last_archived_wal >= '$seg', false) FROM pg_stat_archiver")" = t ] &&
             return 0
         sleep 0.5
     done
-    pitr_fail "the running cluster does not archive its WAL (segment $seg): fix archiving first; nothing was changed"
+    pitr_fail "the running cluster does not archive its WAL (segment $seg)$(pitr_space_full): fix archiving first;" \
+        "nothing was changed"
     return 1
 }

@@ -6,7 +6,8 @@
 #   deploy    deploy-mikrus.sh: arguments, rendered files, idempotent steps (ops/tests/deploy.bats)
 #   logs      nothing secret in the server log with the configuration we ship (ops/tests/logs.bats)
 #   docker    docker/: docker-compose config and the Dockerfiles' steps against the native ones
-#   pitr      point-in-time recovery drill with pgBackRest on a cluster of its own (ops/tests/pitr.bats)
+#   pitr      point-in-time recovery drill with pgBackRest on a cluster of its own, and on full disks
+#             (ops/tests/pitr.bats, pitr-disk.bats)
 #   clones    make up in fresh clones: root in /root, a normal user in $HOME, a path with spaces (ops/tests/clones.bats)
 # Without arguments: all of them. Exits non-zero when any fails.
 set -euo pipefail
@@ -34,7 +35,7 @@ run_suite() {
                 deploy) files=(ops/tests/deploy.bats) ;;
                 logs) files=(ops/tests/logs.bats) ;;
                 clones) files=(ops/tests/clones.bats) ;;
-                pitr) files=(ops/tests/pitr.bats) ;;
+                pitr) files=(ops/tests/pitr.bats ops/tests/pitr-disk.bats) ;;
             esac
             bats "${files[@]}" ;;
         docker)

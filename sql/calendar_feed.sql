@@ -130,36 +130,50 @@ $$;
 -- The feed of the caller's practice: appointments from 30 days ago to 366 days ahead. Each
 -- patient's SUMMARY line is made once, not once per appointment; the other lines of an event
 -- are short by construction (an id, a time), so only SUMMARY is folded.
+-- Built for a busy year (~2,000 events, ~450 kB) with as little memory as the text itself:
+-- the events are sorted as narrow rows (ids, times, the short SUMMARY line), not as their
+-- text, and one string_agg in that order takes the header and the footer too, so the whole
+-- text is never copied to be prefixed or suffixed. (The aggregate reads its input in the
+-- order of the sorted subquery: one plain aggregate over an Append of three subqueries, and
+-- a SQL function runs its statement without parallel workers.) Fresh memory is what the feed
+-- costs most: see bench/REPORT.md, "Issue 15".
 CREATE FUNCTION ta.calendar_ics(OUT ics text, OUT patient_ids bigint[])
     LANGUAGE sql STABLE AS $$
-    WITH now_local AS (
+    WITH now_local AS MATERIALIZED (
         SELECT (now() AT TIME ZONE 'Europe/Warsaw')::date AS today,
                'DTSTAMP:' || to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD"T"HH24MISS"Z"') || E'\r\n' AS dtstamp),
-    shown AS (
-        SELECT a.* FROM ta.appointments a, now_local n
+    shown AS MATERIALIZED (
+        SELECT a.id, a.patient_id, a.date, a.start_time, a.end_time, a.status FROM ta.appointments a, now_local n
          WHERE a.deleted_at IS NULL AND a.date BETWEEN n.today - 30 AND n.today + 366),
-    people AS (
+    people AS MATERIALIZED (
         SELECT p.id, ta.ical_line('SUMMARY:' || ta.ical_text(ta.initials(p.name))) AS summary
           FROM ta.patients p WHERE p.id IN (SELECT s.patient_id FROM shown s))
-    SELECT E'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//TherapyAssistance//Kalendarz wizyt//PL\r\n'
-           'CALSCALE:GREGORIAN\r\nMETHOD:PUBLISH\r\nX-WR-CALNAME:Wizyty\r\nX-WR-TIMEZONE:Europe/Warsaw\r\n'
-           'BEGIN:VTIMEZONE\r\nTZID:Europe/Warsaw\r\n'
-           'BEGIN:DAYLIGHT\r\nTZOFFSETFROM:+0100\r\nTZOFFSETTO:+0200\r\nTZNAME:CEST\r\n'
-           'DTSTART:19700329T020000\r\nRRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU\r\nEND:DAYLIGHT\r\n'
-           'BEGIN:STANDARD\r\nTZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nTZNAME:CET\r\n'
-           'DTSTART:19701025T030000\r\nRRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU\r\nEND:STANDARD\r\n'
-           'END:VTIMEZONE\r\n'
-           || coalesce(string_agg(
-                  E'BEGIN:VEVENT\r\nUID:appointment-' || a.id || E'@therapyassistance\r\n' || n.dtstamp ||
-                  'DTSTART;TZID=Europe/Warsaw:' || to_char(a.date + a.start_time, 'YYYYMMDD"T"HH24MISS') || E'\r\n' ||
-                  'DTEND;TZID=Europe/Warsaw:' || to_char(a.date + a.end_time, 'YYYYMMDD"T"HH24MISS') || E'\r\n' ||
-                  pe.summary ||
-                  CASE WHEN a.status = 'cancelled' THEN E'STATUS:CANCELLED\r\nTRANSP:TRANSPARENT\r\n'
-                       ELSE E'STATUS:CONFIRMED\r\n' END ||
-                  E'END:VEVENT\r\n', '' ORDER BY a.date, a.start_time, a.id), '')
-           || E'END:VCALENDAR\r\n',
-           coalesce(array_agg(DISTINCT a.patient_id), '{}')
-      FROM now_local n LEFT JOIN (shown a JOIN people pe ON pe.id = a.patient_id) ON true
+    SELECT string_agg(e.piece, ''),
+           coalesce(array_agg(DISTINCT e.patient_id) FILTER (WHERE e.patient_id IS NOT NULL), '{}')
+      FROM (SELECT NULL::bigint AS patient_id,
+                   E'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//TherapyAssistance//Kalendarz wizyt//PL\r\n'
+                   'CALSCALE:GREGORIAN\r\nMETHOD:PUBLISH\r\nX-WR-CALNAME:Wizyty\r\nX-WR-TIMEZONE:Europe/Warsaw\r\n'
+                   'BEGIN:VTIMEZONE\r\nTZID:Europe/Warsaw\r\n'
+                   'BEGIN:DAYLIGHT\r\nTZOFFSETFROM:+0100\r\nTZOFFSETTO:+0200\r\nTZNAME:CEST\r\n'
+                   'DTSTART:19700329T020000\r\nRRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU\r\nEND:DAYLIGHT\r\n'
+                   'BEGIN:STANDARD\r\nTZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nTZNAME:CET\r\n'
+                   'DTSTART:19701025T030000\r\nRRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU\r\nEND:STANDARD\r\n'
+                   'END:VTIMEZONE\r\n' AS piece
+            UNION ALL
+            SELECT ev.patient_id,
+                   E'BEGIN:VEVENT\r\nUID:appointment-' || ev.id || E'@therapyassistance\r\n' ||
+                   (SELECT n.dtstamp FROM now_local n) ||
+                   'DTSTART;TZID=Europe/Warsaw:' || to_char(ev.date + ev.start_time, 'YYYYMMDD"T"HH24MISS') || E'\r\n' ||
+                   'DTEND;TZID=Europe/Warsaw:' || to_char(ev.date + ev.end_time, 'YYYYMMDD"T"HH24MISS') || E'\r\n' ||
+                   ev.summary ||
+                   CASE WHEN ev.status = 'cancelled' THEN E'STATUS:CANCELLED\r\nTRANSP:TRANSPARENT\r\n'
+                        ELSE E'STATUS:CONFIRMED\r\n' END ||
+                   E'END:VEVENT\r\n'
+              FROM (SELECT a.id, a.patient_id, a.date, a.start_time, a.end_time, a.status, pe.summary
+                      FROM shown a JOIN people pe ON pe.id = a.patient_id
+                     ORDER BY a.date, a.start_time, a.id) ev
+            UNION ALL
+            SELECT NULL, E'END:VCALENDAR\r\n') e
 $$;
 
 -- GET /calendar/{token}.ics (public; token is the path's segment without ".ics"). An unknown, revoked or malformed token answers 404

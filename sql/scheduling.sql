@@ -222,6 +222,7 @@ DECLARE
     dry_run boolean;
     start_t time;
     end_t time;
+    session_price numeric;
     plan record;
     conflicts date[];
     s ta.appointment_series;
@@ -259,8 +260,13 @@ BEGIN
         INSERT INTO ta.appointment_series (practice_id, patient_id, interval_weeks, skip_holidays, created_by)
         VALUES (ta.current_practice_id(), patient, every, skip, uid)
         RETURNING * INTO s;
+        -- The price is read once, not once per row, and (as before) only when a row is to be
+        -- inserted: when every date collides, a bad price does not hide the collisions.
+        IF cardinality(conflicts) < cardinality(plan.dates) THEN
+            session_price := ta.field_money(body, 'price');
+        END IF;
         INSERT INTO ta.appointments (practice_id, patient_id, date, start_time, end_time, price, series_id)
-        SELECT s.practice_id, patient, d, start_t, end_t, ta.field_money(body, 'price'), s.id
+        SELECT s.practice_id, patient, d, start_t, end_t, session_price, s.id
           FROM unnest(plan.dates) d WHERE d <> ALL (conflicts) ORDER BY d;
         IF dry_run OR cardinality(conflicts) > 0 THEN
             RAISE EXCEPTION USING ERRCODE = 'TA001';  -- undo the trial

@@ -374,6 +374,17 @@ SQL
     grep -qx 'BACKREST_RETENTION_FULL=4' "$TA_ETC/.env"
     grep -qx 'BACKREST_RETENTION_DIFF=7' "$TA_ETC/.env"
     grep -qx 'BACKREST_REPO=/var/lib/pgbackrest/therapyassistance' "$TA_ETC/.env"
+    # The repository's passphrase: generated, and kept by init; settings written before it get one, once.
+    pass=$(sed -n 's/^BACKREST_CIPHER_PASS=//p' "$TA_ETC/.env")
+    [ ${#pass} -ge 40 ]
+    run deploy eval 'load_settings && add_backrest_passphrase'
+    [ "$status" -eq 0 ] && [ "$(sed -n 's/^BACKREST_CIPHER_PASS=//p' "$TA_ETC/.env")" = "$pass" ]
+    sed -i '/^BACKREST_CIPHER_PASS=/d' "$TA_ETC/.env"
+    run deploy eval 'load_settings && add_backrest_passphrase && add_backrest_passphrase'
+    [ "$status" -eq 0 ] && [[ $output == *"added BACKREST_CIPHER_PASS"* ]]
+    [ "$(grep -c '^BACKREST_CIPHER_PASS=' "$TA_ETC/.env")" = 1 ]
+    [ "$(sed -n 's/^BACKREST_CIPHER_PASS=//p' "$TA_ETC/.env")" != "$pass" ]
+    [ "$(stat -c %a "$TA_ETC/.env")" = 600 ]
     mkdir -p "$BATS_TEST_TMPDIR/pg/15/main"
     PG_ETC=$BATS_TEST_TMPDIR/pg run deploy eval \
         'load_settings && load_pitr && echo "$PITR_RETENTION_FULL $PITR_REPO $PG_SERVICE $PITR_START_OPTS"' 
@@ -578,4 +589,99 @@ start_proxy() {
     echo "$output"
     [ "$status" -eq 0 ] && [[ $output == *"serves the web interface and /api/"* ]]
     psql_super -d postgres -c "DROP DATABASE ops_test_status WITH (FORCE)" >/dev/null
+}
+
+# The proxy of the commit that froze schema 1.0 (the build an update from 1.0 leaves behind), built once into
+# .work/release-cache/; prints its path, or nothing when this checkout lacks that history.
+proxy_of_1_0() {
+    local rev dir
+    rev=$(git -C "$ROOT" log -n 1 --format=%H --diff-filter=A -- sql/releases/fallback--1.0.sql 2>/dev/null) || return 0
+    [ -n "$rev" ] || return 0
+    dir=$ROOT/.work/release-cache/$rev
+    if [ ! -x "$dir/proxy/therapyassistance-proxy" ]; then
+        rm -rf "$dir" && mkdir -p "$dir"
+        git -C "$ROOT" archive "$rev" proxy | tar -x -C "$dir"
+        make -s -C "$dir/proxy" all >&2
+    fi
+    echo "$dir/proxy/therapyassistance-proxy"
+}
+
+@test "update whose new build fails /health after a schema upgrade: the previous build and the database before it come back, every row at schema 1.0" {
+    pg_running || skip "PostgreSQL is not running: make up"
+    local old_proxy port previous before rows
+    old_proxy=$(proxy_of_1_0)
+    [ -n "$old_proxy" ] || skip "this checkout has no history of the 1.0 release to build its proxy from"
+    port=$(free_port)
+    # A shared PostgreSQL's database at schema 1.0 with a practice's data, served by the 1.0 build.
+    psql_super -d postgres >/dev/null <<SQL
+SET client_min_messages = warning;
+DROP DATABASE IF EXISTS ops_test_rollback WITH (FORCE);
+SELECT format('CREATE ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE', '$OPS_OWNER')
+ WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$OPS_OWNER') \gexec
+CREATE DATABASE ops_test_rollback OWNER $OPS_OWNER;
+SQL
+    "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -U "$OPS_OWNER" -d ops_test_rollback -1 \
+        -f "$ROOT/sql/releases/fallback--1.0.sql" >/dev/null
+    DB_HOST=$PGSOCK DB_PORT=$DB_PORT DB_NAME=ops_test_rollback DB_USER=$OPS_OWNER DB_PASSWORD=unused PORT=$port \
+        BACKUP_DIR=$BATS_TEST_TMPDIR/backups deploy write_settings
+    psql_super -d ops_test_rollback -c "SELECT ta.configure('$(sed -n 's/^JWT_SECRET=//p' "$TA_ETC/.env")')" >/dev/null
+    "$PGBIN/psql" -X -q -U "$OPS_OWNER" -d ops_test_rollback -f "$ROOT/regress/upgrade/fill-1.0.sql" >/dev/null
+    psql_super -d ops_test_rollback -tA -f "$ROOT/regress/upgrade/row-queries.sql" > "$BATS_TEST_TMPDIR/rows.sql"
+    before=$(psql_super -d ops_test_rollback -tA -f "$BATS_TEST_TMPDIR/rows.sql" | grep -v '^settings|')
+    [ "$(wc -l <<<"$before")" -ge 5 ]
+    previous=$TA_HOME/releases/release-1.0
+    mkdir -p "$previous" && cp "$old_proxy" "$previous/therapyassistance-proxy"
+    ln -sfn "$previous" "$TA_HOME/current"
+
+    # Without systemd (not running here): the proxy's unit is the proxy of `current` started with the unit's
+    # EnvironmentFile, natively; the other units' steps (daemon-reload, enable, the notifier) do nothing. The new
+    # build is one whose proxy does not start (the failure deploy must survive); everything else is deploy's own:
+    # the backup, the schema upgrade, the switch, the wait for /health, the rollback of both.
+    cat > "$BATS_TEST_TMPDIR/native.bash" <<'SHIM'
+systemctl() {
+    local action=$1 unit=${2:-}
+    [ "$unit" = "$SERVICE.service" ] || return 0
+    case $action in
+        stop|restart) if [ -s "$BATS_TEST_TMPDIR/proxy.pid" ]; then
+                          kill "$(cat "$BATS_TEST_TMPDIR/proxy.pid")" 2>/dev/null || true
+                          while kill -0 "$(cat "$BATS_TEST_TMPDIR/proxy.pid")" 2>/dev/null; do sleep 0.1; done
+                          rm -f "$BATS_TEST_TMPDIR/proxy.pid"
+                      fi ;;
+    esac
+    case $action in
+        start|restart) (set -a; . "$TA_ETC/.env"; set +a; PROXY_ENV_FILE=/dev/null
+                        exec "$TA_HOME/current/therapyassistance-proxy") >>"$BATS_TEST_TMPDIR/proxy.log" 2>&1 &
+                       echo $! > "$BATS_TEST_TMPDIR/proxy.pid"; echo $! >> "$BATS_TEST_TMPDIR/proxy.pids" ;;
+    esac
+}
+build_release() {
+    local release=$TA_HOME/releases/broken-build
+    mkdir -p "$release"
+    printf '#!/bin/sh\necho "therapyassistance-proxy: cannot start (a broken build)" >&2\nexit 1\n' \
+        > "$release/therapyassistance-proxy"
+    chmod 755 "$release/therapyassistance-proxy"
+    echo "$release"
+}
+SHIM
+    export BATS_TEST_TMPDIR
+    deploy eval '. "$BATS_TEST_TMPDIR/native.bash"; load_settings; systemctl start "$SERVICE.service"; wait_healthy 30'
+    [ "$(curl -fsS "http://127.0.0.1:$port/health")" != "" ]
+
+    run deploy eval '. "$BATS_TEST_TMPDIR/native.bash"; cmd_deploy'
+    echo "$output"
+    [ "$status" -eq 1 ]
+    [[ $output == *"upgrading the schema (fallback) from 1.0 to"* ]]
+    [[ $output == *"the new build fails /health: going back to release-1.0 and to the database before the deploy"* ]]
+    [[ $output == *"rolled back to release-1.0"* ]]
+    [[ $output != *"could not be rolled back"* ]]
+    # The previous build runs and answers, on the database as it was: schema 1.0, every row.
+    [ "$(readlink -f "$TA_HOME/current")" = "$previous" ]
+    curl -fsS "http://127.0.0.1:$port/health" | grep -q healthy
+    [ "$(deploy eval 'load_settings && schema_version')" = 1.0 ]
+    [ "$(psql_super -d ops_test_rollback -tA -c "SELECT to_regprocedure('api.schema_version()') IS NULL")" = t ]
+    rows=$(psql_super -d ops_test_rollback -tA -f "$BATS_TEST_TMPDIR/rows.sql" | grep -v '^settings|')
+    [ "$rows" = "$before" ]
+    # The upgraded schemas are kept aside, out of the application's reach.
+    [ "$(psql_super -d ops_test_rollback -tA -c "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'ta\_pre\_restore\_%'")" = 1 ]
+    psql_super -d postgres -c "DROP DATABASE ops_test_rollback WITH (FORCE)" >/dev/null
 }

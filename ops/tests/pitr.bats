@@ -105,7 +105,7 @@ kill_postgres() {
 cluster_state() {
     pg_running || { echo "the drill's cluster is not running" >&2; return 1; }
     echo "$(psql_super -d postgres -tA -c 'SELECT pg_postmaster_start_time()') $(ids) $(readlink -f "$PGDATA")"
-    ls -d "$PGDATA".* 2>/dev/null | wc -l
+    { ls -d "$PGDATA".* 2>/dev/null || true; } | wc -l
 }
 
 refused() {
@@ -146,9 +146,67 @@ refused() {
     mkdir -p "$BATS_TEST_TMPDIR/backup-space"
     PITR_REPO_MOUNT=$BATS_TEST_TMPDIR/backup-space refused latest
     [[ $output == *"is not mounted"* ]]
+
+    # A segment missing from the middle of the archive (verify checks only the files that are there): the replay
+    # would end at the hole and the restore look complete.
+    local i seg tli missing
+    for i in 1 2 3; do
+        seg=$(psql_super -d postgres -tA -c "CREATE TABLE IF NOT EXISTS gap_probe_$i ()" \
+                  -c "SELECT pg_walfile_name(pg_switch_wal())" | tail -n 1)
+        until [ "$(psql_super -d postgres -tA -c "SELECT last_archived_wal >= '$seg' FROM pg_stat_archiver")" = t ]; do
+            sleep 0.2
+        done
+    done
+    # On the cluster's own timeline (older ones may hold branches a restore no longer follows): the last segment
+    # but one.
+    tli=$(psql_super -d postgres -tA -c "SELECT lpad(upper(to_hex(timeline_id)), 8, '0') FROM pg_control_checkpoint()")
+    missing=$(find "$repo/archive/ta" -type f -name "$tli*-*" -printf '%f %p\n' | LC_ALL=C sort | tail -n 2 |
+                  head -n 1 | cut -d' ' -f2)
+    [ -n "$missing" ]
+    mv "$missing" "$BATS_TEST_TMPDIR/missing-wal"
+    refused latest
+    [[ $output == *"WAL segment $(basename "$missing" | cut -c1-24) is missing from the archive"* ]]
+    mv "$BATS_TEST_TMPDIR/missing-wal" "$missing"
+    # The newest segment, which PostgreSQL counts as archived and will not send again.
+    missing=$(find "$repo/archive/ta" -type f -name "$tli*-*" -printf '%f %p\n' | LC_ALL=C sort | tail -n 1 | cut -d' ' -f2)
+    mv "$missing" "$BATS_TEST_TMPDIR/missing-wal"
+    refused latest
+    [[ $output == *"WAL segment $(basename "$missing" | cut -c1-24) is missing from the archive"* ]]
+    mv "$BATS_TEST_TMPDIR/missing-wal" "$missing"
 }
 
-@test "deploy-mikrus.sh's recovery on a cluster of Debian's layout (config in /etc, peer auth): init's steps, SIGKILL, restore --time latest" {
+@test "the repository is encrypted, its passphrase in no log; a wrong passphrase is refused and changes nothing" {
+    local backrest=$PG_STATE/backrest repo=$PG_STATE/backrest/repo pass wal conf
+    pass=$(cat "$backrest/cipher-pass")
+    [ ${#pass} -ge 40 ] && [ "$(stat -c %a "$backrest/cipher-pass")" = 600 ]
+    grep -qx 'repo1-cipher-type=aes-256-cbc' "$backrest/pgbackrest.conf"
+    [ "$(stat -c %a "$backrest/pgbackrest.conf")" = 600 ]
+    # aes-256-cbc (openssl's "Salted__" header) on the info files, the backups' files and the archived WAL.
+    [ "$(head -c 8 "$repo/backup/ta/backup.info")" = Salted__ ]
+    wal=$(find "$repo/archive/ta" -name '0000000*-*' -type f | head -n 1)
+    [ -n "$wal" ] && [ "$(head -c 8 "$wal")" = Salted__ ]
+    [ "$(head -c 8 "$(find "$repo/backup/ta" -path '*/pg_data/PG_VERSION*' -type f | head -n 1)")" = Salted__ ]
+    # The passphrase is in the two files that hold it and nowhere else: not in pgBackRest's logs (it writes
+    # <redacted>), not in PostgreSQL's, not in the repository.
+    run grep -rlF -- "$pass" "$PG_STATE" "$WORK"
+    echo "$output"
+    [ "$(grep -v -e "^$backrest/cipher-pass$" -e "^$backrest/pgbackrest.conf$" <<<"$output" | grep -c .)" = 0 ]
+    grep -rq 'repo1-cipher-pass=<redacted>' "$backrest/log"
+
+    conf=$(cat "$backrest/pgbackrest.conf")
+    PITR_CIPHER_PASS=not-the-passphrase-0123456789 refused latest
+    [[ $output == *"cannot be decrypted: the passphrase"*"is not the one it was encrypted with"* ]]
+    [[ $output != *"Salted__"* ]]
+    # The configuration the running cluster archives with kept the right passphrase: archiving goes on.
+    [ "$(cat "$backrest/pgbackrest.conf")" = "$conf" ]
+    PITR_CIPHER_PASS=not-the-passphrase-0123456789 run "$ROOT/ops/stack-pitr.sh" backup full
+    [ "$status" -ne 0 ] && [[ $output == *"cannot be decrypted"* ]]
+    run "$ROOT/ops/stack-pitr.sh" status
+    echo "$output"
+    [ "$status" -eq 0 ] && [[ $output == *"pgbackrest check: ok"* ]]
+}
+
+@test "deploy-mikrus.sh's recovery on a cluster of Debian's layout (config in /etc, peer auth): init's steps, SIGKILL, restore --time latest, a deploy's rollback" {
     [ "$(id -u)" = 0 ] || skip "needs root: pg_createcluster and the postgres user"
     command -v pg_createcluster >/dev/null || skip "postgresql-common is not installed"
     local name=ta_pitr_vps_$$ port=$((DB_PORT + 8)) version state
@@ -164,6 +222,7 @@ refused() {
         set -e
         . "$1/deploy-mikrus.sh"
         version=$2 PG_CLUSTER=$3 DB_PORT=$4 BACKREST_STATE=$5/state BACKREST_REPO=$5/repo TA_DB=vps YES=1
+        BACKREST_CIPHER_PASS=$(random_secret 32)
         pitr_cluster_stop() { pg_ctlcluster "$version" "$PG_CLUSTER" stop; }
         pitr_cluster_start() { pg_ctlcluster "$version" "$PG_CLUSTER" start; }
         pg_ctlcluster "$version" "$PG_CLUSTER" start
@@ -179,11 +238,22 @@ refused() {
         sleep 1
         pitr_restore latest
         pitr_psql -d vps -tA -c "SELECT '\''restored rows: '\'' || count(*) FROM ta.patients"
+        # A deploy whose new build fails /health: rollback_schema takes the cluster back to the moment deploy noted
+        # before its schema step (the proxy'\''s unit, which it stops first, is not there: systemd does not run).
+        noted=$(TZ=Europe/Warsaw date "+%Y-%m-%d %H:%M:%S"); sleep 1.1
+        pitr_psql -d vps -c "ALTER TABLE ta.patients ADD COLUMN upgraded text" \
+                  -c "INSERT INTO ta.patients VALUES (51, '\''Po Aktualizacji'\'', '\''1.1'\'')"
+        rollback_schema /no-pg_dump-backup-needed.dump.gz "$noted"
+        pitr_psql -d vps -tA -c "SELECT '\''after the rollback: '\'' || count(*) || '\'' rows, '\'' ||
+            (SELECT count(*) FROM information_schema.columns WHERE table_name = '\''patients'\'' AND column_name = '\''upgraded'\'')
+            || '\'' new columns'\'' FROM ta.patients"
         pitr_health
     ' _ "$ROOT" "$version" "$name" "$port" "$state"
     echo "$output"
     vps_cleanup
     [ "$status" -eq 0 ]
     [[ $output == *"restored rows: 50"* ]]
+    [[ $output == *"after the rollback: 50 rows, 0 new columns"* ]]
+    [[ $output != *"restoring the backup"* ]]
     [[ $output == *"pgbackrest check: ok"* ]] && [[ $output == *"pgbackrest verify: ok"* ]]
 }

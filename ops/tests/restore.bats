@@ -194,3 +194,34 @@ SQL
     [[ $output == *"cancelled"* ]]
     [ "$(table_checksums ops_test_ext)" = "$damaged" ]
 }
+
+teardown() {
+    if mountpoint -q "$BATS_TEST_TMPDIR/space" 2>/dev/null; then umount "$BATS_TEST_TMPDIR/space"; fi
+}
+
+@test "a full disk for the backups: a backup leaves no partial file, a restore stops before anything changes" {
+    [ "$(id -u)" = 0 ] || skip "needs root to mount a small filesystem"
+    local space=$BATS_TEST_TMPDIR/space good before
+    run ops_db ops_test_ext backup
+    [ "$status" -eq 0 ]
+    good=${lines[-1]}
+    mkdir -p "$space"
+    mount -t tmpfs -o size=$(( $(stat -c %s "$good") / 1024 + 256 ))k ta-backup-space "$space" ||
+        skip "cannot mount a tmpfs here"
+    cp "$good" "$space/"
+    fallocate -l "$(df -B1 --output=avail -- "$space" | tail -n 1)" "$space/filler" || true
+    [ "$(df -B1 --output=avail -- "$space" | tail -n 1)" -lt 8192 ]
+    before=$(table_checksums ops_test_ext)
+
+    BACKUP_DIR=$space run ops_db ops_test_ext backup
+    echo "$output"
+    [ "$status" -ne 0 ] && [[ $output == *"pg_dump of ops_test_ext failed; nothing was written"* ]]
+    [ -z "$(find "$space" -name '.partial-*')" ]
+    # The restore's safety backup of the current data comes first, and does not fit.
+    BACKUP_DIR=$space run ops_db ops_test_ext restore "$space/$(basename "$good")" --yes
+    echo "$output"
+    [ "$status" -ne 0 ] && [[ $output == *"safety backup failed: nothing was changed"* ]]
+    [ "$(table_checksums ops_test_ext)" = "$before" ]
+    [ "$(psql_super -d postgres -tA -c "SELECT count(*) FROM pg_database WHERE datname LIKE 'ops\_test\_ext\_restore\_%'")" = 0 ]
+    assert_usable ops_test_ext
+}
