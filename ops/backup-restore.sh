@@ -252,7 +252,9 @@ SELECT pg_catalog.set_config('ta.restore_forced', coalesce(pg_catalog.string_agg
  WHERE c.relnamespace = 'ta'::pg_catalog.regnamespace AND c.relforcerowsecurity;
 SQL
     forced_tables_sql 'NO FORCE'
+    triggered_tables_sql DISABLE
     restore_from "$file" --no-owner -L "$list" --section=data -f - || return 1
+    triggered_tables_sql ENABLE
     forced_tables_sql FORCE
     restore_from "$file" --no-owner -L "$list" --section=post-data -f - || return 1
     if [ "$from" != "$current" ]; then
@@ -285,6 +287,30 @@ DO \$\$ DECLARE r pg_catalog.regclass; BEGIN
     FOR r IN SELECT pg_catalog.unnest(pg_catalog.string_to_array(
                  pg_catalog.current_setting('ta.restore_forced'), ','))::pg_catalog.oid LOOP
         EXECUTE pg_catalog.format('ALTER TABLE %s $1 ROW LEVEL SECURITY', r);
+    END LOOP;
+END \$\$;
+SQL
+}
+
+# SQL that does "$1 TRIGGER USER" (DISABLE or ENABLE) on the tables of ta that have triggers of their own
+# while the data goes in. The extension creates the tables with their triggers before the data section
+# (the plain-SQL install's come in post-data): the rows go in as they were, no trigger restamps
+# (cancelled_at, consents' changed_at) or adds rows (consent history, reminders). The trail's triggers
+# fire on no INSERT and are the guard's: left alone.
+triggered_tables_sql() {
+    if [ "$1" = DISABLE ]; then
+        cat <<'SQL'
+SELECT pg_catalog.set_config('ta.restore_triggered', coalesce(pg_catalog.string_agg(DISTINCT t.tgrelid::pg_catalog.text, ','), ''), true)
+  FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
+ WHERE c.relnamespace = 'ta'::pg_catalog.regnamespace AND c.relname <> 'audit_log' AND NOT t.tgisinternal
+   AND t.tgenabled <> 'D';
+SQL
+    fi
+    cat <<SQL
+DO \$\$ DECLARE r pg_catalog.regclass; BEGIN
+    FOR r IN SELECT pg_catalog.unnest(pg_catalog.string_to_array(
+                 pg_catalog.current_setting('ta.restore_triggered'), ','))::pg_catalog.oid LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE %s $1 TRIGGER USER', r);
     END LOOP;
 END \$\$;
 SQL

@@ -144,6 +144,35 @@ for released in "$ROOT"/sql/releases/schema-*.txt; do
     fi
 done
 
+# This version's own backups restore row for row (make restore): fill-V.sql's data (reminders, consents,
+# cancellations) goes back as it was, on both installs; no trigger restamps or adds a row.
+if [ -f "$ROOT/regress/upgrade/fill-$current.sql" ]; then
+    db=ta_upgrade_current
+    fresh_db "$db"
+    TA_INSTALL=$install "$ROOT/stack/install-db.sh" "$db" "$owner" "$app" "$secret"
+    as "$app" "$db" -f "$ROOT/regress/upgrade/fill-$current.sql"
+    if [ -f "$ROOT/regress/upgrade/fill-$current-notifier.sql" ]; then
+        as "$owner" "$db" -c "SELECT ta.grant_notifier('$notifier')" >/dev/null
+        as "$notifier" "$db" -f "$ROOT/regress/upgrade/fill-$current-notifier.sql"
+    fi
+    q "$db" -f "$ROOT/regress/upgrade/row-queries.sql" > "$out/rows-$current.sql"
+    q "$db" -f "$out/rows-$current.sql" > "$out/rows-before"
+    check "$current was filled through its api (rows in every table)" "" \
+        "$(awk -F'|' 'NF == 3 && $2 == 0 { print $1 }' "$out/rows-before")"
+    rm -rf "$out/backups"
+    backup=$(TA_DB=$db TA_OWNER=$owner TA_APP=$app BACKUP_DIR=$out/backups "$ROOT/ops/stack-db.sh" backup 2>/dev/null | tail -n 1)
+    for admin in postgres $([ "$install" = fallback ] && echo '""'); do
+        admin=${admin//\"/}
+        # A row the backup does not hold: gone once the restore has replaced the data.
+        psql_super -d "$db" -c "INSERT INTO ta.practices (name) VALUES ('after the backup')"
+        TA_DB=$db TA_OWNER=$owner TA_APP=$app TA_ADMIN=$admin BACKUP_DIR=$out/backups JWT_SECRET=$secret \
+            "$ROOT/ops/stack-db.sh" restore "$backup" --yes > "$out/restore.log" 2>&1 || cat "$out/restore.log" >&2
+        q "$db" -f "$out/rows-$current.sql" > "$out/rows-after" 2>&1
+        check "a backup of $current restores with every row unchanged (${admin:-owner only}, $install)" \
+            "$(cat "$out/rows-before")" "$(cat "$out/rows-after")"
+    done
+fi
+
 # A schema newer than this code: nothing is done to it, and the message says so.
 db=ta_upgrade_newer
 fresh_db "$db"
