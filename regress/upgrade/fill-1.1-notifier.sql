@@ -7,7 +7,7 @@
 \set QUIET on
 \set url 'https://gabinet.example.pl'
 SELECT notifier.hello(true, true) IS NULL AS unused \gset
-SELECT notifier.next_due() IS NULL AS unused \gset
+SELECT notifier.next_due('{email,sms}') IS NULL AS unused \gset
 -- Two e-mails handed over (sent); a third refused for good (failed, with the reason).
 SELECT count(notifier.record_sent(m.id)) AS handled FROM notifier.claim(:'url', '{email}') m \gset
 SELECT count(notifier.record_sent(m.id)) AS handled FROM notifier.claim(:'url', '{email}') m \gset
