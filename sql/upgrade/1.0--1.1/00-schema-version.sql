@@ -1,4 +1,0 @@
--- 1.1 records its version (api.schema_version(), written by every install and step), so the
--- proxy can refuse a schema older than it needs and the plain-SQL upgrade knows where to start.
--- GET /health names the installed version.
--- @function api.health
