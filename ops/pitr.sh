@@ -44,7 +44,15 @@ pitr_psql() {
     pitr_as_owner "$PITR_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$sock" -p "$PITR_PORT" -U postgres "$@"
 }
 
-pitr_running() { pitr_as_owner "$PITR_BIN/pg_ctl" -D "$1" status >/dev/null 2>&1; }
+pitr_running() {
+    local pid
+    pitr_as_owner "$PITR_BIN/pg_ctl" -D "$1" status >/dev/null 2>&1 || return 1
+    # pg_ctl only asks whether postmaster.pid's process exists. A postmaster killed by SIGKILL stays a zombie until
+    # its parent reaps it (an init that reaps late, as in some containers, leaves it so), and its number may be
+    # another process's soon after (pid_max can be 32768): running means a live process working in DATA.
+    pid=$(head -n 1 -- "$1/postmaster.pid" 2>/dev/null) || return 1
+    [ "$(readlink -- "/proc/$pid/cwd" 2>/dev/null)" = "$(readlink -f -- "$1")" ]
+}
 
 # The archive_command PostgreSQL runs for each WAL segment (a shell command: the path is quoted).
 pitr_archive_command() { printf 'pgbackrest --config="%s" --stanza=%s archive-push "%%p"' "$PITR_CONF" "$PITR_STANZA"; }
