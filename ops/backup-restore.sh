@@ -246,16 +246,25 @@ restore_sql() {
     restore_from "$file" --no-owner -L "$list" --section=pre-data -f - |
         sed "s/^CREATE EXTENSION IF NOT EXISTS therapyassistance WITH SCHEMA \([a-z_]*\);$/CREATE EXTENSION IF NOT EXISTS therapyassistance WITH SCHEMA \1 VERSION '$from';/" ||
         return 1
+    # While the data goes in: row-level security is not forced, and the tables of ta with triggers of their own
+    # have them off. The extension creates the tables with their triggers before the data section (the plain-SQL
+    # install's come in post-data): the rows go in as they were, no trigger restamps (cancelled_at, consents'
+    # changed_at) or adds rows (consent history, reminders). The trail's triggers fire on no INSERT and are the
+    # guard's: left alone.
     cat <<'SQL'
 SELECT pg_catalog.set_config('ta.restore_forced', coalesce(pg_catalog.string_agg(c.oid::pg_catalog.text, ','), ''), true)
   FROM pg_catalog.pg_class c
  WHERE c.relnamespace = 'ta'::pg_catalog.regnamespace AND c.relforcerowsecurity;
+SELECT pg_catalog.set_config('ta.restore_triggered', coalesce(pg_catalog.string_agg(DISTINCT t.tgrelid::pg_catalog.text, ','), ''), true)
+  FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
+ WHERE c.relnamespace = 'ta'::pg_catalog.regnamespace AND c.relname <> 'audit_log' AND NOT t.tgisinternal
+   AND t.tgenabled <> 'D';
 SQL
-    forced_tables_sql 'NO FORCE'
-    triggered_tables_sql DISABLE
+    alter_noted_tables_sql ta.restore_forced 'NO FORCE ROW LEVEL SECURITY'
+    alter_noted_tables_sql ta.restore_triggered 'DISABLE TRIGGER USER'
     restore_from "$file" --no-owner -L "$list" --section=data -f - || return 1
-    triggered_tables_sql ENABLE
-    forced_tables_sql FORCE
+    alter_noted_tables_sql ta.restore_triggered 'ENABLE TRIGGER USER'
+    alter_noted_tables_sql ta.restore_forced 'FORCE ROW LEVEL SECURITY'
     restore_from "$file" --no-owner -L "$list" --section=post-data -f - || return 1
     if [ "$from" != "$current" ]; then
         if grep -q ' EXTENSION - therapyassistance *$' "$list"; then
@@ -280,37 +289,14 @@ backup_schema_version() {
     printf '%s\n' "${v:-1.0}"
 }
 
-# SQL that sets "$1 ROW LEVEL SECURITY" (FORCE or NO FORCE) on the tables restore_sql noted.
-forced_tables_sql() {
+# alter_noted_tables_sql SETTING CLAUSE: SQL that runs "ALTER TABLE <table> CLAUSE" on each table whose oid
+# restore_sql noted in SETTING.
+alter_noted_tables_sql() {
     cat <<SQL
 DO \$\$ DECLARE r pg_catalog.regclass; BEGIN
     FOR r IN SELECT pg_catalog.unnest(pg_catalog.string_to_array(
-                 pg_catalog.current_setting('ta.restore_forced'), ','))::pg_catalog.oid LOOP
-        EXECUTE pg_catalog.format('ALTER TABLE %s $1 ROW LEVEL SECURITY', r);
-    END LOOP;
-END \$\$;
-SQL
-}
-
-# SQL that does "$1 TRIGGER USER" (DISABLE or ENABLE) on the tables of ta that have triggers of their own
-# while the data goes in. The extension creates the tables with their triggers before the data section
-# (the plain-SQL install's come in post-data): the rows go in as they were, no trigger restamps
-# (cancelled_at, consents' changed_at) or adds rows (consent history, reminders). The trail's triggers
-# fire on no INSERT and are the guard's: left alone.
-triggered_tables_sql() {
-    if [ "$1" = DISABLE ]; then
-        cat <<'SQL'
-SELECT pg_catalog.set_config('ta.restore_triggered', coalesce(pg_catalog.string_agg(DISTINCT t.tgrelid::pg_catalog.text, ','), ''), true)
-  FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
- WHERE c.relnamespace = 'ta'::pg_catalog.regnamespace AND c.relname <> 'audit_log' AND NOT t.tgisinternal
-   AND t.tgenabled <> 'D';
-SQL
-    fi
-    cat <<SQL
-DO \$\$ DECLARE r pg_catalog.regclass; BEGIN
-    FOR r IN SELECT pg_catalog.unnest(pg_catalog.string_to_array(
-                 pg_catalog.current_setting('ta.restore_triggered'), ','))::pg_catalog.oid LOOP
-        EXECUTE pg_catalog.format('ALTER TABLE %s $1 TRIGGER USER', r);
+                 pg_catalog.current_setting('$1'), ','))::pg_catalog.oid LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE %s $2', r);
     END LOOP;
 END \$\$;
 SQL
