@@ -8,7 +8,7 @@
 #   docker    docker/: docker-compose config and the Dockerfiles' steps against the native ones
 #   pitr      point-in-time recovery drill with pgBackRest on a cluster of its own, and on full disks
 #             (ops/tests/pitr.bats, pitr-disk.bats)
-#   clones    make up in fresh clones: root in /root, a normal user in $HOME, a path with spaces (ops/tests/clones.bats)
+#   clones    make up in fresh clones: root in /root, a normal user in $HOME, a path with spaces, another DB_PORT (ops/tests/clones.bats)
 # Without arguments: all of them. Exits non-zero when any fails.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)

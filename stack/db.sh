@@ -39,6 +39,12 @@ fi
 if [ -f "$(pg_config --pkglibdir)/therapyassistance.so" ] && ! grep -q '^shared_preload_libraries' "$PGDATA/postgresql.conf"; then
     printf '%s\n' "shared_preload_libraries = 'therapyassistance'" "therapyassistance.audit_defer = on" >> "$PGDATA/postgresql.conf"
 fi
+# DB_PORT may differ from the port the cluster was made with: the configuration follows it, and a cluster
+# running on another port is restarted on this one.
+if ! grep -qx "port = $DB_PORT" "$PGDATA/postgresql.conf"; then
+    sed -i "s/^port = .*/port = $DB_PORT/" "$PGDATA/postgresql.conf"
+    if pg_running; then pg_stop "$PGDATA"; fi
+fi
 if ! pg_running; then
     pg_start "$PGDATA" "$PGSOCK"
     say "PostgreSQL running on socket $PGSOCK (port $DB_PORT)"

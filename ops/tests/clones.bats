@@ -127,3 +127,20 @@ newcomer_round() {
     newcomer_round
     [ -s "$CLONE/.work/pgdata/PG_VERSION" ]
 }
+
+@test "make up with another DB_PORT moves the running cluster to it, every row kept" {
+    # As whoever may install the clone's build of the extension (a normal user's make up asks root to).
+    clone_into "$(home_of "$(id -un)")/ta-newcomer-port-$$/therapyassistance" "$(id -un)"
+    run as_owner make up
+    echo "$output" | tail -n 20
+    [ "$status" -eq 0 ]
+    local first=$CLONE_DB_PORT
+    CLONE_DB_PORT=$((DB_PORT + 4))
+    run as_owner make up
+    echo "$output" | tail -n 20
+    [ "$status" -eq 0 ]
+    [ "$(sed -n 4p "$CLONE/.work/pgdata/postmaster.pid")" = "$CLONE_DB_PORT" ]
+    [ ! -S "$(as_owner bash -c '. stack/env.sh && echo "$PGSOCK"')/.s.PGSQL.$first" ]
+    run as_owner bash -c "echo \"SELECT 'users: ' || count(*) FROM ta.users\" | make -s psql"
+    [ "$status" -eq 0 ] && [[ $output == *"users: 1"* ]]
+}
