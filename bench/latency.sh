@@ -25,14 +25,14 @@ hey_run() {
 }
 
 # site_nginx PORT: nginx with the production site (nginx/site.conf) on LB_PORT in front of the proxy on PORT,
-# keeping as many idle connections to it as the local site does; sets site_pid.
+# keeping as many idle connections to it as production does; sets site_pid.
 site_nginx() {
     local dir=$BENCH/nginx-site keepalive
-    keepalive=$(awk '/keepalive [0-9]+;/ {gsub(";", ""); print $2; exit}' "$ROOT/nginx/local.sh")
+    keepalive=$(awk '/keepalive [0-9]+;/ {gsub(";", ""); print $2; exit}' "$ROOT/nginx/therapyassistance.conf")
     mkdir -p "$dir"
     ln -sfn "$ROOT/nginx" "$dir/therapyassistance"
     nginx_on_lb "$dir" 1 /api/health <<CONF
-    limit_req_zone \$binary_remote_addr zone=ta_login:1m rate=5r/s;
+$(sed -n 's/^limit_req_zone /    &/p' "$ROOT/nginx/therapyassistance.conf")
     upstream ta_proxy { server 127.0.0.1:$1; keepalive ${keepalive:-8}; }
     server {
         listen 127.0.0.1:$LB_PORT;

@@ -50,6 +50,9 @@ worker_user() {
     echo "user $who $(id -gn "$who");"
 }
 
+# The rate-limit zones nginx/site.conf uses, as the production file defines them.
+rate_zones() { sed -n 's/^limit_req_zone /    &/p' "$ROOT/nginx/therapyassistance.conf"; }
+
 # The local nginx.conf, on stdout (paths quoted: the checkout's may hold spaces).
 local_config() {
     if [ "$(id -u)" = 0 ]; then
@@ -67,8 +70,7 @@ http {
     fastcgi_temp_path "$WORK_DIR/tmp/fastcgi";
     uwsgi_temp_path "$WORK_DIR/tmp/uwsgi";
     scgi_temp_path "$WORK_DIR/tmp/scgi";
-    limit_req_zone \$binary_remote_addr zone=ta_login:1m rate=5r/s;
-    limit_req_zone \$binary_remote_addr zone=ta_register:1m rate=1r/m;
+$(rate_zones)
     upstream ta_proxy {
         server 127.0.0.1:$PORT;
         # Idle connections kept to the proxy: more than the concurrent requests of a busy practice (16 in a
