@@ -66,6 +66,8 @@ highest_rate() {  # highest_rate URL PREFIX RATES...
 
 latency_rows() {  # latency_rows LABEL URL PREFIX: the pacer and hey rows of one setup
     local label=$1 url=$2 prefix=$3 rps p50 p99 p999 err non2xx late
+    # warm-up, not reported: the first seconds of a new proxy or nginx (connections opened, statements prepared)
+    pace "$url" 1000 1 "$prefix" >/dev/null
     read -r rps p50 p99 p999 err non2xx late < <(pace "$url" 1000 1 "$prefix")
     echo "| $label | steady 1000/s (pacer) | $rps | $p50 | $p99 | $p999 | $((err + non2xx)) | $late |"
     read -r rps p50 p99 p999 err non2xx late < <(pace "$url" 1000 16 "$prefix")

@@ -14,7 +14,7 @@
 # backend's CPU time and minor page faults per call (/proc); and EXPLAIN ANALYZE of the feed's statements.
 # SCHED_BEFORE=REV adds a database "fallback@REV" installed from that revision's plain-SQL script (a git worktree
 # in .work), measured in the same run: before and after side by side. Prints a Markdown section; with --report
-# FILE it also replaces that section of FILE.
+# FILE it also replaces that section of FILE (or appends it; a new FILE holds it alone).
 # shellcheck source=stack/env.sh
 . "$(dirname "$0")/../stack/env.sh"
 report=
@@ -271,12 +271,14 @@ section=$(
 )
 printf '%s\n' "$section"
 if [ -n "$report" ]; then
+    touch "$report"
     # (through the environment: awk -v would read the plans' backslashes as escapes)
     SECTION=$section awk '
         BEGIN {section = ENVIRON["SECTION"]}
         /^## Scheduling: series and calendar feed$/ {print section; skip = 1; printed = 1; next}
         skip && /^## / {skip = 0}
         !skip {print}
-        END {if (!printed) print "\n" section}' "$report" >"$report.tmp" && mv "$report.tmp" "$report"
+        END {if (!printed) print "\n" section}' "$report" >"$report.tmp"
+    mv "$report.tmp" "$report"
     say "wrote the scheduling section into $report"
 fi
