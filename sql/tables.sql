@@ -31,7 +31,9 @@ CREATE TABLE ta.users (
     deleted_at timestamptz,
     -- every token carries it (claim ver); changing the password increments it, so every
     -- token issued before answers 401
-    token_version integer NOT NULL DEFAULT 0
+    token_version integer NOT NULL DEFAULT 0,
+    -- what ta.outbox's (user_id, practice_id) refers to
+    CONSTRAINT users_id_practice_key UNIQUE (id, practice_id)
 );
 -- Named: ta.explain_violation answers 'Email już jest zarejestrowany' for it.
 CREATE UNIQUE INDEX users_email_key ON ta.users (lower(email));
