@@ -44,7 +44,7 @@ version() {  # 1.0 did not record its version
     if [ "$(q "$1" -c "SELECT to_regprocedure('api.schema_version()') IS NULL")" = t ]; then echo 1.0; else
         q "$1" -c 'SELECT api.schema_version()'; fi
 }
-fingerprint() { q "$1" -f "$ROOT/sql/upgrade/fingerprint.sql"; }
+fingerprint() { PGTZ=Europe/Warsaw q "$1" -f "$ROOT/sql/upgrade/fingerprint.sql"; }  # as sql/release.sh reads it
 # The schema as pg_dump sees it; --binary-upgrade makes it list an extension's members too.
 # Left out: comments, settings, OIDs and the dump's random \restrict key.
 schema() {
@@ -61,6 +61,9 @@ SQL
 
 fresh_db ta_upgrade_fresh
 TA_INSTALL=$install "$ROOT/stack/install-db.sh" ta_upgrade_fresh "$owner" "$app" "$secret"
+# The notifier granted as make up does after every install or upgrade (stack/db.sh), here and upgraded below.
+grant_notifier() { as "$owner" "$1" -c "SELECT ta.grant_notifier('$notifier')" >/dev/null; }
+grant_notifier ta_upgrade_fresh
 schema ta_upgrade_fresh > "$out/fresh.schema"
 
 for released in "$ROOT"/sql/releases/schema-*.txt; do
@@ -75,7 +78,7 @@ for released in "$ROOT"/sql/releases/schema-*.txt; do
     as "$app" "$db" -f "$ROOT/regress/upgrade/fill-$from.sql"
     # The notifier's part (from 1.1: ta.senders, messages sent and failed), granted as make up does.
     if [ -f "$ROOT/regress/upgrade/fill-$from-notifier.sql" ]; then
-        as "$owner" "$db" -c "SELECT ta.grant_notifier('$notifier')" >/dev/null
+        grant_notifier "$db"
         as "$notifier" "$db" -f "$ROOT/regress/upgrade/fill-$from-notifier.sql"
     fi
     q "$db" -f "$ROOT/regress/upgrade/row-queries.sql" > "$out/rows-$from.sql"
@@ -100,6 +103,7 @@ for released in "$ROOT"/sql/releases/schema-*.txt; do
             "$(q "$db" -c "SELECT string_agg(concat_ws(' ', p.name, a.date, a.archived_with_patient), '|' ORDER BY a.id)
                              FROM ta.appointments a JOIN ta.patients p ON p.id = a.patient_id WHERE a.deleted_at IS NOT NULL")"
     fi
+    grant_notifier "$db"
     schema "$db" > "$out/upgraded.schema"
     if diff -u "$out/fresh.schema" "$out/upgraded.schema" > "$out/schema.diff"; then
         say "ok: the schema upgraded from $from equals a fresh $current install ($install)"
@@ -152,7 +156,7 @@ if [ -f "$ROOT/regress/upgrade/fill-$current.sql" ]; then
     TA_INSTALL=$install "$ROOT/stack/install-db.sh" "$db" "$owner" "$app" "$secret"
     as "$app" "$db" -f "$ROOT/regress/upgrade/fill-$current.sql"
     if [ -f "$ROOT/regress/upgrade/fill-$current-notifier.sql" ]; then
-        as "$owner" "$db" -c "SELECT ta.grant_notifier('$notifier')" >/dev/null
+        grant_notifier "$db"
         as "$notifier" "$db" -f "$ROOT/regress/upgrade/fill-$current-notifier.sql"
     fi
     q "$db" -f "$ROOT/regress/upgrade/row-queries.sql" > "$out/rows-$current.sql"

@@ -91,7 +91,9 @@ check() {  # check FROM TO: the guard that the database holds FROM as released
     local expected fingerprint
     expected=$(cat "releases/schema-$1.txt")
     fingerprint=$(sed '/^--/d' upgrade/fingerprint.sql)
-    awk -v from="$1" -v to="$2" -v expected="$expected" -v fingerprint="$fingerprint" '
+    # (the texts through the environment: awk -v would turn a constraint's '[\r\n]' into line breaks)
+    EXPECTED=$expected FINGERPRINT=$fingerprint awk -v from="$1" -v to="$2" '
+        BEGIN { expected = ENVIRON["EXPECTED"]; fingerprint = ENVIRON["FINGERPRINT"] }
         { gsub(/@FROM@/, from); gsub(/@TO@/, to) }
         /^@FINGERPRINT@$/ { print fingerprint; next }
         { i = index($0, "@EXPECTED@"); if (i) $0 = substr($0, 1, i - 1) expected substr($0, i + 10); print }

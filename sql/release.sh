@@ -33,7 +33,8 @@ db=ta_release_fingerprint owner=ta_release_owner
 psql_super -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" \
     -c "DROP ROLE IF EXISTS $owner" -c "CREATE ROLE $owner LOGIN" -c "CREATE DATABASE $db OWNER $owner"
 "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -U "$owner" -d "$db" -1 -f "$rel/fallback--$version.sql" >/dev/null
-psql_super -d "$db" -tA -f "$ROOT/sql/upgrade/fingerprint.sql" > "$rel/schema-$version.txt"
+# in Warsaw's time zone, as every step's check reads it (sql/upgrade/check.sql)
+PGTZ=Europe/Warsaw psql_super -d "$db" -tA -f "$ROOT/sql/upgrade/fingerprint.sql" > "$rel/schema-$version.txt"
 psql_super -d postgres -c "DROP DATABASE $db" -c "DROP ROLE $owner"
 
 # The sums of the files released before stay as they were: a changed one still fails the check.
