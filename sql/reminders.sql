@@ -1,7 +1,7 @@
 -- Reminders (issue 17): the patient's consent per channel with its history, the practice's
 -- settings and Polish templates, and the outbox the notifier (notifier/, C) sends from.
 -- A due reminder is a row written by the same transaction as the appointment change that
--- makes it due (the triggers below call ta.sync_reminders); rescheduling moves the row,
+-- makes it due (the triggers below); rescheduling moves the row,
 -- cancelling or archiving cancels it. UNIQUE (appointment_id, channel, starts_at) makes
 -- "one reminder per appointment, channel and start time" a constraint, not the sender's care.
 
@@ -201,32 +201,18 @@ $$;
 COMMENT ON FUNCTION ta.reminder_plan(ta.appointments) IS
     'The start, due time and wanted channels of an appointment''s reminders; no row when none is wanted.';
 
--- Makes the outbox agree with one appointment: for each channel, a pending reminder at
--- hours_before its start when it is wanted (ta.reminder_plan), none otherwise. A pending row is
--- moved to the new start; a reminder already sent or failed for a start stays, and a new start
--- gets its own row. fresh: the appointment was just inserted (it has no rows yet), so the wanted
--- rows are written by one INSERT and nothing is looked up or cancelled.
-CREATE FUNCTION ta.sync_reminders(a ta.appointments, fresh boolean DEFAULT false) RETURNS void
+-- Makes the outbox agree with one appointment that changed: for each channel, a pending
+-- reminder at hours_before its start when it is wanted (ta.reminder_plan), none otherwise. A
+-- pending row is moved to the new start; a reminder already sent or failed for a start stays,
+-- and a new start gets its own row. (A new appointment's rows: ta.appointments_sync_reminders.)
+CREATE FUNCTION ta.sync_reminders(a ta.appointments) RETURNS void
     LANGUAGE plpgsql AS $$
 DECLARE
     plan record;
     ch ta.reminder_channel;
-    starts timestamptz;
-    due timestamptz;
     existing ta.outbox;
 BEGIN
     SELECT * INTO plan FROM ta.reminder_plan(a);
-    IF fresh THEN
-        IF plan.email OR plan.sms THEN
-            INSERT INTO ta.outbox (practice_id, kind, channel, appointment_id, patient_id, starts_at, send_at)
-            SELECT a.practice_id, 'reminder', c.channel, a.id, a.patient_id, plan.starts_at, plan.send_at
-              FROM (VALUES ('email'::ta.reminder_channel, plan.email), ('sms', plan.sms)) c (channel, wanted)
-             WHERE c.wanted;
-        END IF;
-        RETURN;
-    END IF;
-    starts := plan.starts_at;
-    due := plan.send_at;
     FOREACH ch IN ARRAY enum_range(NULL::ta.reminder_channel) LOOP
         IF NOT coalesce(CASE ch WHEN 'email' THEN plan.email WHEN 'sms' THEN plan.sms END, false) THEN
             UPDATE ta.outbox SET status = 'cancelled', updated_at = now()
@@ -235,16 +221,16 @@ BEGIN
         END IF;
         -- the row of this very start (a cancelled one comes back), else a pending one to move
         SELECT * INTO existing FROM ta.outbox
-         WHERE appointment_id = a.id AND channel = ch AND starts_at = starts;
+         WHERE appointment_id = a.id AND channel = ch AND starts_at = plan.starts_at;
         IF existing.id IS NOT NULL THEN
-            UPDATE ta.outbox SET status = 'pending', send_at = due, patient_id = a.patient_id,
+            UPDATE ta.outbox SET status = 'pending', send_at = plan.send_at, patient_id = a.patient_id,
                                  attempts = CASE WHEN status = 'cancelled' THEN 0 ELSE attempts END,
                                  last_error = CASE WHEN status = 'cancelled' THEN NULL ELSE last_error END,
                                  updated_at = now()
              WHERE id = existing.id AND status IN ('pending', 'cancelled')
-               AND (status <> 'pending' OR send_at <> due OR patient_id <> a.patient_id);
+               AND (status <> 'pending' OR send_at <> plan.send_at OR patient_id <> a.patient_id);
         ELSE
-            UPDATE ta.outbox SET starts_at = starts, send_at = due, patient_id = a.patient_id,
+            UPDATE ta.outbox SET starts_at = plan.starts_at, send_at = plan.send_at, patient_id = a.patient_id,
                                  attempts = 0, last_error = NULL, updated_at = now()
              WHERE id = (SELECT o.id FROM ta.outbox o
                           WHERE o.appointment_id = a.id AND o.channel = ch AND o.status = 'pending'
@@ -253,21 +239,35 @@ BEGIN
         END IF;
         -- any other pending row of this appointment and channel is for a start that is gone
         UPDATE ta.outbox SET status = 'cancelled', updated_at = now()
-         WHERE appointment_id = a.id AND channel = ch AND status = 'pending' AND starts_at <> starts;
+         WHERE appointment_id = a.id AND channel = ch AND status = 'pending' AND starts_at <> plan.starts_at;
         IF existing.id IS NULL THEN
             INSERT INTO ta.outbox (practice_id, kind, channel, appointment_id, patient_id, starts_at, send_at)
-            VALUES (a.practice_id, 'reminder', ch, a.id, a.patient_id, starts, due)
+            VALUES (a.practice_id, 'reminder', ch, a.id, a.patient_id, plan.starts_at, plan.send_at)
             ON CONFLICT ON CONSTRAINT outbox_once_per_start DO NOTHING;
         END IF;
     END LOOP;
 END $$;
-COMMENT ON FUNCTION ta.sync_reminders(ta.appointments, boolean) IS
-    'Writes, moves or cancels the appointment''s reminders in the outbox, in the caller''s transaction.';
+COMMENT ON FUNCTION ta.sync_reminders(ta.appointments) IS
+    'Writes, moves or cancels the reminders of a changed appointment in the outbox, in the caller''s transaction.';
 
+-- A new appointment has no reminders yet: one lookup (ta.reminder_plan) and one INSERT for both
+-- channels write those wanted, in the statement's own transaction; a change goes to ta.sync_reminders.
 CREATE FUNCTION ta.appointments_sync_reminders() RETURNS trigger
     LANGUAGE plpgsql AS $$
+DECLARE
+    plan record;
 BEGIN
-    PERFORM ta.sync_reminders(NEW, TG_OP = 'INSERT');
+    IF TG_OP = 'UPDATE' THEN
+        PERFORM ta.sync_reminders(NEW);
+        RETURN NULL;
+    END IF;
+    SELECT * INTO plan FROM ta.reminder_plan(NEW);
+    IF plan.email OR plan.sms THEN
+        INSERT INTO ta.outbox (practice_id, kind, channel, appointment_id, patient_id, starts_at, send_at)
+        SELECT NEW.practice_id, 'reminder', c.channel, NEW.id, NEW.patient_id, plan.starts_at, plan.send_at
+          FROM (VALUES ('email'::ta.reminder_channel, plan.email), ('sms', plan.sms)) c (channel, wanted)
+         WHERE c.wanted;
+    END IF;
     RETURN NULL;
 END $$;
 CREATE TRIGGER appointments_reminders_insert AFTER INSERT ON ta.appointments

@@ -14,5 +14,8 @@ ALTER TABLE ta.outbox DROP CONSTRAINT outbox_practice_id_fkey, DROP CONSTRAINT o
 -- ta.sms_number were parsed and planned on every call inside plpgsql expressions).
 -- @function ta.reminder_plan
 
--- A new appointment's reminders written by one INSERT for both channels, nothing looked up first.
+-- A new appointment's reminders are written by its trigger (one INSERT for both channels, no
+-- lookups of rows it cannot have yet), so sync_reminders is for changes only and loses "fresh".
+DROP FUNCTION ta.sync_reminders(ta.appointments, boolean);
 -- @function ta.sync_reminders
+-- @function ta.appointments_sync_reminders
