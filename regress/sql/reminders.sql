@@ -123,6 +123,15 @@ SELECT practice_id, channel, appointment_id, patient_id, starts_at, send_at - in
 INSERT INTO ta.outbox (practice_id, channel, appointment_id, patient_id, starts_at, send_at)
 VALUES (:pid, 'sms', :a1, :zofia, '2030-01-01 10:00+01', '2030-01-01 10:00+01');
 RESET ROLE;
+-- A reminder's practice is its patient's, a test's its user's (foreign keys, also for a superuser).
+\set VERBOSITY terse
+INSERT INTO ta.outbox (practice_id, channel, appointment_id, patient_id, starts_at, send_at)
+SELECT p.id, 'sms', :a1, :zofia, '2030-01-01 10:00+01', '2030-01-01 09:00+01'
+  FROM ta.practices p WHERE p.id <> :pid ORDER BY p.id LIMIT 1;
+INSERT INTO ta.outbox (practice_id, kind, channel, user_id, send_at)
+SELECT p.id, 'test', 'email', u.id, now() FROM ta.practices p, ta.users u
+ WHERE p.id <> u.practice_id AND u.practice_id = :pid ORDER BY p.id, u.id LIMIT 1;
+\set VERBOSITY default
 
 -- The notifier: an appointment within the next hours is due at once.
 SET ROLE regress_ta_app;
