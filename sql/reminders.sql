@@ -261,6 +261,11 @@ BEGIN
         PERFORM ta.sync_reminders(NEW);
         RETURN NULL;
     END IF;
+    -- reminders off (the default): one lookup by the primary key, not ta.reminder_plan's join
+    IF NOT EXISTS (SELECT FROM ta.reminder_settings s
+                    WHERE s.practice_id = NEW.practice_id AND (s.email_enabled OR s.sms_enabled)) THEN
+        RETURN NULL;
+    END IF;
     SELECT * INTO plan FROM ta.reminder_plan(NEW);
     IF plan.email OR plan.sms THEN
         INSERT INTO ta.outbox (practice_id, kind, channel, appointment_id, patient_id, starts_at, send_at)
