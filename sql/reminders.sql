@@ -255,6 +255,7 @@ COMMENT ON FUNCTION ta.sync_reminders(ta.appointments) IS
 CREATE FUNCTION ta.appointments_sync_reminders() RETURNS trigger
     LANGUAGE plpgsql AS $$
 DECLARE
+    enabled boolean;
     plan record;
 BEGIN
     IF TG_OP = 'UPDATE' THEN
@@ -262,8 +263,9 @@ BEGIN
         RETURN NULL;
     END IF;
     -- reminders off (the default): one lookup by the primary key, not ta.reminder_plan's join
-    IF NOT EXISTS (SELECT FROM ta.reminder_settings s
-                    WHERE s.practice_id = NEW.practice_id AND (s.email_enabled OR s.sms_enabled)) THEN
+    SELECT s.email_enabled OR s.sms_enabled INTO enabled
+      FROM ta.reminder_settings s WHERE s.practice_id = NEW.practice_id;
+    IF NOT coalesce(enabled, false) THEN
         RETURN NULL;
     END IF;
     SELECT * INTO plan FROM ta.reminder_plan(NEW);
