@@ -73,11 +73,19 @@ BEGIN
 END $$;
 
 -- The statuses of a comma-separated list (GET /appointments?status=completed,no_show).
+-- PL/pgSQL: as SQL (a query, never inlined) it was planned again in every GET /appointments.
 CREATE FUNCTION ta.query_statuses(q json, key text) RETURNS ta.appointment_status[]
-    LANGUAGE sql STABLE AS $$
-    SELECT array_agg(ta.to_status(btrim(s), key))
-      FROM unnest(string_to_array(nullif(ta.field_scalar(q, key), ''), ',')) s
-$$;
+    LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    list text := nullif(ta.field_scalar(q, key), '');
+    statuses ta.appointment_status[];
+BEGIN
+    IF list IS NULL THEN
+        RETURN NULL;
+    END IF;
+    SELECT array_agg(ta.to_status(btrim(s), key)) INTO statuses FROM unnest(string_to_array(list, ',')) s;
+    RETURN statuses;
+END $$;
 
 
 

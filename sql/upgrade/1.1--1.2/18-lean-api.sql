@@ -1,0 +1,18 @@
+-- Issue 18, lean api functions: the same answers from cheaper functions (bench/README.md, "Lean api
+-- functions (issue 18)").
+
+-- New PL/pgSQL slow paths of the members that are now inlined SQL; they raise the errors as before.
+-- @function ta.field_text_checked
+-- @function ta.field_scalar_checked
+-- @function ta.field_bool_checked
+-- field_text, field_scalar and field_bool become SQL the planner inlines: a string, number, boolean or
+-- absent member costs no PL/pgSQL call (each api call made up to a dozen).
+-- @function ta.field_text
+-- @function ta.field_scalar
+-- @function ta.field_bool
+-- query_params answers an object without NUL escapes without calling ta.require_object.
+-- @function ta.query_params
+-- payment_json was SQL with a query (never inlined): planned anew in every request's transaction.
+-- @function ta.payment_json
+-- query_statuses likewise, in every GET /appointments.
+-- @function ta.query_statuses
