@@ -40,7 +40,7 @@ suite "ops: deploy-mikrus.sh" "$ROOT/ops/test.sh" deploy
 suite "ops: nothing secret in the server log" "$ROOT/ops/test.sh" logs
 suite "ops: docker/" "$ROOT/ops/test.sh" docker
 suite "ops: point-in-time recovery drill (pgBackRest, SIGKILL, refusals)" "$ROOT/ops/test.sh" pitr
-suite "ops: make up in fresh clones (root in /root, a user's \$HOME, a path with spaces)" "$ROOT/ops/test.sh" clones
+suite "ops: make up in fresh clones (root in /root, a user's \$HOME, a path with spaces, another DB_PORT)" "$ROOT/ops/test.sh" clones
 if [ -f "$ROOT/proxy/Makefile" ]; then
     # The proxy: Check unit tests, then the black-box HTTP suite (it starts its own proxy on a free port)
     # against this stack's database, once as built and once under AddressSanitizer/UBSan.
