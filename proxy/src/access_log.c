@@ -214,7 +214,7 @@ static void write_tagged(unsigned long tag)
  * Writes the batch handed to write(2) (it may have gone out already: a crash may repeat lines, it loses none of
  * those collected) and the one being filled, then dies as the signal would have: the previous action is put back
  * and a signal that was sent (kill, raise, abort) is sent again; a fault returns, and the faulting instruction
- * runs again under the previous action. Only async-signal-safe calls: atomic loads, write(2), sigaction, raise.
+ * runs again under the previous action. Only async-signal-safe calls: atomic exchanges, write(2), sigaction, raise.
  */
 static void flush_on_fatal_signal(int sig, siginfo_t *info, void *context)
 {
