@@ -37,7 +37,7 @@ void access_log_write(const struct access_log_entry *entry);
  * are then written one by one).
  */
 int access_log_start(void);
-/* Writes what is collected, stops the writer thread, puts the previous signal actions back; later lines go one by one. */
+/* Writes what is collected, stops the writer, puts the previous signal actions back; then lines go one by one. */
 void access_log_stop(void);
 
 #endif
