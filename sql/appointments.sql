@@ -93,7 +93,7 @@ END $$;
 -- filter is a statement of its own, so a generic plan reads appointments_practice_date_idx (or
 -- appointments_patient_id_idx) for every request. "date_from IS NULL OR a.date >= date_from" had no
 -- good generic plan: PostgreSQL planned the query anew in every request (a quarter of its instructions).
--- The page comes sorted from the subquery, which json_agg reads in that order (no second sort).
+-- The page comes sorted from the subquery, which ta.json_rows reads in that order (no second sort).
 CREATE FUNCTION api.list_appointments(q json) RETURNS json
     LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
@@ -109,13 +109,13 @@ DECLARE
     ids bigint[];
 BEGIN
     IF patient IS NULL THEN
-        SELECT coalesce(json_agg(ta.appointment_out(a)), '[]'), array_agg(DISTINCT a.patient_id) INTO result, ids
+        SELECT coalesce(ta.json_rows(ta.appointment_out(a)), '[]'), array_agg(DISTINCT a.patient_id) INTO result, ids
           FROM (SELECT * FROM ta.appointments a
                  WHERE a.deleted_at IS NULL AND a.date BETWEEN date_from AND date_to
                    AND (statuses IS NULL OR a.status = ANY (statuses))
                  ORDER BY a.date, a.start_time, a.id OFFSET skip LIMIT lim) a;
     ELSE
-        SELECT coalesce(json_agg(ta.appointment_out(a)), '[]'), array_agg(DISTINCT a.patient_id) INTO result, ids
+        SELECT coalesce(ta.json_rows(ta.appointment_out(a)), '[]'), array_agg(DISTINCT a.patient_id) INTO result, ids
           FROM (SELECT * FROM ta.appointments a
                  WHERE a.deleted_at IS NULL AND a.patient_id = patient AND a.date BETWEEN date_from AND date_to
                    AND (statuses IS NULL OR a.status = ANY (statuses))

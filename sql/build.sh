@@ -60,6 +60,8 @@ step_sources() {  # step_sources KIND FROM TO
         while IFS= read -r line; do
             if [[ $line =~ ^--\ @function\ ([a-z_]+\.[a-z_0-9]+)$ ]]; then
                 function_source "$1" "${BASH_REMATCH[1]}"
+            elif [[ $line =~ ^--\ @aggregate\ ([a-z_]+\.[a-z_0-9]+)$ ]]; then
+                aggregate_source "$1" "${BASH_REMATCH[1]}"
             else
                 printf '%s\n' "$line"
             fi
@@ -85,6 +87,24 @@ function_source() {
     done
     echo "sql/build.sh: no function $2 in the sources (named by a step's -- @function line)" >&2
     return 1
+}
+
+# aggregate_source KIND NAME: an aggregate, which may differ between the installs (its support
+# functions are named NAME_*, each install's own in its native file): those functions as
+# function_source writes them, then CREATE OR REPLACE AGGREGATE NAME(...) with its COMMENT.
+aggregate_source() {
+    local native=native fn
+    [ "$1" = fallback ] && native=fallback/native
+    for fn in $(sed -n "s/^CREATE FUNCTION \($2_[a-z0-9_]*\)(.*/\1/p" "$native.sql" | sort -u); do
+        function_source "$1" "$fn"
+    done
+    awk -v head="CREATE AGGREGATE $2(" '
+        !on && index($0, head) == 1 { on = 1; sub(/^CREATE AGGREGATE/, "CREATE OR REPLACE AGGREGATE") }
+        on == 1 { print; if ($0 ~ /;[ \t]*$/) on = 2; next }
+        on == 2 && /^COMMENT ON AGGREGATE / { on = 3 }
+        on == 3 { print; if ($0 ~ /;[ \t]*$/) { found = 1; exit } next }
+        on == 2 { found = 1; exit }
+        END { if (!found && on < 2) { print "sql/build.sh: no aggregate " substr(head, 18) ") in sql/'"$native"'.sql" > "/dev/stderr"; exit 1 } }' "$native.sql"
 }
 
 check() {  # check FROM TO: the guard that the database holds FROM as released

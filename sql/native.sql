@@ -57,3 +57,18 @@ CREATE FUNCTION ta.audit_flush() RETURNS void
     AS 'MODULE_PATHNAME', 'audit_flush' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ta.audit_flush() IS
     'Waits until every audit entry queued in this database before the call is in ta.audit_log.';
+
+-- json_agg for composite rows (extension/json_rows.c): the same text, with each column's JSON
+-- category and output function looked up once per list instead of per column of every row.
+CREATE FUNCTION ta.json_rows_transfn(state internal, element anycompatible) RETURNS internal
+    AS 'MODULE_PATHNAME', 'json_rows_transfn' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ta.json_rows_transfn(internal, anycompatible) IS 'ta.json_rows: appends an element.';
+
+CREATE FUNCTION ta.json_rows_finalfn(state internal) RETURNS json
+    AS 'MODULE_PATHNAME', 'json_rows_finalfn' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ta.json_rows_finalfn(internal) IS 'ta.json_rows: the array.';
+
+CREATE AGGREGATE ta.json_rows(anycompatible) (
+    SFUNC = ta.json_rows_transfn, STYPE = internal, FINALFUNC = ta.json_rows_finalfn
+);
+COMMENT ON AGGREGATE ta.json_rows(anycompatible) IS 'json_agg of the elements, the same text (faster for rows).';

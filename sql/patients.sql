@@ -27,7 +27,7 @@ DECLARE
     result json;
     ids bigint[];
 BEGIN
-    SELECT coalesce(json_agg(ta.patient_out(p) ORDER BY p.id), '[]'), array_agg(p.id ORDER BY p.id)
+    SELECT coalesce(ta.json_rows(ta.patient_out(p) ORDER BY p.id), '[]'), array_agg(p.id ORDER BY p.id)
       INTO result, ids
       FROM (SELECT * FROM ta.patients p
              WHERE p.deleted_at IS NULL

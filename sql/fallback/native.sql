@@ -198,3 +198,17 @@ CREATE FUNCTION ta.audit_flush() RETURNS void
     LANGUAGE sql VOLATILE AS $$ $$;
 COMMENT ON FUNCTION ta.audit_flush() IS
     'Waits until every audit entry queued in this database before the call is in ta.audit_log.';
+
+-- ta.json_rows is json_agg itself here: an aggregate whose state is internal needs a superuser,
+-- so the elements are collected in an array (array_append grows it in place) and handed to json_agg.
+-- (So here an element cannot be an array itself; the api aggregates rows.)
+CREATE FUNCTION ta.json_rows_finalfn(elements anycompatiblearray) RETURNS json
+    LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$
+    SELECT json_agg(e.e) FROM (SELECT unnest(elements) AS e) e
+$$;
+COMMENT ON FUNCTION ta.json_rows_finalfn(anycompatiblearray) IS 'ta.json_rows: the array.';
+
+CREATE AGGREGATE ta.json_rows(anycompatible) (
+    SFUNC = pg_catalog.array_append, STYPE = anycompatiblearray, FINALFUNC = ta.json_rows_finalfn
+);
+COMMENT ON AGGREGATE ta.json_rows(anycompatible) IS 'json_agg of the elements, the same text (faster for rows).';
