@@ -9,7 +9,7 @@ CREATE FUNCTION ta.note_out(n ta.session_notes) RETURNS ta.note_out
 -- A page of notes (of one patient or all) and the ids of the patients they belong to.
 CREATE FUNCTION ta.notes_page(patient bigint, q json, OUT body json, OUT patient_ids bigint[])
     LANGUAGE sql STABLE AS $$
-    SELECT coalesce(json_agg(ta.note_out(n) ORDER BY n.created_at DESC, n.id DESC), '[]'),
+    SELECT coalesce(ta.json_rows(ta.note_out(n) ORDER BY n.created_at DESC, n.id DESC), '[]'),
            array_agg(DISTINCT n.patient_id)
       FROM (SELECT * FROM ta.session_notes n
              WHERE n.deleted_at IS NULL AND (patient IS NULL OR n.patient_id = patient)

@@ -5,3 +5,5 @@
 -- GET /patients and GET /appointments aggregate their rows with ta.json_rows (same text).
 -- @function api.list_patients
 -- @function api.list_appointments
+-- The notes' page (GET /notes, GET /patients/{id}/notes) is the same shape: ta.json_rows too.
+-- @function ta.notes_page
