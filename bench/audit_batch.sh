@@ -9,7 +9,8 @@
 #     2,000 before it warms the new writer up (its first touch of shared buffers faults every page);
 #   tps and synchronous rows at 4 and 32 clients (queue settings as configured): pgbench for SECONDS;
 #     "sync" = calls of ta.audit_write (a read writing its own row: queue full or no writer) / calls
-#     of ta.audit (track_functions = pl in this database).
+#     of ta.audit (track_functions = pl in this database); "writer µs/row" = the writer's CPU over the run
+#     and until the queue is written / the rows it wrote (calls of ta.audit less those of ta.audit_write).
 # Needs make up (the stack's cluster) and the new schema installed (make install). Prints a Markdown table.
 # shellcheck source=stack/env.sh
 . "$(dirname "$0")/../stack/env.sh"
@@ -76,20 +77,27 @@ drain() {  # µs of the writer's CPU and its minor page faults per row of a queu
     queue_backlog "$pid" 4000
     awk -v t=$((t1 - t0)) -v f=$((f1 - f0)) -v n=$((n1 - n0)) 'BEGIN {printf "%.1f / %.2f (%d rows)", t / 1000 / n, f / n, n}'
 }
-run() {  # run CLIENTS: "tps|sync%" of a pgbench run
-    local a0 w0 a1 w1 tps
-    read -r a0 w0 < <(q "SELECT coalesce(sum(calls) FILTER (WHERE funcname = 'audit'), 0), coalesce(sum(calls) FILTER (WHERE funcname = 'audit_write'), 0)
-                           FROM pg_stat_user_functions WHERE schemaname = 'ta'" | tr '|' ' ')
+calls() {  # calls of ta.audit and of ta.audit_write so far
+    q "SELECT coalesce(sum(calls) FILTER (WHERE funcname = 'audit'), 0), coalesce(sum(calls) FILTER (WHERE funcname = 'audit_write'), 0)
+         FROM pg_stat_user_functions WHERE schemaname = 'ta'" | tr '|' ' '
+}
+run() {  # run CLIENTS: "tps | sync % | writer µs per row it wrote" of a pgbench run
+    local a0 w0 a1 w1 tps pid t0 t1
+    pid=$(writer)
+    read -r a0 w0 < <(calls)
+    t0=$(awk '{print $1}' "/proc/$pid/schedstat")
     tps=$("$PGBIN/pgbench" -n -M prepared -c "$1" -j 2 -T "$seconds" -U ta_app -f "$scripts/list.sql" "$db" 2>&1 |
               awk '/^tps/ {printf "%.0f", $3}')
+    q "SELECT ta.audit_flush()" >/dev/null
+    t1=$(awk '{print $1}' "/proc/$pid/schedstat" 2>/dev/null || echo "$t0")
     sleep 1.5
-    read -r a1 w1 < <(q "SELECT coalesce(sum(calls) FILTER (WHERE funcname = 'audit'), 0), coalesce(sum(calls) FILTER (WHERE funcname = 'audit_write'), 0)
-                           FROM pg_stat_user_functions WHERE schemaname = 'ta'" | tr '|' ' ')
-    awk -v t="$tps" -v a=$((a1 - a0)) -v w=$((w1 - w0)) 'BEGIN {printf "%s | %.0f %%", t, (a > 0 ? 100 * w / a : 0)}'
+    read -r a1 w1 < <(calls)
+    awk -v tps="$tps" -v a=$((a1 - a0)) -v w=$((w1 - w0)) -v t=$((t1 - t0)) \
+        'BEGIN {printf "%s | %.0f %% | %.1f", tps, (a > 0 ? 100 * w / a : 0), (a > w ? t / 1000 / (a - w) : 0)}'
 }
 
-echo "| round | build | load (1 min) | writer µs / page faults per row (rows) | 4 clients tx/s | sync rows | 32 clients tx/s | sync rows |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| round | build | load (1 min) | backlog: writer µs / page faults per row (rows) | 4 clients tx/s | sync rows | writer µs/row | 32 clients tx/s | sync rows | writer µs/row |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 for r in $(seq "$rounds"); do
     for b in old new; do
         so=$old_so; [ $b = new ] && so=$new_so

@@ -90,33 +90,56 @@ attach(AuditQueue *q)
 	return ok;
 }
 
-/* What the batches need, looked up once per process. */
+/*
+ * What the batches need, looked up once per process. A database still on a schema without
+ * ta.audit_append_batch (1.1 and older, before ALTER EXTENSION ... UPDATE) gets its entries
+ * appended one ta.audit_append at a time, as those versions' writer did.
+ */
+static SPIPlanPtr row_plan = NULL;	/* the old schemas' ta.audit_append */
 static Oid	entry_type = InvalidOid;	/* ta.audit_entry */
 static TupleDesc entry_desc = NULL;
 static Datum action_datum[2];	/* AUDIT_READ, AUDIT_EXPORT as ta.audit_action */
+
+static Datum
+first_row_value(int col)
+{
+	bool		isnull;
+
+	return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, &isnull);
+}
 
 /* The extension's owner (who owns ta.audit_log), the entry type and the prepared append. */
 static void
 prepare_append(void)
 {
+	static Oid	row_argtypes[7] = {INT8OID, INT8OID, TEXTOID, TEXTOID, INT8ARRAYOID, INETOID, TIMESTAMPTZOID};
 	Oid			argtype;
-	bool		isnull;
 	MemoryContext old;
 
-	if (append_plan != NULL)
+	if (append_plan != NULL || row_plan != NULL)
 		return;
-	if (SPI_execute("SELECT e.extowner, 'ta.audit_entry'::pg_catalog.regtype::pg_catalog.oid,"
-					" 'read'::ta.audit_action, 'export'::ta.audit_action"
+	if (SPI_execute("SELECT e.extowner, pg_catalog.to_regtype('ta.audit_entry') IS NOT NULL"
 					"  FROM pg_catalog.pg_extension e WHERE e.extname = 'therapyassistance'",
 					true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("therapyassistance audit writer: the extension is not installed in this database")));
-	owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	entry_type = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	owner = DatumGetObjectId(first_row_value(1));
+	if (!DatumGetBool(first_row_value(2)))
+	{
+		row_plan = SPI_prepare("SELECT ta.audit_append($1, $2, $3, $4, $5, $6, $7)", 7, row_argtypes);
+		if (row_plan == NULL)
+			elog(ERROR, "therapyassistance audit writer: SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		SPI_keepplan(row_plan);
+		return;
+	}
+	if (SPI_execute("SELECT 'ta.audit_entry'::pg_catalog.regtype::pg_catalog.oid,"
+					" 'read'::ta.audit_action, 'export'::ta.audit_action", true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "therapyassistance audit writer: ta.audit_entry not found");
+	entry_type = DatumGetObjectId(first_row_value(1));
 	/* Enum values are oids, passed by value. */
-	action_datum[AUDIT_READ] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
-	action_datum[AUDIT_EXPORT] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull);
+	action_datum[AUDIT_READ] = first_row_value(2);
+	action_datum[AUDIT_EXPORT] = first_row_value(3);
 	old = MemoryContextSwitchTo(TopMemoryContext);
 	entry_desc = lookup_rowtype_tupdesc_copy(entry_type, -1);
 	MemoryContextSwitchTo(old);
@@ -145,11 +168,34 @@ entry_datum(AuditQueue *q, uint64 pos, uint32 len)
 	return heap_copy_tuple_as_datum(heap_form_tuple(entry_desc, values, nulls), entry_desc);
 }
 
+/* The old schemas' way: the queued entry at pos through ta.audit_append, in its practice's context. */
+static void
+append_row(AuditQueue *q, uint64 pos, uint32 len)
+{
+	char	   *data = palloc(len);
+	AuditEntryHeader h;
+	char		claims[64];
+	Datum		values[7];
+	bool		nulls[7];
+	char		nullflags[7];
+
+	audit_queue_get(q, pos, data, len);
+	memcpy(&h, data, sizeof(h));
+	audit_entry_datums(data, values, nulls);
+	for (int i = 0; i < 7; i++)
+		nullflags[i] = nulls[i] ? 'n' : ' ';
+	snprintf(claims, sizeof(claims), "{\"pid\": " INT64_FORMAT "}", h.practice_id);
+	(void) set_config_option("request.jwt.claims", claims, PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_LOCAL, true, 0, false);
+	if (SPI_execute_plan(row_plan, values, nullflags, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "therapyassistance audit writer: ta.audit_append failed");
+}
+
 /*
- * Appends the entries of [tail, head) (at most audit_batch_rows) in one transaction, with one
- * call of ta.audit_append_batch (which sets each practice's context itself, as row-level
- * security requires) as the extension's owner, then moves the tail past them. Returns how many
- * it wrote.
+ * Appends the entries of [tail, head) (at most audit_batch_rows) in one transaction, as the
+ * extension's owner, with one call of ta.audit_append_batch (which sets each practice's
+ * context itself, as row-level security requires), then moves the tail past them. Returns how
+ * many it wrote.
  */
 static int
 write_batch(AuditQueue *q, MemoryContext batch_cxt)
@@ -161,10 +207,6 @@ write_batch(AuditQueue *q, MemoryContext batch_cxt)
 	int			save_sec;
 	MemoryContext old;
 	Datum	   *entries;
-	Datum		arg;
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
 
 	LWLockAcquire(q->lock, LW_EXCLUSIVE);
 	head = q->head;
@@ -180,6 +222,8 @@ write_batch(AuditQueue *q, MemoryContext batch_cxt)
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, "therapyassistance: writing queued audit rows");
 	prepare_append();
+	GetUserIdAndSecContext(&save_uid, &save_sec);
+	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
 	old = MemoryContextSwitchTo(batch_cxt);
 	entries = palloc(sizeof(Datum) * audit_batch_rows);
 	while (pos < head && n < audit_batch_rows)
@@ -187,16 +231,26 @@ write_batch(AuditQueue *q, MemoryContext batch_cxt)
 		AuditEntryHeader h;
 
 		audit_queue_get(q, pos, (char *) &h, sizeof(h));
-		entries[n++] = entry_datum(q, pos, h.len);
+		if (row_plan != NULL)
+			append_row(q, pos, h.len);
+		else
+			entries[n] = entry_datum(q, pos, h.len);
 		pos += h.len;
+		n++;
 	}
-	get_typlenbyvalalign(entry_type, &typlen, &typbyval, &typalign);
-	arg = PointerGetDatum(construct_array(entries, n, entry_type, typlen, typbyval, typalign));
+	if (row_plan == NULL)
+	{
+		int16		typlen;
+		bool		typbyval;
+		char		typalign;
+		Datum		arg;
+
+		get_typlenbyvalalign(entry_type, &typlen, &typbyval, &typalign);
+		arg = PointerGetDatum(construct_array(entries, n, entry_type, typlen, typbyval, typalign));
+		if (SPI_execute_plan(append_plan, &arg, " ", false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "therapyassistance audit writer: ta.audit_append_batch failed");
+	}
 	MemoryContextSwitchTo(old);
-	GetUserIdAndSecContext(&save_uid, &save_sec);
-	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-	if (SPI_execute_plan(append_plan, &arg, " ", false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "therapyassistance audit writer: ta.audit_append_batch failed");
 	SetUserIdAndSecContext(save_uid, save_sec);
 	SPI_finish();
 	PopActiveSnapshot();
