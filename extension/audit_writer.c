@@ -3,9 +3,10 @@
  * backend that finds its database's queue without one, that appends the queued entries
  * to ta.audit_log in batches of one transaction and one call of ta.audit_append_batch each
  * (which chains the rows as ta.audit_append, the function of every synchronous row, would:
- * one chain lock, one predecessor lookup and one INSERT per practice and batch). It leaves when the queue has been empty for audit_writer_idle ms
- * (so it does not keep the database busy for DROP or RENAME), and on SIGTERM it stops
- * taking entries, writes what is queued and leaves.
+ * one chain lock, one predecessor lookup and one INSERT per practice and batch). It leaves
+ * when the queue has been empty for audit_writer_idle ms (so it does not keep the database
+ * busy for DROP or RENAME), and on SIGTERM it stops taking entries, writes what is queued
+ * and leaves.
  */
 #include "postgres.h"
 

@@ -117,7 +117,7 @@ BEGIN
     VALUES (r.id, r.practice_id, r.user_id, r.action, r.route, r.patient_ids, r.client_addr, r.at, r.chain, r.hash);
 END $$;
 COMMENT ON FUNCTION ta.audit_append(bigint, bigint, text, text, bigint[], inet, timestamptz) IS
-    'Appends one audit row, chained to the previous one of a free chain of the practice (the only way rows are written but the audit writer''s batches).';
+    'Appends one audit row, chained to the previous one of a free chain of the practice (so do the writer''s batches).';
 
 -- A read's entry as the audit writer (extension/audit_writer.c) hands it over: an audit row
 -- before its id, chain and hash are given.
@@ -199,7 +199,7 @@ BEGIN
     PERFORM set_config('request.jwt.claims', coalesce(claims, ''), true);
 END $$;
 COMMENT ON FUNCTION ta.audit_append_batch(ta.audit_entry[]) IS
-    'Appends the audit writer''s batch of queued rows: as ta.audit_append each, with one chain and one INSERT per practice.';
+    'Appends the audit writer''s batch: each row as ta.audit_append would, one chain and INSERT per practice.';
 
 -- Makes the trail complete for the caller before it is read or appended to: waits until the
 -- rows queued before (see ta.audit) are written (unless wait is false), then appends this
