@@ -1,14 +1,16 @@
 /*
  * The audit writer of one database: a dynamic background worker, started by the first
  * backend that finds its database's queue without one, that appends the queued entries
- * to ta.audit_log through ta.audit_append (the function every synchronous row goes
- * through, which chains each row to its practice's previous one), in batches of one
- * transaction each. It leaves when the queue has been empty for audit_writer_idle ms
- * (so it does not keep the database busy for DROP or RENAME), and on SIGTERM it stops
- * taking entries, writes what is queued and leaves.
+ * to ta.audit_log in batches of one transaction and one call of ta.audit_append_batch each
+ * (which chains the rows as ta.audit_append, the function of every synchronous row, would:
+ * one chain lock, one predecessor lookup and one INSERT per practice and batch). It leaves
+ * when the queue has been empty for audit_writer_idle ms (so it does not keep the database
+ * busy for DROP or RENAME), and on SIGTERM it stops taking entries, writes what is queued
+ * and leaves.
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -20,11 +22,14 @@
 #include "storage/latch.h"
 #include "storage/proc.h"
 #include "tcop/utility.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
+#include "utils/typcache.h"
 
 #include "audit_queue.h"
 #include "audit_writer.h"
@@ -86,31 +91,112 @@ attach(AuditQueue *q)
 	return ok;
 }
 
-/* The extension's owner (who owns ta.audit_log) and the prepared append, once per process. */
+/*
+ * What the batches need, looked up once per process. A database still on a schema without
+ * ta.audit_append_batch (1.1 and older, before ALTER EXTENSION ... UPDATE) gets its entries
+ * appended one ta.audit_append at a time, as those versions' writer did.
+ */
+static SPIPlanPtr row_plan = NULL;	/* the old schemas' ta.audit_append */
+static Oid	entry_type = InvalidOid;	/* ta.audit_entry */
+static TupleDesc entry_desc = NULL;
+static Datum action_datum[2];	/* AUDIT_READ, AUDIT_EXPORT as ta.audit_action */
+
+static Datum
+first_row_value(int col)
+{
+	bool		isnull;
+
+	return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, &isnull);
+}
+
+/* The extension's owner (who owns ta.audit_log), the entry type and the prepared append. */
 static void
 prepare_append(void)
 {
-	static Oid	argtypes[7] = {INT8OID, INT8OID, TEXTOID, TEXTOID, INT8ARRAYOID, INETOID, TIMESTAMPTZOID};
-	bool		isnull;
+	static Oid	row_argtypes[7] = {INT8OID, INT8OID, TEXTOID, TEXTOID, INT8ARRAYOID, INETOID, TIMESTAMPTZOID};
+	Oid			argtype;
+	MemoryContext old;
 
-	if (append_plan != NULL)
+	if (append_plan != NULL || row_plan != NULL)
 		return;
-	if (SPI_execute("SELECT extowner FROM pg_catalog.pg_extension WHERE extname = 'therapyassistance'",
+	if (SPI_execute("SELECT e.extowner, pg_catalog.to_regtype('ta.audit_entry') IS NOT NULL"
+					"  FROM pg_catalog.pg_extension e WHERE e.extname = 'therapyassistance'",
 					true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("therapyassistance audit writer: the extension is not installed in this database")));
-	owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	append_plan = SPI_prepare("SELECT ta.audit_append($1, $2, $3, $4, $5, $6, $7)", 7, argtypes);
+	owner = DatumGetObjectId(first_row_value(1));
+	if (!DatumGetBool(first_row_value(2)))
+	{
+		row_plan = SPI_prepare("SELECT ta.audit_append($1, $2, $3, $4, $5, $6, $7)", 7, row_argtypes);
+		if (row_plan == NULL)
+			elog(ERROR, "therapyassistance audit writer: SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		SPI_keepplan(row_plan);
+		return;
+	}
+	if (SPI_execute("SELECT 'ta.audit_entry'::pg_catalog.regtype::pg_catalog.oid,"
+					" 'read'::ta.audit_action, 'export'::ta.audit_action", true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "therapyassistance audit writer: ta.audit_entry not found");
+	entry_type = DatumGetObjectId(first_row_value(1));
+	/* Enum values are oids, passed by value. */
+	action_datum[AUDIT_READ] = first_row_value(2);
+	action_datum[AUDIT_EXPORT] = first_row_value(3);
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	entry_desc = lookup_rowtype_tupdesc_copy(entry_type, -1);
+	MemoryContextSwitchTo(old);
+	if (entry_desc->natts != 7)
+		elog(ERROR, "therapyassistance audit writer: ta.audit_entry has %d fields, not 7", entry_desc->natts);
+	argtype = get_array_type(entry_type);
+	append_plan = SPI_prepare("SELECT ta.audit_append_batch($1)", 1, &argtype);
 	if (append_plan == NULL)
 		elog(ERROR, "therapyassistance audit writer: SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
 	SPI_keepplan(append_plan);
 }
 
+/* The queued entry at pos as a ta.audit_entry datum, in the current memory context. */
+static Datum
+entry_datum(AuditQueue *q, uint64 pos, uint32 len)
+{
+	char	   *data = palloc(len);
+	AuditEntryHeader h;
+	Datum		values[7];
+	bool		nulls[7];
+
+	audit_queue_get(q, pos, data, len);
+	memcpy(&h, data, sizeof(h));
+	audit_entry_datums(data, values, nulls);
+	values[2] = action_datum[h.action == AUDIT_EXPORT ? AUDIT_EXPORT : AUDIT_READ];
+	return heap_copy_tuple_as_datum(heap_form_tuple(entry_desc, values, nulls), entry_desc);
+}
+
+/* The old schemas' way: the queued entry at pos through ta.audit_append, in its practice's context. */
+static void
+append_row(AuditQueue *q, uint64 pos, uint32 len)
+{
+	char	   *data = palloc(len);
+	AuditEntryHeader h;
+	char		claims[64];
+	Datum		values[7];
+	bool		nulls[7];
+	char		nullflags[7];
+
+	audit_queue_get(q, pos, data, len);
+	memcpy(&h, data, sizeof(h));
+	audit_entry_datums(data, values, nulls);
+	for (int i = 0; i < 7; i++)
+		nullflags[i] = nulls[i] ? 'n' : ' ';
+	snprintf(claims, sizeof(claims), "{\"pid\": " INT64_FORMAT "}", h.practice_id);
+	(void) set_config_option("request.jwt.claims", claims, PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_LOCAL, true, 0, false);
+	if (SPI_execute_plan(row_plan, values, nullflags, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "therapyassistance audit writer: ta.audit_append failed");
+}
+
 /*
  * Appends the entries of [tail, head) (at most audit_batch_rows) in one transaction, as the
- * extension's owner with each entry's practice as the claims (as row-level security and
- * ta.audit_append require), then moves the tail past them. Returns how many it wrote.
+ * extension's owner, with one call of ta.audit_append_batch (which sets each practice's
+ * context itself, as row-level security requires), then moves the tail past them. Returns how
+ * many it wrote.
  */
 static int
 write_batch(AuditQueue *q, MemoryContext batch_cxt)
@@ -121,6 +207,7 @@ write_batch(AuditQueue *q, MemoryContext batch_cxt)
 	Oid			save_uid;
 	int			save_sec;
 	MemoryContext old;
+	Datum	   *entries;
 
 	LWLockAcquire(q->lock, LW_EXCLUSIVE);
 	head = q->head;
@@ -138,36 +225,38 @@ write_batch(AuditQueue *q, MemoryContext batch_cxt)
 	prepare_append();
 	GetUserIdAndSecContext(&save_uid, &save_sec);
 	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	old = MemoryContextSwitchTo(batch_cxt);
+	entries = palloc(sizeof(Datum) * audit_batch_rows);
 	while (pos < head && n < audit_batch_rows)
 	{
 		AuditEntryHeader h;
-		char	   *data;
-		char		claims[64];
-		Datum		values[7];
-		bool		nulls[7];
-		char		nullflags[7];
 
-		old = MemoryContextSwitchTo(batch_cxt);
 		audit_queue_get(q, pos, (char *) &h, sizeof(h));
-		data = palloc(h.len);
-		audit_queue_get(q, pos, data, h.len);
-		audit_entry_datums(data, values, nulls);
-		MemoryContextSwitchTo(old);
-		for (int i = 0; i < 7; i++)
-			nullflags[i] = nulls[i] ? 'n' : ' ';
-		snprintf(claims, sizeof(claims), "{\"pid\": " INT64_FORMAT "}", h.practice_id);
-		(void) set_config_option("request.jwt.claims", claims, PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_LOCAL, true, 0, false);
-		if (SPI_execute_plan(append_plan, values, nullflags, false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "therapyassistance audit writer: ta.audit_append failed");
+		if (row_plan != NULL)
+			append_row(q, pos, h.len);
+		else
+			entries[n] = entry_datum(q, pos, h.len);
 		pos += h.len;
 		n++;
-		MemoryContextReset(batch_cxt);
 	}
+	if (row_plan == NULL)
+	{
+		int16		typlen;
+		bool		typbyval;
+		char		typalign;
+		Datum		arg;
+
+		get_typlenbyvalalign(entry_type, &typlen, &typbyval, &typalign);
+		arg = PointerGetDatum(construct_array(entries, n, entry_type, typlen, typbyval, typalign));
+		if (SPI_execute_plan(append_plan, &arg, " ", false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "therapyassistance audit writer: ta.audit_append_batch failed");
+	}
+	MemoryContextSwitchTo(old);
 	SetUserIdAndSecContext(save_uid, save_sec);
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	MemoryContextReset(batch_cxt);
 	pgstat_report_activity(STATE_IDLE, NULL);
 
 	LWLockAcquire(q->lock, LW_EXCLUSIVE);

@@ -74,7 +74,8 @@ _PG_init(void)
 							NULL, &audit_writer_idle_ms, 2000, 10, 3600000, PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomIntVariable("therapyassistance.audit_queue_size",
 							"Shared memory for queued audit rows, per database.",
-							NULL, &audit_queue_kb, 256, 64, 1048576, PGC_POSTMASTER, GUC_UNIT_KB, NULL, NULL, NULL);
+							"A batch leaves the queue only when it commits: keep audit_batch_rows entries well under it.",
+							&audit_queue_kb, 1024, 64, 1048576, PGC_POSTMASTER, GUC_UNIT_KB, NULL, NULL, NULL);
 	DefineCustomIntVariable("therapyassistance.audit_queue_databases",
 							"How many databases can queue audit rows at the same time.",
 							NULL, &audit_queue_slots, 4, 1, 64, PGC_POSTMASTER, 0, NULL, NULL, NULL);

@@ -120,6 +120,43 @@ check "... chained: the trail verifies" "true" "$(chain_ok)"
 check "... and the reads did not take a transaction id each ($xids ids for 1,650 calls)" "yes" \
     "$([ "$xids" -lt 800 ] && echo yes || echo no)"
 
+# Several practices read at once, some of their reads queued and some written by themselves (the small
+# queue fills): the writer's batches span practices (one transaction wrote rows of several), and every
+# read leaves exactly one row (each read names itself in its route), chained, ids in each chain's order.
+others=()
+for n in 1 2; do
+    q -c "SELECT api.register('{\"email\": \"gabinet$n@example.com\", \"password\": \"haslo-testowe\"}') IS NOT NULL" >/dev/null
+    others+=("$(q -c "SELECT api.login('{\"username\": \"gabinet$n@example.com\", \"password\": \"haslo-testowe\"}') ->> 'access_token'")")
+done
+q -c "CREATE SEQUENCE IF NOT EXISTS public.aq_read" >/dev/null
+as_app "SELECT api.list_audit('{}') IS NOT NULL" >/dev/null
+first_id=$(q -c "SELECT coalesce(max(id), 0) FROM ta.audit_log")
+pids=()
+for t in "$token" "${others[@]}"; do
+    cat > "$WORK/audit-queue-practice-${#pids[@]}.sql" <<SQL
+SELECT set_config('request.jwt', '$t', false) IS NULL, set_config('request.route', 'GET /read/' || nextval('public.aq_read'), false) IS NULL;
+SELECT api.list_patients('{}') IS NOT NULL;
+SQL
+    "$PGBIN/pgbench" -n -c 3 -t 300 -f "$WORK/audit-queue-practice-${#pids[@]}.sql" -U postgres "$db" >/dev/null 2>&1 &
+    pids+=($!)
+done
+wait "${pids[@]}"
+as_app "SELECT api.list_audit('{}') IS NOT NULL" >/dev/null
+check "3 practices x 900 concurrent reads: 2,700 rows, one per read" "2700|2700|3" \
+    "$(q -c "SELECT count(*), count(DISTINCT route), count(DISTINCT practice_id) FROM ta.audit_log WHERE id > $first_id AND route LIKE 'GET /read/%'")"
+check "... some of the writer's transactions wrote rows of several practices" "yes" \
+    "$(q -c "SELECT CASE WHEN count(*) > 0 THEN 'yes' ELSE 'no' END FROM (SELECT xmin::text FROM ta.audit_log WHERE id > $first_id
+                                                                 GROUP BY 1 HAVING count(DISTINCT practice_id) > 1) t")"
+for t in "$token" "${others[@]}"; do
+    check "... the practice's trail verifies" "true" \
+        "$(q -c "SELECT set_config('request.jwt', '$t', false) IS NULL" -c "SELECT api.verify_audit() ->> 'ok'" | tail -n 1)"
+done
+check "... a row's predecessor in its chain has a smaller id and the row's hash is of it (all practices)" "0" \
+    "$(q -c "SELECT count(*) FROM (SELECT l.hash, ta.audit_row_hash(lag(l.hash) OVER w, l) AS recomputed
+                                      FROM ta.audit_log l WINDOW w AS (PARTITION BY l.practice_id, l.chain ORDER BY l.id)) t
+               WHERE hash IS DISTINCT FROM recomputed")"
+rm -f "$WORK"/audit-queue-practice-*.sql
+
 # Back-pressure: with the writer frozen the queue (64 kB, about 1,000 such entries) fills; reads
 # then write their own rows.
 before=$(all_rows)
