@@ -53,10 +53,9 @@ sql -U ta_owner -d ta -f "$ROOT/sql/privileges.sql"
 request() { echo "request AS MATERIALIZED (SELECT set_config('request.client_addr', '198.51.100.7', true), set_config('request.route', '$1', true), set_config('request.jwt', '$token', true))"; }
 patients() { echo "WITH $(request 'GET /patients'), answer AS MATERIALIZED (SELECT api.$1('{\"limit\": \"100\"}')::text AS body FROM request) SELECT body, current_setting('response.status', true) FROM answer;"; }
 appointments() { echo "WITH $(request 'GET /appointments'), answer AS MATERIALIZED (SELECT api.$1('{\"date_from\": \"2030-01-07\", \"date_to\": \"2030-01-13\"}')::text AS body FROM request) SELECT body, current_setting('response.status', true) FROM answer;"; }
-for pair in "patients list_patients list_patients_agg" "appointments list_appointments list_appointments_agg"; do
-    set -- $pair
-    a=$(sql -U ta_app -d ta -tA -c "$($1 "$2")" | md5sum); b=$(sql -U ta_app -d ta -tA -c "$($1 "$3")" | md5sum)
-    [ "$a" = "$b" ] || { say "the bodies of api.$2 and api.$3 differ"; exit 1; }
+for f in patients appointments; do
+    a=$(sql -U ta_app -d ta -tA -c "$($f "list_$f")" | md5sum); b=$(sql -U ta_app -d ta -tA -c "$($f "list_${f}_agg")" | md5sum)
+    [ "$a" = "$b" ] || { say "the bodies of api.list_$f and api.list_${f}_agg differ"; exit 1; }
 done
 mkdir -p "$dir/scripts"
 for v in list_patients list_patients_agg; do patients $v > "$dir/scripts/$v.sql"; done

@@ -95,9 +95,9 @@ function_source() {
 aggregate_source() {
     local native=native fn
     [ "$1" = fallback ] && native=fallback/native
-    for fn in $(sed -n "s/^CREATE FUNCTION \($2_[a-z0-9_]*\)(.*/\1/p" "$native.sql" | sort -u); do
+    while IFS= read -r fn; do
         function_source "$1" "$fn"
-    done
+    done < <(sed -n "s/^CREATE FUNCTION \($2_[a-z0-9_]*\)(.*/\1/p" "$native.sql" | sort -u)
     awk -v head="CREATE AGGREGATE $2(" '
         !on && index($0, head) == 1 { on = 1; sub(/^CREATE AGGREGATE/, "CREATE OR REPLACE AGGREGATE") }
         on == 1 { print; if ($0 ~ /;[ \t]*$/) on = 2; next }
