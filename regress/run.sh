@@ -12,7 +12,7 @@ app=regress_ta_app
 out=$WORK/regress/$install
 pgxs_test=$(dirname "$(pg_config --pgxs)")/../test
 tests=(setup schema validation jwt passwords throttle sessions patients appointments notes payments rls claims bad_input audit
-       scheduling calendar_feed reminders payment_dates archiving)
+       scheduling calendar_feed reminders outbox_practice payment_dates archiving)
 specs=(overlap double_payment login_race audit_chain series_race)
 
 pg_running || { say "PostgreSQL is not running: make up (or make test) first"; exit 1; }

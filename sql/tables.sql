@@ -226,7 +226,9 @@ CREATE TABLE ta.appointments (
     CONSTRAINT appointments_paid_when_due
         CHECK (payment_id IS NULL OR status <> 'cancelled' OR late_cancellation),
     CONSTRAINT appointments_series_fkey FOREIGN KEY (series_id, practice_id)
-        REFERENCES ta.appointment_series (id, practice_id)
+        REFERENCES ta.appointment_series (id, practice_id),
+    -- the referent of ta.outbox's (appointment_id, practice_id): a reminder is of its appointment's practice
+    CONSTRAINT appointments_id_practice_key UNIQUE (id, practice_id)
 );
 CREATE INDEX appointments_practice_date_idx ON ta.appointments (practice_id, date, start_time)
     WHERE deleted_at IS NULL;
