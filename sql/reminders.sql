@@ -104,8 +104,10 @@ CREATE TABLE ta.outbox (
     -- and its appointment's: with the appointment's id alone, a row could name a practice whose
     -- patient it names and another practice's appointment (an appointment's patient can change,
     -- so the patient is not part of this key: a sent reminder keeps the patient it went to).
+    -- Checked at commit: the checks of the keys above come first, in a fresh and an upgraded
+    -- database alike (immediate checks fire in the order the keys were made, which differs).
     CONSTRAINT outbox_appointment_id_fkey FOREIGN KEY (appointment_id, practice_id)
-        REFERENCES ta.appointments (id, practice_id)
+        REFERENCES ta.appointments (id, practice_id) DEFERRABLE INITIALLY DEFERRED
 );
 -- What the notifier claims: pending rows in claim's order (send_at, id), so the next one is the
 -- index's first entry however many rows the outbox holds (not a sort of every pending row).

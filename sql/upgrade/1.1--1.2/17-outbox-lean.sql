@@ -5,4 +5,4 @@
 ALTER TABLE ta.appointments ADD CONSTRAINT appointments_id_practice_key UNIQUE (id, practice_id);
 ALTER TABLE ta.outbox DROP CONSTRAINT outbox_appointment_id_fkey,
     ADD CONSTRAINT outbox_appointment_id_fkey FOREIGN KEY (appointment_id, practice_id)
-        REFERENCES ta.appointments (id, practice_id);
+        REFERENCES ta.appointments (id, practice_id) DEFERRABLE INITIALLY DEFERRED;
