@@ -4,10 +4,10 @@
 -- The user id of the caller. The token in request.jwt is verified with the secret in
 -- ta.settings (signature, alg, exp: ta.jwt_verify), then its user must be live, of the
 -- practice it claims, at the token version it carries (a password change ends older
--- tokens) and its jti must not be logged out; 401 otherwise. The verified claims then (ta.set_claims)
--- replace whatever request.jwt.claims held, so row-level security (ta.current_practice_id)
--- sees only what a valid token says: a session that sets request.jwt.claims itself gains
--- nothing. Every api function that reaches practice data calls this first.
+-- tokens) and its jti must not be logged out; 401 otherwise. The verified claims then
+-- replace whatever request.jwt.claims and ta.claims_pid held (ta.set_claims), so row-level
+-- security (ta.current_practice_id) sees only what a valid token says: a session that sets
+-- either itself gains nothing. Every api function that reaches practice data calls this first.
 -- ta.verify_token is ta.jwt_verify (C), or in the plain-SQL install the same with a
 -- per-backend memory of the last token (fallback/native.sql); the user, version and logout
 -- checks here always run.
