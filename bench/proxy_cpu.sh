@@ -6,10 +6,14 @@
 # PROXY_CPU_ROUNDS (3) rounds of GET /patients (100 rows) at 32 connections for PROXY_CPU_SECONDS (5) each take
 # turns between them, so that the machine's load falls on all alike. Per request: the proxy process's CPU time
 # (utime+stime from /proc/PID/stat before and after, divided by the requests wrk completed; the median of the
-# rounds and each round), context switches (all threads), and, in one more run counted by `perf stat`, system
+# rounds and each round), context switches (all threads; of them involuntary: preempted, mostly by the backend or
+# wrk that the thread has just woken), and, in one more run counted by `perf stat`, system
 # calls (raw_syscalls:sys_enter) and the ones that matter. Writes $BENCH/proxy_cpu.md and prints it.
 PROXY_CPU_ROUNDS=${PROXY_CPU_ROUNDS:-3}
 PROXY_CPU_SECONDS=${PROXY_CPU_SECONDS:-5}
+
+# proxy_cpu_preempted PID: the involuntary context switches of all the process's threads so far.
+proxy_cpu_preempted() { cat "/proc/$1"/task/*/status 2>/dev/null | awk '/^nonvoluntary_ctxt_switches/ {n += $2} END {print n + 0}'; }
 
 # median of the numbers given
 proxy_cpu_median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
@@ -21,10 +25,10 @@ proxy_cpu_wrk() {
 }
 
 proxy_cpu_section() {
-    local url=$1 i port before user_before requests non2xx out name syscalls c f s rounds
+    local url=$1 i port before user_before preempted_before requests non2xx out name syscalls c f s rounds
     shift
     local -a bins=("$@") pids=() ports=()
-    local -A pc_cpu pc_user pc_switches pc_faults pc_errors
+    local -A pc_cpu pc_user pc_switches pc_preempted pc_faults pc_errors
     for i in "${!bins[@]}"; do
         port=$((PROXY_PORT + 2 + i))
         PROXY_BIN=${bins[i]} start_proxy "$port" "$url"
@@ -35,9 +39,12 @@ proxy_cpu_section() {
     for _ in $(seq "$PROXY_CPU_ROUNDS"); do
         for i in "${!bins[@]}"; do
             before=$(proc_sample "${pids[i]}") user_before=$(awk '{print $14}' "/proc/${pids[i]}/stat")
+            preempted_before=$(proxy_cpu_preempted "${pids[i]}")
             read -r requests non2xx < <(proxy_cpu_wrk "${ports[i]}" "${pids[i]}" "$PROXY_CPU_SECONDS")
             read -r c f s < <(per_request "$before" "$(proc_sample "${pids[i]}")" "$requests")
             pc_cpu[$i]+="$c " pc_faults[$i]+="$f " pc_switches[$i]+="$s "
+            pc_preempted[$i]+="$(awk -v b="$preempted_before" -v a="$(proxy_cpu_preempted "${pids[i]}")" -v n="$requests" \
+                'BEGIN {if (n > 0) printf "%.2f", (a - b) / n; else print 0}') "
             pc_user[$i]+="$(awk -v b="$user_before" -v n="$requests" -v hz="$(getconf CLK_TCK)" \
                 '{if (n > 0) printf "%.0f", ($14 - b) * 1e6 / hz / n; else print 0}' "/proc/${pids[i]}/stat") "
             pc_errors[$i]=$(( ${pc_errors[$i]:-0} + non2xx ))
@@ -49,14 +56,14 @@ proxy_cpu_section() {
     {
         echo "GET /patients (100 rows) at 32 connections, ${PROXY_CPU_ROUNDS} rounds of ${PROXY_CPU_SECONDS} s taking turns; load $(load) on $(nproc) CPUs (\`uptime\` at the end)."
         echo
-        echo "| build | CPU µs/request (median; each round) | of it user space (median) | context switches/request | minor faults/request | system calls/request (perf stat) | of them poll, recvfrom, sendto, sendmsg, epoll_wait, futex | non-2xx |"
+        echo "| build | CPU µs/request (median; each round) | of it user space (median) | context switches/request (of them involuntary) | minor faults/request | system calls/request (perf stat) | of them poll, recvfrom, sendto, sendmsg, epoll_wait, futex | non-2xx |"
         echo "|---|---|---|---|---|---|---|---|"
         for i in "${!bins[@]}"; do
             name=${bins[i]#"$ROOT/"}
             syscalls=$(proxy_cpu_syscalls "${ports[i]}" "${pids[i]}")
             rounds=${pc_cpu[$i]% }
             # shellcheck disable=SC2086  # the lists are words
-            echo "| \`$name\` | **$(proxy_cpu_median ${pc_cpu[$i]})** (${rounds// /, }) | $(proxy_cpu_median ${pc_user[$i]}) | $(proxy_cpu_median ${pc_switches[$i]}) | $(proxy_cpu_median ${pc_faults[$i]}) | $syscalls | ${pc_errors[$i]} |"
+            echo "| \`$name\` | **$(proxy_cpu_median ${pc_cpu[$i]})** (${rounds// /, }) | $(proxy_cpu_median ${pc_user[$i]}) | $(proxy_cpu_median ${pc_switches[$i]}) ($(proxy_cpu_median ${pc_preempted[$i]})) | $(proxy_cpu_median ${pc_faults[$i]}) | $syscalls | ${pc_errors[$i]} |"
         done
         echo
         echo "$floors"

@@ -1,9 +1,9 @@
 /*
- * The whole request path of the proxy (proxy/src/http_server.c and everything it calls: CORS, routing, limits,
- * token, body collection, JSON and form checks, query arguments) behind libmicrohttpd's HTTP parser. The server
- * runs in this process on a loopback port with an unreachable database; each input is sent as raw bytes on a
- * fresh connection, which is then half-closed and read to its end. No answer may be a 500, and the server
- * must keep answering (a crash or a sanitizer report in its threads ends the run with the input saved).
+ * The whole request path of the proxy (proxy/src/http_server.c, admission.c, dispatch.c and what they call: CORS,
+ * routing, limits, token, body collection, JSON and form checks, query arguments) behind libmicrohttpd's HTTP
+ * parser. The server runs in this process on a loopback port with an unreachable database; each input is sent as
+ * raw bytes on a fresh connection, which is then half-closed and read to its end. No answer may be a 500, and the
+ * server must keep answering (a crash or a sanitizer report in its threads ends the run with the input saved).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>

@@ -1,13 +1,16 @@
 /*
  * Access log: each line formatted into a stack buffer (no allocation), appended under a lock to one batch that
  * the writer thread hands to write(2) every ACCESS_LOG_FLUSH_MS: at thousands of requests a second a write per
- * line was a system call per request.
+ * line was a system call per request. A crash (a fatal signal) writes what is collected before the process dies.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* SA_ONSTACK */
 #include "access_log.h"
 
 #include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -146,6 +149,11 @@ static struct {
 	char batches[2][ACCESS_LOG_BATCH];
 	char *batch;                    /* one of batches: being filled */
 	size_t len;
+	/*
+	 * For the fatal-signal handler, which takes no lock: the batch being filled and its length (index << 32 |
+	 * len, set under lock after the bytes are in place), and the one handed to write(2) (the same, 0 when none).
+	 */
+	atomic_ulong collected, in_flight;
 } out = {.lock = PTHREAD_MUTEX_INITIALIZER, .writing = PTHREAD_MUTEX_INITIALIZER,
 	 .filled = PTHREAD_COND_INITIALIZER};
 
@@ -162,15 +170,86 @@ static void write_out(const char *buf, size_t len)
 	}
 }
 
+/* index << 32 | len of one of the batches. */
+static unsigned long batch_tag(const char *batch, size_t len)
+{
+	return (unsigned long)(batch == out.batches[1]) << 32 | len;
+}
+
+/* Under out.lock: tells the fatal-signal handler what the batch being filled holds. */
+static void publish_collected(void)
+{
+	atomic_store(&out.collected, batch_tag(out.batch, out.len));
+}
+
 /* Under out.lock: takes the batch being filled out of the way and returns it (*len its length). */
 static const char *take_batch(size_t *len)
 {
 	const char *full = out.batch;
 
 	*len = out.len;
+	atomic_store(&out.in_flight, batch_tag(full, *len));
 	out.batch = out.batch == out.batches[0] ? out.batches[1] : out.batches[0];
 	out.len = 0;
+	publish_collected();
 	return full;
+}
+
+/*
+ * The fatal signals (a crash: a bug, libmicrohttpd's panic, glibc's heap checks) after which the lines collected
+ * so far are written before the process dies; a kill -9 still loses them. The previous actions are kept: a
+ * sanitizer's or fuzzer's handler still reports.
+ */
+static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
+static struct sigaction previous_actions[sizeof(fatal_signals) / sizeof(fatal_signals[0])];
+static bool handlers_installed;
+
+static void write_tagged(unsigned long tag)
+{
+	if ((tag & UINT32_MAX) != 0)
+		write_out(out.batches[tag >> 32], (size_t)(tag & UINT32_MAX));
+}
+
+/*
+ * Writes the batch handed to write(2) (it may have gone out already: a crash may repeat lines, it loses none of
+ * those collected) and the one being filled, then dies as the signal would have: the previous action is put back
+ * and a signal that was sent (kill, raise, abort) is sent again; a fault returns, and the faulting instruction
+ * runs again under the previous action. Only async-signal-safe calls: atomic exchanges, write(2), sigaction, raise.
+ */
+static void flush_on_fatal_signal(int sig, siginfo_t *info, void *context)
+{
+	unsigned long in_flight = atomic_exchange(&out.in_flight, 0), collected = atomic_exchange(&out.collected, 0);
+
+	(void)context;
+	write_tagged(in_flight);
+	write_tagged(collected);
+	for (size_t i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++)
+		if (fatal_signals[i] == sig)
+			sigaction(sig, &previous_actions[i], NULL);
+	if (info == NULL || info->si_code <= 0)
+		raise(sig);
+}
+
+static void install_fatal_handlers(void)
+{
+	struct sigaction action;
+
+	memset(&action, 0, sizeof(action));
+	action.sa_sigaction = flush_on_fatal_signal;
+	action.sa_flags = SA_SIGINFO | SA_ONSTACK;
+	sigemptyset(&action.sa_mask);
+	for (size_t i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++)
+		sigaction(fatal_signals[i], &action, &previous_actions[i]);
+	handlers_installed = true;
+}
+
+static void restore_fatal_handlers(void)
+{
+	if (!handlers_installed)
+		return;
+	for (size_t i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++)
+		sigaction(fatal_signals[i], &previous_actions[i], NULL);
+	handlers_installed = false;
 }
 
 /* The writer: waits for a first line, lets more join it for ACCESS_LOG_FLUSH_MS, writes the batch. */
@@ -198,6 +277,7 @@ static void *writer_main(void *arg)
 		pthread_mutex_lock(&out.writing);
 		pthread_mutex_unlock(&out.lock);
 		write_out(batch, len);
+		atomic_store(&out.in_flight, 0);
 		pthread_mutex_unlock(&out.writing);
 		pthread_mutex_lock(&out.lock);
 	}
@@ -210,8 +290,12 @@ int access_log_start(void)
 	pthread_mutex_lock(&out.lock);
 	out.batch = out.batches[0];
 	out.len = 0;
+	publish_collected();
+	atomic_store(&out.in_flight, 0);
 	out.stopping = false;
 	out.running = pthread_create(&out.writer, NULL, writer_main, NULL) == 0;
+	if (out.running && !handlers_installed)
+		install_fatal_handlers();
 	pthread_mutex_unlock(&out.lock);
 	return out.running ? 0 : -1;
 }
@@ -229,6 +313,7 @@ void access_log_stop(void)
 		pthread_join(out.writer, NULL);
 	pthread_mutex_lock(&out.lock);
 	out.running = false;
+	restore_fatal_handlers();
 	pthread_mutex_unlock(&out.lock);
 }
 
@@ -252,6 +337,7 @@ void access_log_write(const struct access_log_entry *entry)
 	}
 	memcpy(out.batch + out.len, line, len);
 	out.len += len;
+	publish_collected();
 	if (out.len == len)
 		pthread_cond_signal(&out.filled);
 	pthread_mutex_unlock(&out.lock);

@@ -22,8 +22,9 @@ size_t access_log_format(const struct access_log_entry *entry, char *buf, size_t
 /*
  * Logs entry. Between access_log_start and access_log_stop lines are collected in memory and written to fd 1 by
  * a thread of the log's own, ACCESS_LOG_FLUSH_MS after the first line of a batch, many lines per write(2): a
- * line is written at most that late (lost, with the process, on a kill -9). Otherwise each line is one
- * write(2). Lines never interleave.
+ * line is written at most that late. A fatal signal (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT) writes what is
+ * collected before the process dies (a batch being written may then appear twice); only a kill -9 loses the last
+ * ACCESS_LOG_FLUSH_MS of lines. Otherwise each line is one write(2). Lines never interleave.
  */
 void access_log_write(const struct access_log_entry *entry);
 
@@ -31,9 +32,12 @@ void access_log_write(const struct access_log_entry *entry);
 #define ACCESS_LOG_FLUSH_MS 20
 #define ACCESS_LOG_BATCH (64 * 1024)
 
-/* Starts the writer thread. Returns 0, or -1 (lines are then written one by one). */
+/*
+ * Starts the writer thread and the fatal-signal handlers (the previous ones are chained). Returns 0, or -1 (lines
+ * are then written one by one).
+ */
 int access_log_start(void);
-/* Writes what is collected and stops the writer thread; later lines are written one by one. */
+/* Writes what is collected, stops the writer, puts the previous signal actions back; then lines go one by one. */
 void access_log_stop(void);
 
 #endif

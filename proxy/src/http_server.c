@@ -1,63 +1,47 @@
 /*
  * Request lifecycle (libmicrohttpd): the first callback decides everything that needs no body (CORS, route,
  * limits, token) and may answer at once without reading the body; later callbacks collect the body; the last
- * one makes the single database call (api_call.c). Per-request state is one struct request (request.h), freed in
- * request_completed. Answers go out through response.c, tokens are checked by bearer_auth.c, reads may go to a
- * replica (read_routing.c), and an old schema closes everything but /health (schema_gate.c).
+ * one hands it to its route's handler (dispatch.c). Per-request state is one struct request (request.h), freed in
+ * request_completed. What a request must pass and its body's limits are admission.c's; answers go out through
+ * response.c, tokens are checked by bearer_auth.c, reads may go to a replica (read_routing.c), and an old schema
+ * closes everything but /health (schema_gate.c). This file keeps the callbacks, the request's id, address and
+ * access-log line, and the daemon's start and stop.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "http_server.h"
 
 #include <arpa/inet.h>
-#include <jansson.h>
 #include <microhttpd.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "access_log.h"
-#include "api_call.h"
+#include "admission.h"
 #include "bearer_auth.h"
 #include "client_addr.h"
 #include "config.h"
-#include "cors.h"
 #include "db_pool.h"
+#include "dispatch.h"
 #include "form.h"
 #include "read_routing.h"
 #include "request.h"
 #include "response.h"
 #include "route_table.h"
 #include "schema_gate.h"
-#include "static_assets.h"
 
 #ifndef TA_SCHEMA_VERSION
 #error "TA_SCHEMA_VERSION (therapyassistance.control's default_version) must be defined by the build"
 #endif
 
-/* The contract's limit: bigger bodies answer 413 and are never stored. */
-#define MAX_BODY (1024 * 1024)
-/*
- * A client that sends its body without waiting for "100 Continue" (browsers, fetch) only sees a refusal (401,
- * 404, 413, ...) if the server reads what it sends: closing a socket with unread data resets the connection
- * and loses the answer. So a refusal decided before the body is held while up to this much is read and dropped;
- * beyond it the answer goes out and the connection is closed.
- */
-#define MAX_DRAIN (8 * 1024 * 1024)
-#define DETAIL_TOO_LARGE "Treść żądania jest za duża (limit 1 MiB)"
 /* Headers and the read buffer share this per-connection memory; larger headers answer 431. */
 #define CONNECTION_MEMORY (64 * 1024)
-#define POOL_WAIT_MS 5000
 #define MAX_SQL 800
-#define MAX_DETAIL 512
-
-static const char root_body[] =
-	"{\"message\":\"Witaj w TherapyAssistance API\",\"docs\":\"/docs\",\"version\":\"1.0.0\"}";
 
 struct http_server {
 	struct request_env env;                          /* what requests see: config, pools, auth, schema */
@@ -71,130 +55,6 @@ struct http_server {
 	atomic_ulong request_counter;
 	unsigned request_id_prefix;
 };
-
-/* {"status": "unhealthy", "detail": reason} with 503. */
-static enum MHD_Result respond_unhealthy(struct request *r, struct MHD_Connection *c, const char *reason)
-{
-	json_t *obj = json_pack("{s:s,s:s}", "status", "unhealthy", "detail", reason);
-	char *text = obj != NULL ? json_dumps(obj, JSON_COMPACT) : NULL;
-
-	json_decref(obj);
-	if (text == NULL)
-		return MHD_NO;
-	return respond(r, c, MHD_HTTP_SERVICE_UNAVAILABLE,
-		       MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE), "application/json");
-}
-
-/*
- * GET /health: 200 with api.health()'s answer ({"status": "healthy", "schema_version"}) when the database
- * answers on a schema this proxy can use; 503 {"status": "unhealthy", "detail"} with the reason (an old schema:
- * both versions and the upgrade command) otherwise.
- */
-static enum MHD_Result dispatch_health(struct request *r, struct MHD_Connection *c)
-{
-	const struct request_env *env = r->env;
-	PGresult *res = db_pool_run(env->pool, POOL_WAIT_MS, (size_t)(r->match.route - route_table), 0, NULL);
-	char installed[32], detail[MAX_DETAIL];
-	const char *reason;
-	enum MHD_Result ret;
-
-	if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
-		return respond_json(r, c, MHD_HTTP_OK, PQgetvalue(res, 0, 0), res);
-	if (res != NULL)
-		reason = "database did not answer api.health()";
-	else if (schema_gate_state(env->schema, installed, sizeof(installed)) == SCHEMA_OLD ||
-		 (installed[0] != '\0' && schema_version_compare(installed, TA_SCHEMA_VERSION) < 0))
-		reason = schema_gate_detail(env->schema, installed, detail, sizeof(detail));
-	else
-		reason = "database unavailable";
-	ret = respond_unhealthy(r, c, reason);
-	PQclear(res);
-	return ret;
-}
-
-/*
- * True when the schema is older than this proxy needs; then answers 503 itself. A schema not yet seen (or seen
- * old a while ago) is looked at first, at most once a second: a connection is opened, and so checked, and
- * stays in the pool.
- */
-static bool refused_by_schema(struct request *r, struct MHD_Connection *c, enum MHD_Result *ret)
-{
-	struct schema_gate *gate = r->env->schema;
-	char installed[32], detail[MAX_DETAIL];
-	enum schema_state state = schema_gate_state(gate, NULL, 0);
-
-	if (state == SCHEMA_CURRENT)
-		return false;
-	if (state == SCHEMA_UNKNOWN && schema_gate_may_probe(gate)) {
-		const char *reason = NULL;
-		struct db_conn *conn = db_pool_acquire(r->env->pool, POOL_WAIT_MS, &reason);
-
-		if (conn != NULL)
-			db_pool_release(r->env->pool, conn);
-	}
-	if (schema_gate_state(gate, installed, sizeof(installed)) != SCHEMA_OLD)
-		return false;
-	*ret = respond_detail(r, c, MHD_HTTP_SERVICE_UNAVAILABLE,
-			      schema_gate_detail(gate, installed, detail, sizeof(detail)), NULL, NULL);
-	return true;
-}
-
-static enum MHD_Result respond_asset(struct request *r, struct MHD_Connection *c, const char *name, size_t len)
-{
-	struct static_asset asset;
-
-	if (static_asset_find(name, len, &asset) != 0)
-		return respond_detail(r, c, MHD_HTTP_NOT_FOUND, "Not Found", NULL, NULL);
-	return respond_static(r, c, MHD_HTTP_OK, asset.data, asset.size, asset.content_type);
-}
-
-/* The last callback of a request that was not answered early: the body is complete. */
-static enum MHD_Result dispatch(struct request *r, struct MHD_Connection *c)
-{
-	const char *asset;
-
-	switch (r->match.route->handler) {
-	case HANDLER_API:
-		return api_call(r, c);
-	case HANDLER_HEALTH:
-		return dispatch_health(r, c);
-	case HANDLER_ROOT:
-		return respond_static(r, c, MHD_HTTP_OK, root_body, sizeof(root_body) - 1, "application/json");
-	case HANDLER_OPENAPI:
-		return respond_asset(r, c, "openapi.json", 12);
-	case HANDLER_DOCS:
-		return respond_asset(r, c, "index.html", 10);
-	case HANDLER_REDOC:
-		return respond_asset(r, c, "redoc.html", 10);
-	case HANDLER_DOCS_ASSET:
-		asset = r->path + strlen("/docs/");
-		return respond_asset(r, c, asset, strcspn(asset, "/"));
-	}
-	return respond_detail(r, c, MHD_HTTP_INTERNAL_SERVER_ERROR, DETAIL_INTERNAL, NULL, NULL);
-}
-
-/* ---- the first callback: everything decided before the body ---- */
-
-/*
- * Verifies the bearer token (only the verdict: the claims are the database's to read). Returns 0, or answers 401
- * itself and returns -1.
- */
-static int authenticate(struct request *r, struct MHD_Connection *c, enum MHD_Result *ret)
-{
-	const char *header = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-	const char *refused = bearer_auth_verify(r->env->auth, header, time(NULL), NULL);
-
-	if (refused != NULL) {
-		*ret = respond_detail(r, c, MHD_HTTP_UNAUTHORIZED, refused, NULL, NULL);
-		return -1;
-	}
-	/*
-	 * The database verifies the token again (ta.caller): it is the check that decides. The token stays in
-	 * libmicrohttpd's copy of the header, valid until the request completes (like r->origin): no copy.
-	 */
-	r->token = bearer_auth_token(header);
-	return 0;
-}
 
 /* "%08x%08lx" of prefix and counter into out (at least 25 bytes), without printf's machinery. */
 static void format_request_id(char *out, unsigned prefix, unsigned long counter)
@@ -264,102 +124,6 @@ static void begin_request(struct http_server *srv, struct MHD_Connection *c, con
 	set_client_addr(r, c);
 }
 
-/* True when the client waits for "100 Continue" before sending its body. */
-static bool expects_continue(struct MHD_Connection *c)
-{
-	const char *expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
-
-	return expect != NULL && strcasecmp(expect, "100-continue") == 0;
-}
-
-/* True when the client announced a body (Content-Length above 0 or chunked). */
-static bool body_announced(struct MHD_Connection *c)
-{
-	const char *length = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-
-	return (length != NULL && strtoull(length, NULL, 10) > 0) ||
-	       MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL;
-}
-
-/*
- * Decides everything that needs no body: CORS preflight, route, size limit, token. Answers when one of them
- * refuses; returns MHD_YES without answering when the request may go on.
- */
-static enum MHD_Result check_before_body(struct request *r, struct MHD_Connection *c, const char *url,
-					 const char *method)
-{
-	const char *length = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	enum cors_decision cors;
-	enum MHD_Result ret;
-
-	r->checked = true;
-	r->origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ORIGIN);
-	cors = cors_decide(r->env->cfg, method, r->origin,
-			   MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Access-Control-Request-Method"));
-	r->cors_allowed = cors == CORS_ALLOW || cors == CORS_PREFLIGHT_ALLOW;
-	if (cors == CORS_PREFLIGHT_ALLOW)
-		return respond_preflight(r, c);
-	if (cors == CORS_PREFLIGHT_REFUSE)
-		return respond_detail(r, c, MHD_HTTP_BAD_REQUEST, "Disallowed CORS origin", NULL, NULL);
-
-	switch (route_find(method, url, &r->match)) {
-	case ROUTE_NOT_FOUND:
-		return respond_detail(r, c, MHD_HTTP_NOT_FOUND, "Not Found", NULL, NULL);
-	case ROUTE_METHOD_NOT_ALLOWED: {
-		struct MHD_Response *resp;
-		static const char body[] = "{\"detail\":\"Method Not Allowed\"}";
-
-		resp = MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
-		if (resp != NULL)
-			MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->match.allow);
-		return respond(r, c, MHD_HTTP_METHOD_NOT_ALLOWED, resp, "application/json");
-	}
-	case ROUTE_BAD_ID: {
-		char field[32];
-
-		snprintf(field, sizeof(field), "%.*s", (int)r->match.param_name_len, r->match.param_name);
-		return respond_detail(r, c, 422, "Nieprawidłowy identyfikator", field,
-				      "Identyfikator musi być liczbą całkowitą");
-	}
-	case ROUTE_FOUND:
-		break;
-	}
-	/* Every route but /health (which says why itself) answers 503 on an old schema, before anything else. */
-	if (r->match.route->handler != HANDLER_HEALTH && refused_by_schema(r, c, &ret))
-		return ret;
-	if (length != NULL && strtoull(length, NULL, 10) > MAX_BODY) {
-		if (strtoull(length, NULL, 10) > MAX_DRAIN)
-			r->hold = false;
-		return respond_detail(r, c, MHD_HTTP_CONTENT_TOO_LARGE, DETAIL_TOO_LARGE, NULL, NULL);
-	}
-	if (r->match.route->authenticated && authenticate(r, c, &ret) != 0)
-		return ret;
-	return MHD_YES;
-}
-
-/* Appends upload data to r->body. Returns -1 when the body would exceed MAX_BODY or memory runs out. */
-static int append_body(struct request *r, const char *data, size_t len)
-{
-	if (r->body_len + len > MAX_BODY)
-		return -1;
-	if (r->body_len + len + 1 > r->body_cap) {
-		size_t cap = r->body_cap ? r->body_cap : 4096;
-		char *grown;
-
-		while (cap < r->body_len + len + 1)
-			cap *= 2;
-		grown = realloc(r->body, cap);
-		if (grown == NULL)
-			return -1;
-		r->body = grown;
-		r->body_cap = cap;
-	}
-	memcpy(r->body + r->body_len, data, len);
-	r->body_len += len;
-	r->body[r->body_len] = '\0';
-	return 0;
-}
-
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 				  const char *version, const char *upload_data, size_t *upload_data_size,
 				  void **req_cls)
@@ -378,12 +142,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		/*
 		 * With a body announced, refusals are decided now, before it is read: a client waiting for
 		 * "100 Continue" gets them at once and never sends it (libmicrohttpd then closes the connection);
-		 * any other client's body is read and dropped first (see MAX_DRAIN). Requests without a body are
-		 * checked at their last callback.
+		 * any other client's body is read and dropped first (admission.c's MAX_DRAIN). Requests without a
+		 * body are checked at their last callback.
 		 */
-		if (body_announced(c)) {
-			r->hold = !expects_continue(c);
-			return check_before_body(r, c, url, method);
+		if (admission_body_announced(c)) {
+			r->hold = !admission_expects_continue(c);
+			return admission_check(r, c, url, method);
 		}
 		return MHD_YES;
 	}
@@ -391,25 +155,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		size_t len = *upload_data_size;
 
 		*upload_data_size = 0;
-		r->received += len;
-		if (r->held != NULL)
-			return r->received > MAX_DRAIN ? respond_release_held(r, c) : MHD_YES;
-		if (r->responded)
-			return MHD_YES;
-		/* Chunked bodies have no Content-Length: they are cut off here instead. */
-		if (append_body(r, upload_data, len) != 0)
-			return respond_detail(r, c, MHD_HTTP_CONTENT_TOO_LARGE, DETAIL_TOO_LARGE, NULL, NULL);
-		return MHD_YES;
+		return admission_body_data(r, c, upload_data, len);
 	}
 	/* The body is complete: nothing waits any more. */
 	if (r->held != NULL)
 		return respond_release_held(r, c);
 	r->hold = false;
-	if (!r->checked && (check_before_body(r, c, url, method) != MHD_YES || r->responded))
+	if (!r->checked && (admission_check(r, c, url, method) != MHD_YES || r->responded))
 		return r->responded ? MHD_YES : MHD_NO;
 	if (r->responded)
 		return MHD_YES;
-	if (r->body == NULL && append_body(r, "", 0) != 0)
+	if (admission_body_end(r) != 0)
 		return MHD_NO;
 	return dispatch(r, c);
 }

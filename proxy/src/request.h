@@ -39,7 +39,7 @@ struct request {
 	char retry_after[16];            /* seconds, for a 429 */
 	const char *origin;              /* libmicrohttpd's copy, valid until the request completes */
 	bool cors_allowed;
-	bool checked;                    /* check_before_body ran */
+	bool checked;                    /* admission_check ran */
 	bool responded;                  /* an answer is queued or held */
 	bool hold;                       /* the body is still coming: answers wait in held until its end */
 	bool replica;                    /* the read replica answered */
@@ -49,7 +49,7 @@ struct request {
 	struct route_match match;
 	const char *token;               /* the bearer token as sent, for the database to verify again: points into
 					    libmicrohttpd's copy of the header, valid until the request completes */
-	char *body;                      /* NUL-terminated, at most MAX_BODY bytes */
+	char *body;                      /* NUL-terminated, at most ADMISSION_MAX_BODY bytes */
 	size_t body_len, body_cap;
 	size_t received;                 /* body bytes seen, stored or dropped */
 };

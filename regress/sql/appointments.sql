@@ -48,6 +48,10 @@ SELECT regress.call($$SELECT json_agg(format('%s %s-%s', a ->> 'date', a ->> 'st
 SELECT regress.call($$SELECT json_agg(format('%s %s', a ->> 'date', a ->> 'start_time')) FROM json_array_elements(api.list_appointments('{"date_from": "2030-01-08", "date_to": "2030-01-08"}')) a$$);
 SELECT regress.call($$SELECT json_agg(format('%s %s', a ->> 'date', a ->> 'start_time')) FROM json_array_elements(api.list_appointments('{"date_to": "2030-01-07", "skip": "1", "limit": "2"}')) a$$);
 SELECT regress.call(format('SELECT json_array_length(api.list_appointments(%L))', json_build_object('patient_id', :ewa::text)));
+-- The patient filter with dates and paging (a statement of its own in list_appointments), then without a patient.
+SELECT regress.call(format($q$SELECT json_agg(format('%%s %%s %%s', a ->> 'date', a ->> 'start_time', a ->> 'patient_id' = %L)) FROM json_array_elements(api.list_appointments(%L)) a$q$,
+                           :ewa, json_build_object('patient_id', :ewa::text, 'date_from', '2030-01-07', 'date_to', '2030-02-01', 'skip', '1', 'limit', '2')));
+SELECT regress.call($$SELECT json_agg(format('%s %s', a ->> 'date', a ->> 'start_time')) FROM json_array_elements(api.list_appointments('{"date_from": "2030-01-07", "skip": "3", "limit": "5"}')) a$$);
 SELECT regress.call($$SELECT api.list_appointments('{"date_from": "2030-13-01"}')$$);
 SELECT regress.call($$SELECT api.list_appointments('{"date_to": "jutro"}')$$);
 
