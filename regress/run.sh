@@ -11,8 +11,8 @@ owner=regress_ta_owner
 app=regress_ta_app
 out=$WORK/regress/$install
 pgxs_test=$(dirname "$(pg_config --pgxs)")/../test
-tests=(setup schema validation json_rows jwt passwords throttle sessions patients appointments notes payments rls bad_input audit
-       scheduling calendar_feed reminders payment_dates archiving)
+tests=(setup schema validation json_rows jwt passwords throttle sessions patients appointments notes payments rls claims bad_input audit
+       scheduling calendar_feed reminders outbox_practice payment_dates archiving)
 specs=(overlap double_payment login_race audit_chain series_race)
 
 pg_running || { say "PostgreSQL is not running: make up (or make test) first"; exit 1; }

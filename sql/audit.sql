@@ -130,7 +130,7 @@ COMMENT ON TYPE ta.audit_entry IS 'A queued audit row for ta.audit_append_batch 
 -- before any id is drawn, so no row appended to that chain later can get a smaller id), one
 -- predecessor lookup and one multi-row INSERT; the ids are drawn in the entries' order (across
 -- practices too) and each practice's rows are chained in it. It sets each practice's context
--- (request.jwt.claims) itself, as row-level security needs, and restores the caller's: only
+-- (ta.set_claims) itself, as row-level security needs, and restores the caller's: only
 -- the writer, as the owner, calls it (no role of the application reaches schema ta).
 CREATE FUNCTION ta.audit_append_batch(entries ta.audit_entry[]) RETURNS void
     LANGUAGE plpgsql AS $$
@@ -173,7 +173,7 @@ BEGIN
              WINDOW w AS (ORDER BY u.practice_id, u.n) ORDER BY u.practice_id, u.n LOOP
         IF e.first_of_practice THEN
             k := k + 1;
-            PERFORM set_config('request.jwt.claims', json_build_object('pid', practices[k])::text, true);
+            PERFORM ta.set_claims(json_build_object('pid', practices[k])::text);
             SELECT l.hash INTO prev FROM ta.audit_log l WHERE l.practice_id = practices[k] AND l.chain = taken[k]
              ORDER BY l.id DESC LIMIT 1;
             batch := '{}';
@@ -196,7 +196,7 @@ BEGIN
               FROM unnest(batch) b;
         END IF;
     END LOOP;
-    PERFORM set_config('request.jwt.claims', coalesce(claims, ''), true);
+    PERFORM ta.set_claims(coalesce(claims, ''));
 END $$;
 COMMENT ON FUNCTION ta.audit_append_batch(ta.audit_entry[]) IS
     'Appends the audit writer''s batch: each row as ta.audit_append would, one chain and INSERT per practice.';

@@ -197,8 +197,7 @@ BEGIN
         PERFORM set_config('response.status', '404', true);
         RETURN json_build_object('detail', 'Kalendarz nie został znaleziony')::text;
     END IF;
-    PERFORM set_config('request.jwt.claims', json_build_object('sub', feed.user_id::text, 'pid', feed.practice_id)::text,
-                       true);
+    PERFORM ta.set_claims(json_build_object('sub', feed.user_id::text, 'pid', feed.practice_id)::text);
     result := ta.calendar_ics();
     -- The feed's user, found by its token above (live: joined with ta.users); there is no bearer token
     -- for ta.caller() to verify here (issue 16).

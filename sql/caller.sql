@@ -5,9 +5,9 @@
 -- ta.settings (signature, alg, exp: ta.jwt_verify), then its user must be live, of the
 -- practice it claims, at the token version it carries (a password change ends older
 -- tokens) and its jti must not be logged out; 401 otherwise. The verified claims then
--- replace whatever request.jwt.claims held, so row-level security (ta.current_practice_id)
--- sees only what a valid token says: a session that sets request.jwt.claims itself gains
--- nothing. Every api function that reaches practice data calls this first.
+-- replace whatever request.jwt.claims and ta.claims_pid held (ta.set_claims), so row-level
+-- security (ta.current_practice_id) sees only what a valid token says: a session that sets
+-- either itself gains nothing. Every api function that reaches practice data calls this first.
 -- ta.verify_token is ta.jwt_verify (C), or in the plain-SQL install the same with a
 -- per-backend memory of the last token (fallback/native.sql); the user, version and logout
 -- checks here always run.
@@ -20,7 +20,7 @@ DECLARE
 BEGIN
     SELECT ta.verify_token(nullif(current_setting('request.jwt', true), ''), s.jwt_secret) INTO claims
       FROM ta.settings s;
-    PERFORM set_config('request.jwt.claims', coalesce(claims::text, ''), true);
+    PERFORM ta.set_claims(coalesce(claims::text, ''));
     SELECT * INTO c FROM json_to_record(claims) AS r(sub text, pid text, ver text, jti text);
     IF c.sub ~ '^[0-9]{1,18}$' AND c.pid ~ '^[0-9]{1,18}$' AND c.ver ~ '^[0-9]{1,9}$'
        AND c.jti ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
@@ -30,7 +30,7 @@ BEGIN
            AND NOT EXISTS (SELECT FROM ta.revoked_tokens r WHERE r.jti = c.jti::uuid);
     END IF;
     IF uid IS NULL THEN
-        PERFORM set_config('request.jwt.claims', '', true);
+        PERFORM ta.set_claims('');
         PERFORM ta.raise('28000', 'Could not validate credentials');
     END IF;
     RETURN uid;

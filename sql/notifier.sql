@@ -95,7 +95,7 @@ BEGIN
             RETURN;
         END IF;
         -- act as the row's practice: row-level security shows its patient, appointment, settings
-        PERFORM set_config('request.jwt.claims', json_build_object('pid', o.practice_id)::text, true);
+        PERFORM ta.set_claims(json_build_object('pid', o.practice_id)::text);
         s := ta.reminder_settings_of(o.practice_id);
         tz := ta.practice_timezone(o.practice_id);
         m := ROW(o.id, o.kind::text, o.channel::text, NULL, NULL, NULL, format('ta-%s-%s', o.kind, o.id));

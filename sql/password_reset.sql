@@ -81,7 +81,7 @@ BEGIN
             INSERT INTO ta.password_resets (user_id, nonce, token_hash, client_addr, expires_at)
             VALUES (u.id, nonce, digest(ta.password_reset_token(nonce), 'sha256'), addr, now() + interval '60 minutes')
             RETURNING id INTO reset_id;
-            PERFORM set_config('request.jwt.claims', json_build_object('pid', u.practice_id)::text, true);
+            PERFORM ta.set_claims(json_build_object('pid', u.practice_id)::text);
             INSERT INTO ta.outbox (practice_id, kind, channel, user_id, password_reset_id, send_at)
             VALUES (u.practice_id, 'password_reset', 'email', u.id, reset_id, now());
         END IF;
@@ -126,7 +126,7 @@ BEGIN
     END IF;
     -- this link and every other open one of the user are spent; their unsent e-mails too
     UPDATE ta.password_resets SET used_at = now() WHERE user_id = u.id AND used_at IS NULL;
-    PERFORM set_config('request.jwt.claims', json_build_object('pid', u.practice_id)::text, true);
+    PERFORM ta.set_claims(json_build_object('pid', u.practice_id)::text);
     UPDATE ta.outbox SET status = 'cancelled', updated_at = now()
      WHERE kind = 'password_reset' AND user_id = u.id AND status = 'pending';
     DELETE FROM ta.login_failures f WHERE f.email = lower(u.email);

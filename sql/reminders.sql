@@ -75,7 +75,7 @@ CREATE TABLE ta.outbox (
     practice_id bigint NOT NULL,
     kind ta.message_kind NOT NULL DEFAULT 'reminder',
     channel ta.reminder_channel NOT NULL,
-    appointment_id bigint REFERENCES ta.appointments,
+    appointment_id bigint,
     patient_id bigint,
     user_id bigint,
     password_reset_id bigint REFERENCES ta.password_resets,
@@ -100,7 +100,14 @@ CREATE TABLE ta.outbox (
     -- patient row already locked by its appointment's own foreign key, where one to ta.practices
     -- locked the practice's row FOR KEY SHARE again, for every reminder of every therapist.
     CONSTRAINT outbox_patient_fkey FOREIGN KEY (patient_id, practice_id) REFERENCES ta.patients (id, practice_id),
-    CONSTRAINT outbox_user_fkey FOREIGN KEY (user_id, practice_id) REFERENCES ta.users (id, practice_id)
+    CONSTRAINT outbox_user_fkey FOREIGN KEY (user_id, practice_id) REFERENCES ta.users (id, practice_id),
+    -- and its appointment's: with the appointment's id alone, a row could name a practice whose
+    -- patient it names and another practice's appointment (an appointment's patient can change,
+    -- so the patient is not part of this key: a sent reminder keeps the patient it went to).
+    -- Checked at commit: the checks of the keys above come first, in a fresh and an upgraded
+    -- database alike (immediate checks fire in the order the keys were made, which differs).
+    CONSTRAINT outbox_appointment_id_fkey FOREIGN KEY (appointment_id, practice_id)
+        REFERENCES ta.appointments (id, practice_id) DEFERRABLE INITIALLY DEFERRED
 );
 -- What the notifier claims: pending rows in claim's order (send_at, id), so the next one is the
 -- index's first entry however many rows the outbox holds (not a sort of every pending row).

@@ -226,7 +226,9 @@ CREATE TABLE ta.appointments (
     CONSTRAINT appointments_paid_when_due
         CHECK (payment_id IS NULL OR status <> 'cancelled' OR late_cancellation),
     CONSTRAINT appointments_series_fkey FOREIGN KEY (series_id, practice_id)
-        REFERENCES ta.appointment_series (id, practice_id)
+        REFERENCES ta.appointment_series (id, practice_id),
+    -- the referent of ta.outbox's (appointment_id, practice_id): a reminder is of its appointment's practice
+    CONSTRAINT appointments_id_practice_key UNIQUE (id, practice_id)
 );
 CREATE INDEX appointments_practice_date_idx ON ta.appointments (practice_id, date, start_time)
     WHERE deleted_at IS NULL;
@@ -239,11 +241,39 @@ COMMENT ON TABLE ta.appointments IS 'Booked sessions; paid when payment_id is se
 -- Row-level security: a row is visible and writable only when its practice_id is the
 -- caller's. FORCE makes it bind the owner too, and so the SECURITY DEFINER api
 -- functions. There is no DELETE policy: records are archived, never deleted.
+-- The practice is the pid of request.jwt.claims. Every query's policies ask for it, and parsing
+-- the claims' JSON each time was the largest cost all routes shared (about 13 parses per POST
+-- /appointments), so every place that sets the claims in SQL does it with ta.set_claims, which
+-- also sets ta.claims_pid to their pid: read as it is, one setting and no JSON per query. Claims
+-- set any other way (a session of the tests, the audit writer, extension/audit_writer.c) leave it
+-- empty and are parsed as before (ta.claims_pid_parsed(), outside the policies' expression, so that they
+-- do not pay for setting up a parse they skip). A session that sets ta.claims_pid itself gains
+-- what setting the claims gains it: nothing, as ta.caller() replaces both with the verified token's.
+CREATE FUNCTION ta.claims_pid_parsed() RETURNS bigint
+    LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+BEGIN
+    RETURN (nullif(current_setting('request.jwt.claims', true), '')::json ->> 'pid')::bigint;
+END $$;
+COMMENT ON FUNCTION ta.claims_pid_parsed() IS 'The pid of request.jwt.claims, parsed; NULL when unset.';
+
 CREATE FUNCTION ta.current_practice_id() RETURNS bigint
     LANGUAGE sql STABLE PARALLEL SAFE
-    AS $$ SELECT (nullif(current_setting('request.jwt.claims', true), '')::json ->> 'pid')::bigint $$;
+    AS $$ SELECT coalesce(nullif(current_setting('ta.claims_pid', true), '')::bigint, ta.claims_pid_parsed()) $$;
 COMMENT ON FUNCTION ta.current_practice_id() IS
     'The practice of the caller, from the transaction''s request.jwt.claims; NULL when unset.';
+
+-- Sets the transaction's claims ('' for none) and their pid for ta.current_practice_id: the two
+-- always together. Assignments, not PERFORM: plpgsql evaluates them without a query each.
+CREATE FUNCTION ta.set_claims(claims text) RETURNS void
+    LANGUAGE plpgsql AS $$
+DECLARE
+    ignored text;
+BEGIN
+    ignored := set_config('request.jwt.claims', claims, true);
+    ignored := set_config('ta.claims_pid', coalesce(nullif(claims, '')::json ->> 'pid', ''), true);
+END $$;
+COMMENT ON FUNCTION ta.set_claims(text) IS
+    'Sets request.jwt.claims for the transaction, and ta.claims_pid to their pid for ta.current_practice_id().';
 
 DO $$
 DECLARE

@@ -1,0 +1,15 @@
+-- Issue 18, the practice id without parsing the claims' JSON in every query's row-level security
+-- (bench/README.md, "The practice id of row-level security (issue 18)").
+
+-- ta.set_claims sets request.jwt.claims and ta.claims_pid, their pid, together.
+-- @function ta.set_claims
+-- The claims' pid parsed, for claims set without ta.set_claims (tests, the audit writer).
+-- @function ta.claims_pid_parsed
+-- current_practice_id reads ta.claims_pid as it is, and parses the claims only when it is empty.
+-- @function ta.current_practice_id
+-- Every place that sets the claims in SQL sets them through ta.set_claims, so its queries read the pid.
+-- @function ta.caller
+-- @function api.calendar_feed
+-- @function notifier.claim
+-- @function api.request_password_reset
+-- @function api.confirm_password_reset
