@@ -1,0 +1,1191 @@
+-- therapyassistance 1.1 -> 1.2, plain-SQL install (from sql/upgrade/1.1--1.2/).
+-- Before step 1.1 -> 1.2 changes anything: the database holds version 1.1's tables exactly
+-- as released (sql/releases/schema-1.1.txt), and the plain-SQL install is upgraded by the
+-- role that owns it. Anything else stops the step here, with nothing changed.
+DO $check$
+DECLARE
+    expected text[] := string_to_array($fingerprint$column ta.appointment_out.cancel_reason ta.cancel_reason
+column ta.appointment_out.created_at timestamp with time zone
+column ta.appointment_out.date date
+column ta.appointment_out.end_time time without time zone
+column ta.appointment_out.id bigint
+column ta.appointment_out.is_paid boolean
+column ta.appointment_out.late_cancellation boolean
+column ta.appointment_out.patient_id bigint
+column ta.appointment_out.price numeric
+column ta.appointment_out.series_id bigint
+column ta.appointment_out.session_note_id bigint
+column ta.appointment_out.start_time time without time zone
+column ta.appointment_out.status ta.appointment_status
+column ta.appointment_series.created_at timestamp with time zone not null
+column ta.appointment_series.created_by bigint
+column ta.appointment_series.id bigint not null
+column ta.appointment_series.interval_weeks integer not null
+column ta.appointment_series.patient_id bigint not null
+column ta.appointment_series.practice_id bigint not null
+column ta.appointment_series.skip_holidays boolean not null
+column ta.appointments.archived_with_patient boolean not null
+column ta.appointments.cancel_reason ta.cancel_reason
+column ta.appointments.cancelled_at timestamp with time zone
+column ta.appointments.created_at timestamp with time zone not null
+column ta.appointments.date date not null
+column ta.appointments.deleted_at timestamp with time zone
+column ta.appointments.deleted_by bigint
+column ta.appointments.end_time time without time zone not null
+column ta.appointments.id bigint not null
+column ta.appointments.late_cancellation boolean not null
+column ta.appointments.patient_id bigint not null
+column ta.appointments.payment_id bigint
+column ta.appointments.practice_id bigint not null
+column ta.appointments.price numeric(10,2) not null
+column ta.appointments.series_id bigint
+column ta.appointments.session_note_id bigint
+column ta.appointments.start_time time without time zone not null
+column ta.appointments.status ta.appointment_status not null
+column ta.audit_log.action ta.audit_action not null
+column ta.audit_log.at timestamp with time zone not null
+column ta.audit_log.chain smallint not null
+column ta.audit_log.client_addr inet
+column ta.audit_log.hash bytea not null
+column ta.audit_log.id bigint not null
+column ta.audit_log.patient_ids bigint[] not null
+column ta.audit_log.practice_id bigint not null
+column ta.audit_log.route text
+column ta.audit_log.user_id bigint not null
+column ta.calendar_feeds.created_at timestamp with time zone not null
+column ta.calendar_feeds.practice_id bigint not null
+column ta.calendar_feeds.token_sha256 bytea not null
+column ta.calendar_feeds.user_id bigint not null
+column ta.feed_failures.at timestamp with time zone not null
+column ta.feed_failures.client_addr inet
+column ta.feed_failures.id bigint not null
+column ta.login_addresses.client_addr inet not null
+column ta.login_addresses.email text not null
+column ta.login_addresses.last_login_at timestamp with time zone not null
+column ta.login_failures.at timestamp with time zone not null
+column ta.login_failures.client_addr inet
+column ta.login_failures.email text not null
+column ta.login_failures.id bigint not null
+column ta.note_out.content text
+column ta.note_out.created_at timestamp with time zone
+column ta.note_out.id bigint
+column ta.note_out.patient_id bigint
+column ta.outbox.appointment_id bigint
+column ta.outbox.attempts integer not null
+column ta.outbox.channel ta.reminder_channel not null
+column ta.outbox.created_at timestamp with time zone not null
+column ta.outbox.id bigint not null
+column ta.outbox.kind ta.message_kind not null
+column ta.outbox.last_error text
+column ta.outbox.password_reset_id bigint
+column ta.outbox.patient_id bigint
+column ta.outbox.practice_id bigint not null
+column ta.outbox.send_at timestamp with time zone not null
+column ta.outbox.sent_at timestamp with time zone
+column ta.outbox.starts_at timestamp with time zone
+column ta.outbox.status ta.reminder_status not null
+column ta.outbox.updated_at timestamp with time zone not null
+column ta.outbox.user_id bigint
+column ta.password_reset_requests.at timestamp with time zone not null
+column ta.password_reset_requests.client_addr inet
+column ta.password_reset_requests.email text not null
+column ta.password_reset_requests.id bigint not null
+column ta.password_resets.client_addr inet
+column ta.password_resets.created_at timestamp with time zone not null
+column ta.password_resets.expires_at timestamp with time zone not null
+column ta.password_resets.id bigint not null
+column ta.password_resets.nonce bytea not null
+column ta.password_resets.token_hash bytea not null
+column ta.password_resets.used_at timestamp with time zone
+column ta.password_resets.user_id bigint not null
+column ta.patient_out.created_at timestamp with time zone
+column ta.patient_out.email text
+column ta.patient_out.id bigint
+column ta.patient_out.name text
+column ta.patient_out.notes text
+column ta.patient_out.phone text
+column ta.patient_out.reminder_email boolean
+column ta.patient_out.reminder_email_changed_at timestamp with time zone
+column ta.patient_out.reminder_sms boolean
+column ta.patient_out.reminder_sms_changed_at timestamp with time zone
+column ta.patients.created_at timestamp with time zone not null
+column ta.patients.deleted_at timestamp with time zone
+column ta.patients.deleted_by bigint
+column ta.patients.email text
+column ta.patients.id bigint not null
+column ta.patients.name text not null
+column ta.patients.notes text
+column ta.patients.phone text
+column ta.patients.practice_id bigint not null
+column ta.patients.reminder_email boolean not null
+column ta.patients.reminder_email_changed_at timestamp with time zone
+column ta.patients.reminder_sms boolean not null
+column ta.patients.reminder_sms_changed_at timestamp with time zone
+column ta.payments.amount numeric(10,2) not null
+column ta.payments.archived_appointment_ids bigint[]
+column ta.payments.archived_with_patient boolean not null
+column ta.payments.created_at timestamp with time zone not null
+column ta.payments.deleted_appointment_ids bigint[]
+column ta.payments.deleted_at timestamp with time zone
+column ta.payments.deleted_by bigint
+column ta.payments.description text
+column ta.payments.id bigint not null
+column ta.payments.patient_id bigint not null
+column ta.payments.payment_date timestamp with time zone not null
+column ta.payments.payment_method ta.payment_method not null
+column ta.payments.practice_id bigint not null
+column ta.payments.updated_at timestamp with time zone not null
+column ta.practice_settings.late_cancel_hours integer not null
+column ta.practice_settings.practice_id bigint not null
+column ta.practice_settings.timezone text not null
+column ta.practices.created_at timestamp with time zone not null
+column ta.practices.id bigint not null
+column ta.practices.name text not null
+column ta.registrations.at timestamp with time zone not null
+column ta.registrations.client_addr inet
+column ta.registrations.id bigint not null
+column ta.reminder_consents.at timestamp with time zone not null
+column ta.reminder_consents.by_user bigint
+column ta.reminder_consents.channel ta.reminder_channel not null
+column ta.reminder_consents.given boolean not null
+column ta.reminder_consents.id bigint not null
+column ta.reminder_consents.patient_id bigint not null
+column ta.reminder_consents.practice_id bigint not null
+column ta.reminder_settings.email_body text not null
+column ta.reminder_settings.email_enabled boolean not null
+column ta.reminder_settings.email_subject text not null
+column ta.reminder_settings.hours_before integer not null
+column ta.reminder_settings.practice_id bigint not null
+column ta.reminder_settings.practice_name text not null
+column ta.reminder_settings.sms_body text not null
+column ta.reminder_settings.sms_enabled boolean not null
+column ta.reminder_settings.updated_at timestamp with time zone not null
+column ta.revoked_tokens.expires_at timestamp with time zone not null
+column ta.revoked_tokens.jti uuid not null
+column ta.revoked_tokens.user_id bigint not null
+column ta.senders.email_available boolean not null
+column ta.senders.role_name name not null
+column ta.senders.seen_at timestamp with time zone
+column ta.senders.sms_available boolean not null
+column ta.session_notes.archived_with_patient boolean not null
+column ta.session_notes.content text not null
+column ta.session_notes.created_at timestamp with time zone not null
+column ta.session_notes.deleted_at timestamp with time zone
+column ta.session_notes.deleted_by bigint
+column ta.session_notes.id bigint not null
+column ta.session_notes.patient_id bigint not null
+column ta.session_notes.practice_id bigint not null
+column ta.session_notes.updated_at timestamp with time zone
+column ta.settings.jwt_expiration_hours integer not null
+column ta.settings.jwt_secret text not null
+column ta.settings.singleton boolean not null
+column ta.users.created_at timestamp with time zone not null
+column ta.users.deleted_at timestamp with time zone
+column ta.users.email text not null
+column ta.users.id bigint not null
+column ta.users.password_hash text not null
+column ta.users.practice_id bigint not null
+column ta.users.token_version integer not null
+constraint ta.appointment_series appointment_series_created_by_fkey FOREIGN KEY (created_by) REFERENCES ta.users(id)
+constraint ta.appointment_series appointment_series_id_practice_id_key UNIQUE (id, practice_id)
+constraint ta.appointment_series appointment_series_interval_weeks_check CHECK (((interval_weeks >= 1) AND (interval_weeks <= 4)))
+constraint ta.appointment_series appointment_series_patient_id_practice_id_fkey FOREIGN KEY (patient_id, practice_id) REFERENCES ta.patients(id, practice_id)
+constraint ta.appointment_series appointment_series_pkey PRIMARY KEY (id)
+constraint ta.appointments appointments_archived_with_patient_check CHECK (((NOT archived_with_patient) OR (deleted_at IS NOT NULL)))
+constraint ta.appointments appointments_cancel_reason_check CHECK (((status = 'cancelled'::ta.appointment_status) = (cancel_reason IS NOT NULL)))
+constraint ta.appointments appointments_cancelled_at_check CHECK (((status = 'cancelled'::ta.appointment_status) = (cancelled_at IS NOT NULL)))
+constraint ta.appointments appointments_deleted_by_fkey FOREIGN KEY (deleted_by) REFERENCES ta.users(id)
+constraint ta.appointments appointments_end_after_start CHECK ((end_time > start_time))
+constraint ta.appointments appointments_late_cancellation_check CHECK (((NOT late_cancellation) OR ((status = 'cancelled'::ta.appointment_status) AND (cancel_reason = 'patient'::ta.cancel_reason))))
+constraint ta.appointments appointments_no_overlap EXCLUDE USING gist (practice_id WITH =, tsrange((date + start_time), (date + end_time)) WITH &&) WHERE (((deleted_at IS NULL) AND (status <> 'cancelled'::ta.appointment_status)))
+constraint ta.appointments appointments_note_fkey FOREIGN KEY (session_note_id, patient_id, practice_id) REFERENCES ta.session_notes(id, patient_id, practice_id)
+constraint ta.appointments appointments_paid_when_due CHECK (((payment_id IS NULL) OR (status <> 'cancelled'::ta.appointment_status) OR late_cancellation))
+constraint ta.appointments appointments_patient_id_practice_id_fkey FOREIGN KEY (patient_id, practice_id) REFERENCES ta.patients(id, practice_id)
+constraint ta.appointments appointments_payment_fkey FOREIGN KEY (payment_id, patient_id, practice_id) REFERENCES ta.payments(id, patient_id, practice_id)
+constraint ta.appointments appointments_pkey PRIMARY KEY (id)
+constraint ta.appointments appointments_price_check CHECK ((price > (0)::numeric))
+constraint ta.appointments appointments_series_fkey FOREIGN KEY (series_id, practice_id) REFERENCES ta.appointment_series(id, practice_id)
+constraint ta.audit_log audit_log_chain_check CHECK (((chain >= 0) AND (chain <= 63)))
+constraint ta.audit_log audit_log_pkey PRIMARY KEY (id)
+constraint ta.calendar_feeds calendar_feeds_pkey PRIMARY KEY (user_id)
+constraint ta.calendar_feeds calendar_feeds_practice_id_fkey FOREIGN KEY (practice_id) REFERENCES ta.practices(id)
+constraint ta.calendar_feeds calendar_feeds_token_sha256_key UNIQUE (token_sha256)
+constraint ta.calendar_feeds calendar_feeds_user_id_fkey FOREIGN KEY (user_id) REFERENCES ta.users(id)
+constraint ta.feed_failures feed_failures_pkey PRIMARY KEY (id)
+constraint ta.login_addresses login_addresses_pkey PRIMARY KEY (email, client_addr)
+constraint ta.login_failures login_failures_pkey PRIMARY KEY (id)
+constraint ta.outbox outbox_appointment_id_fkey FOREIGN KEY (appointment_id) REFERENCES ta.appointments(id)
+constraint ta.outbox outbox_before_start CHECK (((status <> 'pending'::ta.reminder_status) OR (starts_at IS NULL) OR (send_at < starts_at)))
+constraint ta.outbox outbox_once_per_start UNIQUE (appointment_id, channel, starts_at)
+constraint ta.outbox outbox_password_reset_id_fkey FOREIGN KEY (password_reset_id) REFERENCES ta.password_resets(id)
+constraint ta.outbox outbox_pkey PRIMARY KEY (id)
+constraint ta.outbox outbox_practice_id_fkey FOREIGN KEY (practice_id) REFERENCES ta.practices(id)
+constraint ta.outbox outbox_reminder_shape CHECK (((kind = 'reminder'::ta.message_kind) = ((appointment_id IS NOT NULL) AND (patient_id IS NOT NULL) AND (starts_at IS NOT NULL))))
+constraint ta.outbox outbox_reset_shape CHECK (((kind = 'password_reset'::ta.message_kind) = (password_reset_id IS NOT NULL)))
+constraint ta.outbox outbox_user_id_fkey FOREIGN KEY (user_id) REFERENCES ta.users(id)
+constraint ta.outbox outbox_user_shape CHECK (((kind = 'reminder'::ta.message_kind) OR (user_id IS NOT NULL)))
+constraint ta.password_reset_requests password_reset_requests_pkey PRIMARY KEY (id)
+constraint ta.password_resets password_resets_pkey PRIMARY KEY (id)
+constraint ta.password_resets password_resets_token_hash_key UNIQUE (token_hash)
+constraint ta.password_resets password_resets_user_id_fkey FOREIGN KEY (user_id) REFERENCES ta.users(id)
+constraint ta.patients patients_deleted_by_fkey FOREIGN KEY (deleted_by) REFERENCES ta.users(id)
+constraint ta.patients patients_email_check CHECK (ta.is_email(email))
+constraint ta.patients patients_id_practice_id_key UNIQUE (id, practice_id)
+constraint ta.patients patients_name_check CHECK (((btrim(name) <> ''::text) AND (length(name) <= 200)))
+constraint ta.patients patients_notes_check CHECK ((length(notes) <= 200000))
+constraint ta.patients patients_phone_check CHECK ((length(phone) <= 50))
+constraint ta.patients patients_pkey PRIMARY KEY (id)
+constraint ta.patients patients_practice_id_fkey FOREIGN KEY (practice_id) REFERENCES ta.practices(id)
+constraint ta.patients patients_reminder_email_needs_email CHECK (((NOT reminder_email) OR (email IS NOT NULL)))
+constraint ta.patients patients_reminder_sms_needs_phone CHECK (((NOT reminder_sms) OR (ta.sms_number(phone) IS NOT NULL)))
+constraint ta.payments payments_amount_check CHECK ((amount >= (0)::numeric))
+constraint ta.payments payments_archived_with_patient_check CHECK (((NOT archived_with_patient) OR (deleted_at IS NOT NULL)))
+constraint ta.payments payments_deleted_by_fkey FOREIGN KEY (deleted_by) REFERENCES ta.users(id)
+constraint ta.payments payments_description_check CHECK ((length(description) <= 2000))
+constraint ta.payments payments_id_patient_id_practice_id_key UNIQUE (id, patient_id, practice_id)
+constraint ta.payments payments_patient_id_practice_id_fkey FOREIGN KEY (patient_id, practice_id) REFERENCES ta.patients(id, practice_id)
+constraint ta.payments payments_pkey PRIMARY KEY (id)
+constraint ta.practice_settings practice_settings_late_cancel_hours_check CHECK (((late_cancel_hours >= 0) AND (late_cancel_hours <= 168)))
+constraint ta.practice_settings practice_settings_pkey PRIMARY KEY (practice_id)
+constraint ta.practice_settings practice_settings_practice_id_fkey FOREIGN KEY (practice_id) REFERENCES ta.practices(id)
+constraint ta.practice_settings practice_settings_timezone_check CHECK ((timezone = 'Europe/Warsaw'::text))
+constraint ta.practices practices_pkey PRIMARY KEY (id)
+constraint ta.registrations registrations_pkey PRIMARY KEY (id)
+constraint ta.reminder_consents reminder_consents_by_user_fkey FOREIGN KEY (by_user) REFERENCES ta.users(id)
+constraint ta.reminder_consents reminder_consents_patient_fkey FOREIGN KEY (patient_id, practice_id) REFERENCES ta.patients(id, practice_id)
+constraint ta.reminder_consents reminder_consents_pkey PRIMARY KEY (id)
+constraint ta.reminder_settings reminder_settings_email_body CHECK (((btrim(email_body) <> ''::text) AND (length(email_body) <= 5000) AND ta.template_is_valid(email_body)))
+constraint ta.reminder_settings reminder_settings_email_subject CHECK (((btrim(email_subject) <> ''::text) AND (length(email_subject) <= 200) AND (email_subject !~ '[\r\n]'::text) AND ta.template_is_valid(email_subject)))
+constraint ta.reminder_settings reminder_settings_hours_before CHECK (((hours_before >= 1) AND (hours_before <= 72)))
+constraint ta.reminder_settings reminder_settings_pkey PRIMARY KEY (practice_id)
+constraint ta.reminder_settings reminder_settings_practice_id_fkey FOREIGN KEY (practice_id) REFERENCES ta.practices(id)
+constraint ta.reminder_settings reminder_settings_practice_name CHECK (((btrim(practice_name) <> ''::text) AND (length(practice_name) <= 100) AND (practice_name !~ '[\r\n]'::text)))
+constraint ta.reminder_settings reminder_settings_sms_body CHECK (((btrim(sms_body) <> ''::text) AND ta.template_is_valid(sms_body)))
+constraint ta.reminder_settings reminder_settings_sms_length CHECK ((length(ta.render_template(sms_body, '2027-01-01 00:59:00+01'::timestamp with time zone, 'UTC'::text, practice_name)) <= 160))
+constraint ta.revoked_tokens revoked_tokens_pkey PRIMARY KEY (jti)
+constraint ta.senders senders_pkey PRIMARY KEY (role_name)
+constraint ta.session_notes session_notes_archived_with_patient_check CHECK (((NOT archived_with_patient) OR (deleted_at IS NOT NULL)))
+constraint ta.session_notes session_notes_content_check CHECK (((btrim(content) <> ''::text) AND (length(content) <= 200000)))
+constraint ta.session_notes session_notes_deleted_by_fkey FOREIGN KEY (deleted_by) REFERENCES ta.users(id)
+constraint ta.session_notes session_notes_id_patient_id_practice_id_key UNIQUE (id, patient_id, practice_id)
+constraint ta.session_notes session_notes_patient_id_practice_id_fkey FOREIGN KEY (patient_id, practice_id) REFERENCES ta.patients(id, practice_id)
+constraint ta.session_notes session_notes_pkey PRIMARY KEY (id)
+constraint ta.settings settings_jwt_expiration_hours_check CHECK (((jwt_expiration_hours >= 1) AND (jwt_expiration_hours <= 8760)))
+constraint ta.settings settings_jwt_secret_check CHECK ((octet_length(jwt_secret) >= 32))
+constraint ta.settings settings_pkey PRIMARY KEY (singleton)
+constraint ta.settings settings_singleton_check CHECK (singleton)
+constraint ta.users users_email_check CHECK (ta.is_email(email))
+constraint ta.users users_pkey PRIMARY KEY (id)
+constraint ta.users users_practice_id_fkey FOREIGN KEY (practice_id) REFERENCES ta.practices(id)
+enum ta.appointment_status scheduled,completed,cancelled,no_show
+enum ta.audit_action read,create,update,delete,export
+enum ta.cancel_reason patient,therapist
+enum ta.message_kind reminder,test,password_reset
+enum ta.payment_method CASH,TRANSFER
+enum ta.reminder_channel email,sms
+enum ta.reminder_status pending,sent,failed,cancelled
+index CREATE INDEX appointment_series_practice_id_idx ON ta.appointment_series USING btree (practice_id, id)
+index CREATE INDEX appointments_no_overlap ON ta.appointments USING gist (practice_id, tsrange((date + start_time), (date + end_time))) WHERE ((deleted_at IS NULL) AND (status <> 'cancelled'::ta.appointment_status))
+index CREATE INDEX appointments_patient_id_idx ON ta.appointments USING btree (patient_id, date, start_time) WHERE (deleted_at IS NULL)
+index CREATE INDEX appointments_payment_id_idx ON ta.appointments USING btree (payment_id) WHERE (payment_id IS NOT NULL)
+index CREATE INDEX appointments_practice_date_idx ON ta.appointments USING btree (practice_id, date, start_time) WHERE (deleted_at IS NULL)
+index CREATE INDEX appointments_series_id_idx ON ta.appointments USING btree (series_id, date) WHERE (series_id IS NOT NULL)
+index CREATE INDEX audit_log_chain_idx ON ta.audit_log USING btree (practice_id, chain, id)
+index CREATE INDEX audit_log_practice_at_idx ON ta.audit_log USING btree (practice_id, at, id)
+index CREATE INDEX calendar_feeds_practice_id_idx ON ta.calendar_feeds USING btree (practice_id)
+index CREATE INDEX feed_failures_at_idx ON ta.feed_failures USING btree (at)
+index CREATE INDEX feed_failures_client_addr_idx ON ta.feed_failures USING btree (client_addr, at)
+index CREATE INDEX login_addresses_last_login_at_idx ON ta.login_addresses USING btree (last_login_at)
+index CREATE INDEX login_failures_at_idx ON ta.login_failures USING btree (at)
+index CREATE INDEX login_failures_client_addr_idx ON ta.login_failures USING btree (client_addr, at) WHERE (client_addr IS NOT NULL)
+index CREATE INDEX login_failures_email_idx ON ta.login_failures USING btree (email, at)
+index CREATE INDEX outbox_due_idx ON ta.outbox USING btree (send_at, id) WHERE (status = 'pending'::ta.reminder_status)
+index CREATE INDEX outbox_practice_idx ON ta.outbox USING btree (practice_id, id)
+index CREATE INDEX password_reset_requests_addr_idx ON ta.password_reset_requests USING btree (client_addr, at)
+index CREATE INDEX password_reset_requests_at_idx ON ta.password_reset_requests USING btree (at)
+index CREATE INDEX password_resets_user_idx ON ta.password_resets USING btree (user_id, created_at)
+index CREATE INDEX patients_practice_id_idx ON ta.patients USING btree (practice_id, id) WHERE (deleted_at IS NULL)
+index CREATE INDEX payments_patient_id_idx ON ta.payments USING btree (patient_id) WHERE (deleted_at IS NULL)
+index CREATE INDEX payments_practice_id_idx ON ta.payments USING btree (practice_id, payment_date DESC, id DESC) WHERE (deleted_at IS NULL)
+index CREATE INDEX registrations_at_idx ON ta.registrations USING btree (at)
+index CREATE INDEX registrations_client_addr_idx ON ta.registrations USING btree (client_addr, at)
+index CREATE INDEX reminder_consents_patient_idx ON ta.reminder_consents USING btree (practice_id, patient_id, at)
+index CREATE INDEX revoked_tokens_expires_at_idx ON ta.revoked_tokens USING btree (expires_at)
+index CREATE INDEX session_notes_patient_id_idx ON ta.session_notes USING btree (patient_id, created_at DESC) WHERE (deleted_at IS NULL)
+index CREATE INDEX session_notes_practice_id_idx ON ta.session_notes USING btree (practice_id, created_at DESC) WHERE (deleted_at IS NULL)
+index CREATE INDEX users_practice_id_idx ON ta.users USING btree (practice_id)
+index CREATE UNIQUE INDEX appointment_series_id_practice_id_key ON ta.appointment_series USING btree (id, practice_id)
+index CREATE UNIQUE INDEX appointment_series_pkey ON ta.appointment_series USING btree (id)
+index CREATE UNIQUE INDEX appointments_pkey ON ta.appointments USING btree (id)
+index CREATE UNIQUE INDEX audit_log_pkey ON ta.audit_log USING btree (id)
+index CREATE UNIQUE INDEX calendar_feeds_pkey ON ta.calendar_feeds USING btree (user_id)
+index CREATE UNIQUE INDEX calendar_feeds_token_sha256_key ON ta.calendar_feeds USING btree (token_sha256)
+index CREATE UNIQUE INDEX feed_failures_pkey ON ta.feed_failures USING btree (id)
+index CREATE UNIQUE INDEX login_addresses_pkey ON ta.login_addresses USING btree (email, client_addr)
+index CREATE UNIQUE INDEX login_failures_pkey ON ta.login_failures USING btree (id)
+index CREATE UNIQUE INDEX outbox_once_per_start ON ta.outbox USING btree (appointment_id, channel, starts_at)
+index CREATE UNIQUE INDEX outbox_pkey ON ta.outbox USING btree (id)
+index CREATE UNIQUE INDEX password_reset_requests_pkey ON ta.password_reset_requests USING btree (id)
+index CREATE UNIQUE INDEX password_resets_pkey ON ta.password_resets USING btree (id)
+index CREATE UNIQUE INDEX password_resets_token_hash_key ON ta.password_resets USING btree (token_hash)
+index CREATE UNIQUE INDEX patients_id_practice_id_key ON ta.patients USING btree (id, practice_id)
+index CREATE UNIQUE INDEX patients_pkey ON ta.patients USING btree (id)
+index CREATE UNIQUE INDEX payments_id_patient_id_practice_id_key ON ta.payments USING btree (id, patient_id, practice_id)
+index CREATE UNIQUE INDEX payments_pkey ON ta.payments USING btree (id)
+index CREATE UNIQUE INDEX practice_settings_pkey ON ta.practice_settings USING btree (practice_id)
+index CREATE UNIQUE INDEX practices_pkey ON ta.practices USING btree (id)
+index CREATE UNIQUE INDEX registrations_pkey ON ta.registrations USING btree (id)
+index CREATE UNIQUE INDEX reminder_consents_pkey ON ta.reminder_consents USING btree (id)
+index CREATE UNIQUE INDEX reminder_settings_pkey ON ta.reminder_settings USING btree (practice_id)
+index CREATE UNIQUE INDEX revoked_tokens_pkey ON ta.revoked_tokens USING btree (jti)
+index CREATE UNIQUE INDEX senders_pkey ON ta.senders USING btree (role_name)
+index CREATE UNIQUE INDEX session_notes_id_patient_id_practice_id_key ON ta.session_notes USING btree (id, patient_id, practice_id)
+index CREATE UNIQUE INDEX session_notes_pkey ON ta.session_notes USING btree (id)
+index CREATE UNIQUE INDEX settings_pkey ON ta.settings USING btree (singleton)
+index CREATE UNIQUE INDEX users_email_key ON ta.users USING btree (lower(email))
+index CREATE UNIQUE INDEX users_pkey ON ta.users USING btree (id)
+policy ta.appointment_series appointment_series_insert a  (practice_id = ( SELECT ta.current_practice_id() AS current_practice_id))
+policy ta.appointment_series appointment_series_select r (practice_id = ( SELECT ta.current_practice_id() AS current_practice_id)) 
+policy ta.appointment_series appointment_series_update w (practice_id = ( SELECT ta.current_practice_id() AS current_practice_id)) (practice_id = ( SELECT ta.current_practice_id() AS current_practice_id))
+policy ta.appointments appointments_insert a  (practice_id = ( SELECT ta.current_practice_id() AS current_practice_id))
+policy ta.appointments appointments_select r (practice_id = ( SELECT ta.current_practice_id() AS current_practice_id)) 
+policy ta.appointments appointments_update w (practice_id = ( SELECT ta.current_practice_id() AS current_practice_id)) (practice_id = ( SELECT ta.current_practice_id() AS current_practice_id))
+policy ta.audit_log audit_log_insert a  (practice_id = ( SELECT ta.current_practice_id() AS current_practice_id))
+policy ta.audit_log audit_log_select r (practice_id = ( SELECT ta.current_practice_id() AS current_practice_id)) 
+policy ta.outbox outbox_insert a  (practice_id = ( SELECT ta.current_practice_id() AS current_practice_id))
+policy ta.outbox outbox_select r ((practice_id = ( SELECT ta.current_practice_id() AS current_practice_id)) OR ( SELECT ta.is_sender() AS is_sender)) 
+policy ta.outbox outbox_update w ((practice_id = ( SELECT ta.current_practice_id() AS current_practice_id)) OR ( SELECT ta.is_sender() AS is_sender)) ((practice_id = ( SELECT ta.current_practice_id() AS current_practice_id)) OR ( SELECT ta.is_sender() AS is_sender))
+policy ta.patients patients_insert a  (practice_id = ( SELECT ta.current_practice_id() AS current_practice_id))
+policy ta.patients patients_select r (practice_id = ( SELECT ta.current_practice_id() AS current_practice_id)) 
+policy ta.patients patients_update w (practice_id = ( SELECT ta.current_practice_id() AS current_practice_id)) (practice_id = ( SELECT ta.current_practice_id() AS current_practice_id))
+policy ta.payments payments_insert a  (practice_id = ( SELECT ta.current_practice_id() AS current_practice_id))
+policy ta.payments payments_select r (practice_id = ( SELECT ta.current_practice_id() AS current_practice_id)) 
+policy ta.payments payments_update w (practice_id = ( SELECT ta.current_practice_id() AS current_practice_id)) (practice_id = ( SELECT ta.current_practice_id() AS current_practice_id))
+policy ta.practice_settings practice_settings_insert a  (practice_id = ( SELECT ta.current_practice_id() AS current_practice_id))
+policy ta.practice_settings practice_settings_select r (practice_id = ( SELECT ta.current_practice_id() AS current_practice_id)) 
+policy ta.practice_settings practice_settings_update w (practice_id = ( SELECT ta.current_practice_id() AS current_practice_id)) (practice_id = ( SELECT ta.current_practice_id() AS current_practice_id))
+policy ta.reminder_consents reminder_consents_insert a  (practice_id = ( SELECT ta.current_practice_id() AS current_practice_id))
+policy ta.reminder_consents reminder_consents_select r (practice_id = ( SELECT ta.current_practice_id() AS current_practice_id)) 
+policy ta.reminder_settings reminder_settings_insert a  (practice_id = ( SELECT ta.current_practice_id() AS current_practice_id))
+policy ta.reminder_settings reminder_settings_select r (practice_id = ( SELECT ta.current_practice_id() AS current_practice_id)) 
+policy ta.reminder_settings reminder_settings_update w (practice_id = ( SELECT ta.current_practice_id() AS current_practice_id)) (practice_id = ( SELECT ta.current_practice_id() AS current_practice_id))
+policy ta.session_notes session_notes_insert a  (practice_id = ( SELECT ta.current_practice_id() AS current_practice_id))
+policy ta.session_notes session_notes_select r (practice_id = ( SELECT ta.current_practice_id() AS current_practice_id)) 
+policy ta.session_notes session_notes_update w (practice_id = ( SELECT ta.current_practice_id() AS current_practice_id)) (practice_id = ( SELECT ta.current_practice_id() AS current_practice_id))
+trigger CREATE TRIGGER appointments_reminders_insert AFTER INSERT ON ta.appointments FOR EACH ROW EXECUTE FUNCTION ta.appointments_sync_reminders()
+trigger CREATE TRIGGER appointments_reminders_update AFTER UPDATE ON ta.appointments FOR EACH ROW WHEN ((ta.appointment_reminder_key(old.*) IS DISTINCT FROM ta.appointment_reminder_key(new.*))) EXECUTE FUNCTION ta.appointments_sync_reminders()
+trigger CREATE TRIGGER appointments_stamp_cancellation BEFORE INSERT OR UPDATE OF status, cancel_reason, cancelled_at, late_cancellation ON ta.appointments FOR EACH ROW EXECUTE FUNCTION ta.appointments_stamp_cancellation()
+trigger CREATE TRIGGER audit_log_append_only BEFORE DELETE OR UPDATE ON ta.audit_log FOR EACH ROW EXECUTE FUNCTION ta.audit_log_refuse_change()
+trigger CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON ta.audit_log FOR EACH STATEMENT EXECUTE FUNCTION ta.audit_log_refuse_change()
+trigger CREATE TRIGGER outbox_notify AFTER INSERT OR UPDATE OF send_at, status ON ta.outbox FOR EACH ROW WHEN (((new.status = 'pending'::ta.reminder_status) AND (new.send_at <= (now() + '00:01:00'::interval)))) EXECUTE FUNCTION ta.outbox_notify()
+trigger CREATE TRIGGER patients_consent_history AFTER INSERT OR UPDATE ON ta.patients FOR EACH ROW WHEN ((new.reminder_email OR new.reminder_sms OR (new.reminder_email_changed_at IS NOT NULL) OR (new.reminder_sms_changed_at IS NOT NULL))) EXECUTE FUNCTION ta.patients_consent_history()
+trigger CREATE TRIGGER patients_consent_stamp BEFORE INSERT OR UPDATE OF reminder_email, reminder_sms ON ta.patients FOR EACH ROW EXECUTE FUNCTION ta.patients_consent_stamp()$fingerprint$, E'\n');
+    found text[];
+    missing text[];
+    unexpected text[];
+    path text := current_setting('search_path');
+    zone text := current_setting('timezone');
+    schema_owner name := (SELECT nspowner::regrole::name FROM pg_catalog.pg_namespace WHERE nspname = 'ta');
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'therapyassistance')
+       AND schema_owner IS DISTINCT FROM current_user THEN
+        RAISE EXCEPTION 'therapyassistance 1.1 -> 1.2: run the upgrade as %, the owner of schema ta, not as %; nothing was changed',
+            coalesce(schema_owner, '(no schema ta)'), current_user;
+    END IF;
+    -- read as the release was (sql/release.sh): a timestamptz in a constraint deparses in the session's zone
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog', true);
+    PERFORM pg_catalog.set_config('timezone', 'Europe/Warsaw', true);
+    SELECT array_agg(line) INTO found FROM (
+SELECT line FROM (
+    SELECT format('column %s.%s.%s %s%s', n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
+                  CASE WHEN a.attnotnull THEN ' not null' ELSE '' END) AS line
+      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+     WHERE n.nspname IN ('ta', 'api') AND c.relkind IN ('r', 'p', 'v', 'c')
+    UNION ALL
+    SELECT format('constraint %s.%s %s %s', n.nspname, c.relname, k.conname, pg_catalog.pg_get_constraintdef(k.oid))
+      FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_class c ON c.oid = k.conrelid
+      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname IN ('ta', 'api')
+    UNION ALL
+    SELECT format('index %s', pg_catalog.pg_get_indexdef(i.indexrelid))
+      FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
+      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname IN ('ta', 'api')
+    UNION ALL
+    SELECT format('policy %s.%s %s %s %s %s', n.nspname, c.relname, p.polname, p.polcmd,
+                  pg_catalog.pg_get_expr(p.polqual, p.polrelid), pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid))
+      FROM pg_catalog.pg_policy p JOIN pg_catalog.pg_class c ON c.oid = p.polrelid
+      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname IN ('ta', 'api')
+    UNION ALL
+    SELECT format('trigger %s', pg_catalog.pg_get_triggerdef(t.oid))
+      FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
+      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname IN ('ta', 'api') AND NOT t.tgisinternal
+    UNION ALL
+    SELECT format('enum %s.%s %s', n.nspname, t.typname, (SELECT string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder)
+                                                             FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid))
+      FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+     WHERE n.nspname IN ('ta', 'api') AND t.typtype = 'e'
+) f
+ORDER BY line
+    ) f;
+    PERFORM pg_catalog.set_config('search_path', path, true);
+    PERFORM pg_catalog.set_config('timezone', zone, true);
+    SELECT array_agg(x ORDER BY x) INTO missing FROM unnest(expected) x WHERE x <> ALL (coalesce(found, '{}'));
+    SELECT array_agg(x ORDER BY x) INTO unexpected FROM unnest(found) x WHERE x <> ALL (expected);
+    IF missing IS NOT NULL OR unexpected IS NOT NULL THEN
+        RAISE EXCEPTION 'therapyassistance 1.1 -> 1.2: the database does not hold the tables of version 1.1 as released; nothing was changed'
+            USING DETAIL = concat_ws(E'\n',
+                'missing: ' || array_to_string(missing[1:10], E'\n         '),
+                'not in 1.1: ' || array_to_string(unexpected[1:10], E'\n         ')),
+                  HINT = 'Was a table changed by hand? Undo that change (or restore a backup), then upgrade again.';
+    END IF;
+END $check$;
+-- The schema version this script leaves (therapyassistance.control's default_version; each
+-- upgrade step sets its target). The proxy refuses to serve an older schema than it needs.
+CREATE OR REPLACE FUNCTION api.schema_version() RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT '1.2'::text /* therapyassistance schema version */ $$;
+COMMENT ON FUNCTION api.schema_version() IS 'The installed schema version, e.g. 1.1 (GET /health).';
+-- 1.2 is the version in the making: what changes after 1.1's release ships here, one file per concern
+-- (numbered by the issue that needs it), so a 1.1 database upgrades with every row kept.
+-- Issue 17, the outbox on POST /appointments (bench/README.md, "The outbox, leaner (issue 17)").
+
+-- A reminder's practice is also its appointment's: the foreign key on the appointment's id alone
+-- let a row name another practice's appointment (its patient's practice was the only one checked).
+ALTER TABLE ta.appointments ADD CONSTRAINT appointments_id_practice_key UNIQUE (id, practice_id);
+ALTER TABLE ta.outbox DROP CONSTRAINT outbox_appointment_id_fkey,
+    ADD CONSTRAINT outbox_appointment_id_fkey FOREIGN KEY (appointment_id, practice_id)
+        REFERENCES ta.appointments (id, practice_id) DEFERRABLE INITIALLY DEFERRED;
+-- Issue 17: what the outbox costs POST /appointments (bench/outbox.sh: -33 % with e-mail and SMS reminders on).
+
+-- The referent of ta.outbox's (user_id, practice_id), so a test or reset row's practice is its user's.
+ALTER TABLE ta.users ADD CONSTRAINT users_id_practice_key UNIQUE (id, practice_id);
+
+-- The row's practice is its patient's (a reminder) or its user's (a test, a reset link), so it
+-- exists and is the right one: the FK to ta.practices locked the practice's row FOR KEY SHARE
+-- for every reminder written, where the patient's row is already locked by the appointment's FK.
+ALTER TABLE ta.outbox DROP CONSTRAINT outbox_practice_id_fkey, DROP CONSTRAINT outbox_user_id_fkey,
+    ADD CONSTRAINT outbox_patient_fkey FOREIGN KEY (patient_id, practice_id) REFERENCES ta.patients (id, practice_id),
+    ADD CONSTRAINT outbox_user_fkey FOREIGN KEY (user_id, practice_id) REFERENCES ta.users (id, practice_id);
+
+-- The wanted reminders of an appointment in one inlinable SQL query (ta.practice_timezone and
+-- ta.sms_number were parsed and planned on every call inside plpgsql expressions).
+CREATE OR REPLACE FUNCTION ta.reminder_plan(a ta.appointments)
+    RETURNS TABLE (starts_at timestamptz, send_at timestamptz, email boolean, sms boolean)
+    LANGUAGE sql STABLE AS $$
+    SELECT t.starts, greatest(t.starts - make_interval(hours => s.hours_before), now()),
+           s.email_enabled AND p.reminder_email, s.sms_enabled AND p.reminder_sms
+      FROM ta.reminder_settings s
+      JOIN ta.patients p ON p.id = a.patient_id AND p.deleted_at IS NULL
+      LEFT JOIN ta.practice_settings ps ON ps.practice_id = a.practice_id
+      CROSS JOIN LATERAL (SELECT (a.date + a.start_time) AT TIME ZONE coalesce(ps.timezone, 'Europe/Warsaw')) t (starts)
+     WHERE s.practice_id = a.practice_id AND ta.appointment_is_live(a) AND t.starts > now()
+$$;
+COMMENT ON FUNCTION ta.reminder_plan(ta.appointments) IS
+    'The start, due time and wanted channels of an appointment''s reminders; no row when none is wanted.';
+
+-- A new appointment's reminders are written by its trigger (one INSERT for both channels, no
+-- lookups of rows it cannot have yet), so sync_reminders is for changes only and loses "fresh".
+DROP FUNCTION ta.sync_reminders(ta.appointments, boolean);
+CREATE OR REPLACE FUNCTION ta.sync_reminders(a ta.appointments) RETURNS void
+    LANGUAGE plpgsql AS $$
+DECLARE
+    plan record;
+    ch ta.reminder_channel;
+    existing ta.outbox;
+BEGIN
+    SELECT * INTO plan FROM ta.reminder_plan(a);
+    FOREACH ch IN ARRAY enum_range(NULL::ta.reminder_channel) LOOP
+        IF NOT coalesce(CASE ch WHEN 'email' THEN plan.email WHEN 'sms' THEN plan.sms END, false) THEN
+            UPDATE ta.outbox SET status = 'cancelled', updated_at = now()
+             WHERE appointment_id = a.id AND channel = ch AND status = 'pending';
+            CONTINUE;
+        END IF;
+        -- the row of this very start (a cancelled one comes back), else a pending one to move
+        SELECT * INTO existing FROM ta.outbox
+         WHERE appointment_id = a.id AND channel = ch AND starts_at = plan.starts_at;
+        IF existing.id IS NOT NULL THEN
+            UPDATE ta.outbox SET status = 'pending', send_at = plan.send_at, patient_id = a.patient_id,
+                                 attempts = CASE WHEN status = 'cancelled' THEN 0 ELSE attempts END,
+                                 last_error = CASE WHEN status = 'cancelled' THEN NULL ELSE last_error END,
+                                 updated_at = now()
+             WHERE id = existing.id AND status IN ('pending', 'cancelled')
+               AND (status <> 'pending' OR send_at <> plan.send_at OR patient_id <> a.patient_id);
+        ELSE
+            UPDATE ta.outbox SET starts_at = plan.starts_at, send_at = plan.send_at, patient_id = a.patient_id,
+                                 attempts = 0, last_error = NULL, updated_at = now()
+             WHERE id = (SELECT o.id FROM ta.outbox o
+                          WHERE o.appointment_id = a.id AND o.channel = ch AND o.status = 'pending'
+                          ORDER BY o.id LIMIT 1)
+            RETURNING * INTO existing;
+        END IF;
+        -- any other pending row of this appointment and channel is for a start that is gone
+        UPDATE ta.outbox SET status = 'cancelled', updated_at = now()
+         WHERE appointment_id = a.id AND channel = ch AND status = 'pending' AND starts_at <> plan.starts_at;
+        IF existing.id IS NULL THEN
+            INSERT INTO ta.outbox (practice_id, kind, channel, appointment_id, patient_id, starts_at, send_at)
+            VALUES (a.practice_id, 'reminder', ch, a.id, a.patient_id, plan.starts_at, plan.send_at)
+            ON CONFLICT ON CONSTRAINT outbox_once_per_start DO NOTHING;
+        END IF;
+    END LOOP;
+END $$;
+COMMENT ON FUNCTION ta.sync_reminders(ta.appointments) IS
+    'Writes, moves or cancels the reminders of a changed appointment in the outbox, in the caller''s transaction.';
+CREATE OR REPLACE FUNCTION ta.appointments_sync_reminders() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+DECLARE
+    enabled boolean;
+    plan record;
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        PERFORM ta.sync_reminders(NEW);
+        RETURN NULL;
+    END IF;
+    -- reminders off (the default): one lookup by the primary key, not ta.reminder_plan's join
+    SELECT s.email_enabled OR s.sms_enabled INTO enabled
+      FROM ta.reminder_settings s WHERE s.practice_id = NEW.practice_id;
+    IF NOT coalesce(enabled, false) THEN
+        RETURN NULL;
+    END IF;
+    SELECT * INTO plan FROM ta.reminder_plan(NEW);
+    IF plan.email OR plan.sms THEN
+        INSERT INTO ta.outbox (practice_id, kind, channel, appointment_id, patient_id, starts_at, send_at)
+        SELECT NEW.practice_id, 'reminder', c.channel, NEW.id, NEW.patient_id, plan.starts_at, plan.send_at
+          FROM (VALUES ('email'::ta.reminder_channel, plan.email), ('sms', plan.sms)) c (channel, wanted)
+         WHERE c.wanted;
+    END IF;
+    RETURN NULL;
+END $$;
+-- Issue 18, the audit writer's batches: the C install's writer appends a batch of queued read rows with one
+-- call instead of one ta.audit_append per row (bench/README.md, "The audit writer's batches").
+
+-- The queued entry as the writer hands it over (a row without id, chain and hash).
+CREATE TYPE ta.audit_entry AS (practice_id bigint, user_id bigint, action ta.audit_action, route text,
+                               patient_ids bigint[], client_addr inet, at timestamptz);
+COMMENT ON TYPE ta.audit_entry IS 'A queued audit row for ta.audit_append_batch (no id, chain or hash yet).';
+-- One chain lock, one predecessor lookup and one INSERT per practice and batch, chained as ta.audit_append does.
+CREATE OR REPLACE FUNCTION ta.audit_append_batch(entries ta.audit_entry[]) RETURNS void
+    LANGUAGE plpgsql AS $$
+DECLARE
+    chains constant integer := 64;
+    first integer := pg_backend_pid() % chains;
+    claims text := current_setting('request.jwt.claims', true);
+    practices bigint[] := ARRAY(SELECT DISTINCT e.practice_id FROM unnest(entries) e ORDER BY 1);
+    taken smallint[] := '{}';
+    ids bigint[];
+    p bigint;
+    c smallint;
+    k integer := 0;
+    prev bytea;
+    r ta.audit_log;
+    batch ta.audit_log[];
+    e record;
+BEGIN
+    FOREACH p IN ARRAY practices LOOP
+        c := NULL;
+        FOR i IN 0 .. chains - 1 LOOP
+            IF pg_try_advisory_xact_lock(hashtextextended('ta.audit_log ' || p, (first + i) % chains)) THEN
+                c := (first + i) % chains;
+                EXIT;
+            END IF;
+        END LOOP;
+        IF c IS NULL THEN  -- all 64 busy: wait for this backend's own
+            PERFORM pg_advisory_xact_lock(hashtextextended('ta.audit_log ' || p, first));
+            c := first;
+        END IF;
+        taken := taken || c;
+    END LOOP;
+    ids := ARRAY(SELECT nextval('ta.audit_log_id_seq'::regclass) FROM generate_series(1, cardinality(entries)));
+    -- Practice by practice (in the order of practices), each one's entries in their order.
+    FOR e IN SELECT u.*, ids[u.n] AS id,
+                    lag(u.practice_id) OVER w IS DISTINCT FROM u.practice_id AS first_of_practice,
+                    lead(u.practice_id) OVER w IS DISTINCT FROM u.practice_id AS last_of_practice
+               FROM unnest(entries) WITH ORDINALITY
+                    AS u(practice_id, user_id, action, route, patient_ids, client_addr, at, n)
+             WINDOW w AS (ORDER BY u.practice_id, u.n) ORDER BY u.practice_id, u.n LOOP
+        IF e.first_of_practice THEN
+            k := k + 1;
+            PERFORM ta.set_claims(json_build_object('pid', practices[k])::text);
+            SELECT l.hash INTO prev FROM ta.audit_log l WHERE l.practice_id = practices[k] AND l.chain = taken[k]
+             ORDER BY l.id DESC LIMIT 1;
+            batch := '{}';
+        END IF;
+        r.id := e.id;
+        r.practice_id := e.practice_id;
+        r.user_id := e.user_id;
+        r.action := e.action;
+        r.route := e.route;
+        r.patient_ids := e.patient_ids;
+        r.client_addr := e.client_addr;
+        r.at := e.at;
+        r.chain := taken[k];
+        r.hash := ta.audit_row_hash(prev, r);
+        prev := r.hash;
+        batch := batch || r;
+        IF e.last_of_practice THEN
+            INSERT INTO ta.audit_log (id, practice_id, user_id, action, route, patient_ids, client_addr, at, chain, hash)
+            SELECT b.id, b.practice_id, b.user_id, b.action, b.route, b.patient_ids, b.client_addr, b.at, b.chain, b.hash
+              FROM unnest(batch) b;
+        END IF;
+    END LOOP;
+    PERFORM ta.set_claims(coalesce(claims, ''));
+END $$;
+COMMENT ON FUNCTION ta.audit_append_batch(ta.audit_entry[]) IS
+    'Appends the audit writer''s batch: each row as ta.audit_append would, one chain and INSERT per practice.';
+-- Its comment no longer calls it the only way rows are written.
+CREATE OR REPLACE FUNCTION ta.audit_append(practice bigint, uid bigint, action text, route text, patient_ids bigint[],
+                                client_addr inet, at timestamptz) RETURNS void
+    LANGUAGE plpgsql AS $$
+DECLARE
+    chains constant integer := 64;
+    first integer := pg_backend_pid() % chains;
+    r ta.audit_log;
+    prev bytea;
+BEGIN
+    IF practice IS DISTINCT FROM ta.current_practice_id() THEN
+        RAISE EXCEPTION 'audit rows must be appended in their practice''s context' USING ERRCODE = '42501';
+    END IF;
+    r.chain := NULL;
+    FOR i IN 0 .. chains - 1 LOOP
+        IF pg_try_advisory_xact_lock(hashtextextended('ta.audit_log ' || practice, (first + i) % chains)) THEN
+            r.chain := (first + i) % chains;
+            EXIT;
+        END IF;
+    END LOOP;
+    IF r.chain IS NULL THEN  -- all 64 busy: wait for this backend's own
+        PERFORM pg_advisory_xact_lock(hashtextextended('ta.audit_log ' || practice, first));
+        r.chain := first;
+    END IF;
+    SELECT l.hash INTO prev FROM ta.audit_log l WHERE l.practice_id = practice AND l.chain = r.chain
+     ORDER BY l.id DESC LIMIT 1;
+    r.id := nextval('ta.audit_log_id_seq'::regclass);
+    r.practice_id := practice;
+    r.user_id := uid;
+    r.action := action;
+    r.route := route;
+    r.patient_ids := patient_ids;
+    r.client_addr := client_addr;
+    r.at := at;
+    r.hash := ta.audit_row_hash(prev, r);
+    INSERT INTO ta.audit_log (id, practice_id, user_id, action, route, patient_ids, client_addr, at, chain, hash)
+    VALUES (r.id, r.practice_id, r.user_id, r.action, r.route, r.patient_ids, r.client_addr, r.at, r.chain, r.hash);
+END $$;
+COMMENT ON FUNCTION ta.audit_append(bigint, bigint, text, text, bigint[], inet, timestamptz) IS
+    'Appends one audit row, chained to the previous one of a free chain of the practice (so do the writer''s batches).';
+-- Issue 18, the practice id without parsing the claims' JSON in every query's row-level security
+-- (bench/README.md, "The practice id of row-level security (issue 18)").
+
+-- ta.set_claims sets request.jwt.claims and ta.claims_pid, their pid, together.
+CREATE OR REPLACE FUNCTION ta.set_claims(claims text) RETURNS void
+    LANGUAGE plpgsql AS $$
+DECLARE
+    ignored text;
+BEGIN
+    ignored := set_config('request.jwt.claims', claims, true);
+    ignored := set_config('ta.claims_pid', coalesce(nullif(claims, '')::json ->> 'pid', ''), true);
+END $$;
+COMMENT ON FUNCTION ta.set_claims(text) IS
+    'Sets request.jwt.claims for the transaction, and ta.claims_pid to their pid for ta.current_practice_id().';
+-- The claims' pid parsed, for claims set without ta.set_claims (tests, the audit writer).
+CREATE OR REPLACE FUNCTION ta.claims_pid_parsed() RETURNS bigint
+    LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+BEGIN
+    RETURN (nullif(current_setting('request.jwt.claims', true), '')::json ->> 'pid')::bigint;
+END $$;
+COMMENT ON FUNCTION ta.claims_pid_parsed() IS 'The pid of request.jwt.claims, parsed; NULL when unset.';
+-- current_practice_id reads ta.claims_pid as it is, and parses the claims only when it is empty.
+CREATE OR REPLACE FUNCTION ta.current_practice_id() RETURNS bigint
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$ SELECT coalesce(nullif(current_setting('ta.claims_pid', true), '')::bigint, ta.claims_pid_parsed()) $$;
+COMMENT ON FUNCTION ta.current_practice_id() IS
+    'The practice of the caller, from the transaction''s request.jwt.claims; NULL when unset.';
+-- Every place that sets the claims in SQL sets them through ta.set_claims, so its queries read the pid.
+CREATE OR REPLACE FUNCTION ta.caller() RETURNS bigint
+    LANGUAGE plpgsql AS $$
+DECLARE
+    claims json;
+    c record;
+    uid bigint;
+BEGIN
+    SELECT ta.verify_token(nullif(current_setting('request.jwt', true), ''), s.jwt_secret) INTO claims
+      FROM ta.settings s;
+    PERFORM ta.set_claims(coalesce(claims::text, ''));
+    SELECT * INTO c FROM json_to_record(claims) AS r(sub text, pid text, ver text, jti text);
+    IF c.sub ~ '^[0-9]{1,18}$' AND c.pid ~ '^[0-9]{1,18}$' AND c.ver ~ '^[0-9]{1,9}$'
+       AND c.jti ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
+        SELECT u.id INTO uid FROM ta.users u
+         WHERE u.id = c.sub::bigint AND u.practice_id = c.pid::bigint
+           AND u.deleted_at IS NULL AND u.token_version = c.ver::integer
+           AND NOT EXISTS (SELECT FROM ta.revoked_tokens r WHERE r.jti = c.jti::uuid);
+    END IF;
+    IF uid IS NULL THEN
+        PERFORM ta.set_claims('');
+        PERFORM ta.raise('28000', 'Could not validate credentials');
+    END IF;
+    RETURN uid;
+END $$;
+COMMENT ON FUNCTION ta.caller() IS
+    'Verifies request.jwt (signature, exp, live user, token version, not logged out) and returns the user id; 401 otherwise.';
+CREATE OR REPLACE FUNCTION api.calendar_feed(token text) RETURNS text
+    LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    addr inet := ta.client_addr();
+    feed ta.calendar_feeds;
+    result record;
+BEGIN
+    PERFORM ta.feed_throttle(addr);
+    IF token ~ '^[A-Za-z0-9_-]{43}$' THEN
+        SELECT f.* INTO feed FROM ta.calendar_feeds f JOIN ta.users u ON u.id = f.user_id AND u.deleted_at IS NULL
+         WHERE f.token_sha256 = sha256(convert_to(token, 'UTF8'));
+    END IF;
+    IF feed.user_id IS NULL THEN
+        DELETE FROM ta.feed_failures WHERE at < now() - interval '1 day';
+        INSERT INTO ta.feed_failures (client_addr) VALUES (addr);
+        PERFORM set_config('response.status', '404', true);
+        RETURN json_build_object('detail', 'Kalendarz nie został znaleziony')::text;
+    END IF;
+    PERFORM ta.set_claims(json_build_object('sub', feed.user_id::text, 'pid', feed.practice_id)::text);
+    result := ta.calendar_ics();
+    -- The feed's user, found by its token above (live: joined with ta.users); there is no bearer token
+    -- for ta.caller() to verify here (issue 16).
+    PERFORM ta.audit(feed.user_id, 'read', result.patient_ids);
+    RETURN result.ics;
+END $$;
+COMMENT ON FUNCTION api.calendar_feed(text) IS
+    'GET /calendar/{token}.ics: the iCalendar feed of the token''s user; 404 (counted, throttled) otherwise.';
+CREATE OR REPLACE FUNCTION notifier.claim(app_url text, channels text[]) RETURNS SETOF notifier.message
+    LANGUAGE plpgsql SECURITY DEFINER SET enable_sort = off AS $$
+DECLARE
+    o ta.outbox;
+    a ta.appointments;
+    p ta.patients;
+    u ta.users;
+    r ta.password_resets;
+    s ta.reminder_settings;
+    tz text;
+    m notifier.message;
+    sample timestamptz;
+BEGIN
+    PERFORM ta.require_sender();
+    LOOP
+        SELECT * INTO o FROM ta.outbox
+         WHERE status = 'pending' AND send_at <= now() AND channel::text = ANY (channels)
+         ORDER BY send_at, id LIMIT 1 FOR UPDATE SKIP LOCKED;
+        IF NOT FOUND THEN
+            RETURN;
+        END IF;
+        -- act as the row's practice: row-level security shows its patient, appointment, settings
+        PERFORM ta.set_claims(json_build_object('pid', o.practice_id)::text);
+        s := ta.reminder_settings_of(o.practice_id);
+        tz := ta.practice_timezone(o.practice_id);
+        m := ROW(o.id, o.kind::text, o.channel::text, NULL, NULL, NULL, format('ta-%s-%s', o.kind, o.id));
+        IF o.kind = 'reminder' THEN
+            SELECT * INTO a FROM ta.appointments WHERE appointments.id = o.appointment_id;
+            SELECT * INTO p FROM ta.patients WHERE patients.id = o.patient_id;
+            IF o.starts_at <= now() THEN
+                UPDATE ta.outbox SET status = 'failed', updated_at = now(),
+                                     last_error = 'Nie wysłano przed rozpoczęciem wizyty'
+                 WHERE id = o.id;
+                CONTINUE;
+            END IF;
+            -- The triggers cancel what is no longer wanted; this guards the send itself.
+            IF NOT (ta.appointment_is_live(a) AND a.patient_id = o.patient_id AND p.deleted_at IS NULL
+                    AND (a.date + a.start_time) AT TIME ZONE tz = o.starts_at
+                    AND CASE o.channel WHEN 'email' THEN s.email_enabled AND p.reminder_email
+                                       ELSE s.sms_enabled AND p.reminder_sms END) THEN
+                UPDATE ta.outbox SET status = 'cancelled', updated_at = now() WHERE id = o.id;
+                CONTINUE;
+            END IF;
+            m.recipient := CASE o.channel WHEN 'email' THEN p.email ELSE ta.sms_number(p.phone) END;
+            IF o.channel = 'email' THEN
+                m.subject := ta.render_template(s.email_subject, o.starts_at, tz, s.practice_name);
+                m.body := ta.render_template(s.email_body, o.starts_at, tz, s.practice_name);
+            ELSE
+                m.body := ta.render_template(s.sms_body, o.starts_at, tz, s.practice_name);
+            END IF;
+        ELSIF o.kind = 'test' THEN
+            SELECT * INTO u FROM ta.users WHERE users.id = o.user_id AND deleted_at IS NULL;
+            IF u.id IS NULL THEN
+                UPDATE ta.outbox SET status = 'cancelled', updated_at = now() WHERE id = o.id;
+                CONTINUE;
+            END IF;
+            -- a sample appointment tomorrow at 10:00
+            sample := (((now() AT TIME ZONE tz)::date + 1) + time '10:00') AT TIME ZONE tz;
+            m.recipient := u.email;
+            m.subject := '[Test] ' || ta.render_template(s.email_subject, sample, tz, s.practice_name);
+            m.body := ta.render_template(s.email_body, sample, tz, s.practice_name);
+        ELSE
+            SELECT * INTO r FROM ta.password_resets WHERE password_resets.id = o.password_reset_id;
+            SELECT * INTO u FROM ta.users WHERE users.id = o.user_id AND deleted_at IS NULL;
+            IF u.id IS NULL OR r.used_at IS NOT NULL OR r.expires_at <= now() THEN
+                UPDATE ta.outbox SET status = 'cancelled', updated_at = now(),
+                                     last_error = CASE WHEN r.expires_at <= now() THEN 'Link wygasł przed wysłaniem' END
+                 WHERE id = o.id;
+                CONTINUE;
+            END IF;
+            m.recipient := u.email;
+            m.subject := 'Zmiana hasła w TherapyAssistance';
+            m.body := E'Dzień dobry,\n\notrzymaliśmy prośbę o zmianę hasła do konta ' || u.email
+                      || E' w TherapyAssistance.\nAby ustawić nowe hasło, otwórz link:\n\n'
+                      || rtrim(app_url, '/') || '/reset-hasla?token=' || ta.password_reset_token(r.nonce)
+                      || E'\n\nLink jest ważny 60 minut i działa tylko raz. Jeśli to nie Ty prosiłeś o zmianę, '
+                      || E'zignoruj tę wiadomość: hasło pozostanie bez zmian.\n';
+        END IF;
+        RETURN NEXT m;
+        RETURN;
+    END LOOP;
+END $$;
+COMMENT ON FUNCTION notifier.claim(text, text[]) IS
+    'Locks and returns the next due message (none when none is due); call in a transaction, record, commit.';
+CREATE OR REPLACE FUNCTION api.request_password_reset(body json) RETURNS json
+    LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    address text;
+    addr inet := ta.client_addr();
+    u ta.users;
+    oldest timestamptz;
+    nonce bytea;
+    reset_id bigint;
+BEGIN
+    PERFORM ta.require_object(body);
+    address := btrim(ta.field_text(body, 'email'));
+    IF address IS NULL OR address = '' THEN
+        PERFORM ta.raise('22023', 'Email jest wymagany', 'email');
+    ELSIF octet_length(address) > 254 OR NOT ta.is_email(address) THEN
+        PERFORM ta.raise('22023', 'Nieprawidłowy adres email', 'email');
+    END IF;
+    -- per address: 10 requests an hour, whatever the address asked for (so 429 tells nothing)
+    IF addr IS NOT NULL THEN
+        PERFORM pg_advisory_xact_lock(hashtextextended('ta.password_reset addr ' || addr::text, 0));
+        SELECT min(at) INTO oldest FROM (SELECT r.at FROM ta.password_reset_requests r
+                                          WHERE r.client_addr = addr AND r.at > now() - interval '1 hour'
+                                          ORDER BY r.at DESC LIMIT 1 OFFSET 9) tenth;
+        IF oldest IS NOT NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'PT429',
+                DETAIL = greatest(1, ceil(extract(epoch FROM oldest + interval '1 hour' - now())))::integer::text,
+                MESSAGE = 'Zbyt wiele próśb o zmianę hasła. Spróbuj ponownie później.';
+        END IF;
+    END IF;
+    DELETE FROM ta.password_reset_requests WHERE at < now() - interval '1 day';
+    INSERT INTO ta.password_reset_requests (email, client_addr) VALUES (lower(address), addr);
+    SELECT * INTO u FROM ta.users WHERE lower(users.email) = lower(address) AND deleted_at IS NULL;
+    IF u.id IS NOT NULL THEN
+        -- per account: 3 links an hour; more requests get the same answer and no e-mail
+        PERFORM pg_advisory_xact_lock(hashtextextended('ta.password_reset user ' || u.id, 0));
+        IF (SELECT count(*) FROM ta.password_resets r
+             WHERE r.user_id = u.id AND r.created_at > now() - interval '1 hour') < 3 THEN
+            nonce := gen_random_bytes(32);
+            INSERT INTO ta.password_resets (user_id, nonce, token_hash, client_addr, expires_at)
+            VALUES (u.id, nonce, digest(ta.password_reset_token(nonce), 'sha256'), addr, now() + interval '60 minutes')
+            RETURNING id INTO reset_id;
+            PERFORM ta.set_claims(json_build_object('pid', u.practice_id)::text);
+            INSERT INTO ta.outbox (practice_id, kind, channel, user_id, password_reset_id, send_at)
+            VALUES (u.practice_id, 'password_reset', 'email', u.id, reset_id, now());
+        END IF;
+    END IF;
+    PERFORM set_config('response.status', '202', true);
+    RETURN json_build_object('detail', 'Jeśli konto istnieje, wysłaliśmy wiadomość z linkiem do zmiany hasła');
+END $$;
+COMMENT ON FUNCTION api.request_password_reset(json) IS
+    'POST /auth/password-reset: always 202; for an account, an e-mail with a link valid 60 minutes.';
+CREATE OR REPLACE FUNCTION api.confirm_password_reset(body json) RETURNS json
+    LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    token text;
+    secret text;
+    r ta.password_resets;
+    u ta.users;
+BEGIN
+    PERFORM ta.require_object(body);
+    token := ta.field_text(body, 'token');
+    secret := ta.field_text(body, 'new_password');
+    IF token IS NULL OR token = '' THEN
+        PERFORM ta.raise('22023', 'Brak tokenu zmiany hasła', 'token');
+    ELSIF secret IS NULL THEN
+        PERFORM ta.raise('22023', 'Hasło jest wymagane', 'new_password');
+    ELSIF length(secret) < 8 THEN
+        PERFORM ta.raise('22023', 'Hasło musi mieć co najmniej 8 znaków', 'new_password');
+    ELSIF octet_length(secret) > 72 THEN
+        PERFORM ta.raise('22023', 'Hasło może mieć najwyżej 72 bajty', 'new_password');
+    END IF;
+    IF token ~ '^[0-9a-f]{64}$' THEN
+        SELECT * INTO r FROM ta.password_resets p WHERE p.token_hash = digest(token, 'sha256') FOR UPDATE;
+    END IF;
+    IF r.id IS NULL OR r.used_at IS NOT NULL OR r.expires_at <= now() THEN
+        PERFORM ta.raise('P0001', 'Link do zmiany hasła jest nieprawidłowy, wygasł lub został już użyty', 'token');
+    END IF;
+    UPDATE ta.users SET password_hash = crypt(secret, gen_salt('bf', 10)), token_version = token_version + 1
+     WHERE id = r.user_id AND deleted_at IS NULL
+    RETURNING * INTO u;
+    IF u.id IS NULL THEN
+        PERFORM ta.raise('P0001', 'Link do zmiany hasła jest nieprawidłowy, wygasł lub został już użyty', 'token');
+    END IF;
+    -- this link and every other open one of the user are spent; their unsent e-mails too
+    UPDATE ta.password_resets SET used_at = now() WHERE user_id = u.id AND used_at IS NULL;
+    PERFORM ta.set_claims(json_build_object('pid', u.practice_id)::text);
+    UPDATE ta.outbox SET status = 'cancelled', updated_at = now()
+     WHERE kind = 'password_reset' AND user_id = u.id AND status = 'pending';
+    DELETE FROM ta.login_failures f WHERE f.email = lower(u.email);
+    RETURN json_build_object('detail', 'Hasło zostało zmienione. Zaloguj się nowym hasłem.');
+END $$;
+COMMENT ON FUNCTION api.confirm_password_reset(json) IS
+    'POST /auth/password-reset/confirm: {token, new_password}; the link is spent and every session ends.';
+-- Issue 18: the lists' JSON. ta.json_rows writes json_agg's text for composite rows; in the
+-- extension in C, with each column's category and output function looked up once per list
+-- (json_agg looks them up for every column of every row); in the plain-SQL install it is json_agg.
+CREATE OR REPLACE FUNCTION ta.json_rows_finalfn(elements anycompatiblearray) RETURNS json
+    LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$
+    SELECT json_agg(e.e) FROM (SELECT unnest(elements) AS e) e
+$$;
+COMMENT ON FUNCTION ta.json_rows_finalfn(anycompatiblearray) IS 'ta.json_rows: the array.';
+CREATE OR REPLACE AGGREGATE ta.json_rows(anycompatible) (
+    SFUNC = pg_catalog.array_append, STYPE = anycompatiblearray, FINALFUNC = ta.json_rows_finalfn
+);
+COMMENT ON AGGREGATE ta.json_rows(anycompatible) IS 'json_agg of the elements, the same text (faster for rows).';
+-- GET /patients and GET /appointments aggregate their rows with ta.json_rows (same text).
+CREATE OR REPLACE FUNCTION api.list_patients(q json) RETURNS json
+    LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    params json := ta.query_params(q);
+    skip integer := ta.query_int(params, 'skip', 0, 0, 1000000000);
+    lim integer := ta.query_int(params, 'limit', 100, 1, 1000);
+    search text := lower(nullif(btrim(ta.field_text(params, 'search')), ''));
+    uid bigint := ta.caller();
+    result json;
+    ids bigint[];
+BEGIN
+    SELECT coalesce(ta.json_rows(ta.patient_out(p) ORDER BY p.id), '[]'), array_agg(p.id ORDER BY p.id)
+      INTO result, ids
+      FROM (SELECT * FROM ta.patients p
+             WHERE p.deleted_at IS NULL
+               AND (search IS NULL OR strpos(lower(p.name), search) > 0
+                    OR strpos(lower(p.email), search) > 0 OR strpos(p.phone, search) > 0)
+             ORDER BY p.id OFFSET skip LIMIT lim) p;
+    PERFORM ta.audit(uid, 'read', ids);
+    RETURN result;
+END $$;
+COMMENT ON FUNCTION api.list_patients(json) IS 'GET /patients?skip&limit[&search]';
+CREATE OR REPLACE FUNCTION api.list_appointments(q json) RETURNS json
+    LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    params json := ta.query_params(q);
+    skip integer := ta.query_int(params, 'skip', 0, 0, 1000000000);
+    lim integer := ta.query_int(params, 'limit', 100, 1, 1000);
+    date_from date := coalesce(ta.query_date(params, 'date_from'), '-infinity');
+    date_to date := coalesce(ta.query_date(params, 'date_to'), 'infinity');
+    patient bigint := ta.query_id(params, 'patient_id');
+    statuses ta.appointment_status[] := ta.query_statuses(params, 'status');
+    uid bigint := ta.caller();
+    result json;
+    ids bigint[];
+BEGIN
+    IF patient IS NULL THEN
+        SELECT coalesce(ta.json_rows(ta.appointment_out(a)), '[]'), array_agg(DISTINCT a.patient_id) INTO result, ids
+          FROM (SELECT * FROM ta.appointments a
+                 WHERE a.deleted_at IS NULL AND a.date BETWEEN date_from AND date_to
+                   AND (statuses IS NULL OR a.status = ANY (statuses))
+                 ORDER BY a.date, a.start_time, a.id OFFSET skip LIMIT lim) a;
+    ELSE
+        SELECT coalesce(ta.json_rows(ta.appointment_out(a)), '[]'), array_agg(DISTINCT a.patient_id) INTO result, ids
+          FROM (SELECT * FROM ta.appointments a
+                 WHERE a.deleted_at IS NULL AND a.patient_id = patient AND a.date BETWEEN date_from AND date_to
+                   AND (statuses IS NULL OR a.status = ANY (statuses))
+                 ORDER BY a.date, a.start_time, a.id OFFSET skip LIMIT lim) a;
+    END IF;
+    PERFORM ta.audit(uid, 'read', ids);
+    RETURN result;
+END $$;
+COMMENT ON FUNCTION api.list_appointments(json) IS
+    'GET /appointments?skip&limit&date_from&date_to[&patient_id][&status=a,b] (inclusive dates)';
+-- The notes' page (GET /notes, GET /patients/{id}/notes) is the same shape: ta.json_rows too.
+CREATE OR REPLACE FUNCTION ta.notes_page(patient bigint, q json, OUT body json, OUT patient_ids bigint[])
+    LANGUAGE sql STABLE AS $$
+    SELECT coalesce(ta.json_rows(ta.note_out(n) ORDER BY n.created_at DESC, n.id DESC), '[]'),
+           array_agg(DISTINCT n.patient_id)
+      FROM (SELECT * FROM ta.session_notes n
+             WHERE n.deleted_at IS NULL AND (patient IS NULL OR n.patient_id = patient)
+             ORDER BY n.created_at DESC, n.id DESC
+            OFFSET ta.query_int(ta.query_params(q), 'skip', 0, 0, 1000000000)
+             LIMIT ta.query_int(ta.query_params(q), 'limit', 100, 1, 1000)) n
+$$;
+-- Issue 18, lean api functions: the same answers from cheaper functions (bench/README.md, "Lean api
+-- functions (issue 18)").
+
+-- New PL/pgSQL slow paths of the members that are now inlined SQL; they raise the errors as before.
+CREATE OR REPLACE FUNCTION ta.field_text_checked(body json, key text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    v json := body -> key;
+BEGIN
+    IF v IS NULL OR json_typeof(v) = 'null' THEN
+        RETURN NULL;
+    END IF;
+    IF json_typeof(v) <> 'string' THEN
+        PERFORM ta.raise('22023', format('Pole %s musi być tekstem', key), key);
+    END IF;
+    RETURN v #>> '{}';
+END $$;
+CREATE OR REPLACE FUNCTION ta.field_scalar_checked(body json, key text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    v json := body -> key;
+BEGIN
+    IF v IS NULL OR json_typeof(v) = 'null' THEN
+        RETURN NULL;
+    END IF;
+    IF json_typeof(v) NOT IN ('string', 'number') THEN
+        PERFORM ta.raise('22023', format('Pole %s ma nieprawidłowy typ', key), key);
+    END IF;
+    RETURN v #>> '{}';
+END $$;
+CREATE OR REPLACE FUNCTION ta.field_bool_checked(body json, key text) RETURNS boolean
+    LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    v json := body -> key;
+BEGIN
+    IF v IS NULL OR json_typeof(v) = 'null' THEN
+        RETURN NULL;
+    END IF;
+    IF json_typeof(v) <> 'boolean' THEN
+        PERFORM ta.raise('22023', format('Pole %s musi być wartością logiczną', key), key);
+    END IF;
+    RETURN v::text::boolean;
+END $$;
+-- field_text, field_scalar and field_bool become SQL the planner inlines: a string, number, boolean or
+-- absent member costs no PL/pgSQL call (each api call made up to a dozen).
+CREATE OR REPLACE FUNCTION ta.field_text(body json, key text) RETURNS text
+    LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN json_typeof(body -> key) = 'string' THEN body ->> key
+                WHEN body -> key IS NULL THEN NULL
+                ELSE ta.field_text_checked(body, key) END
+$$;
+CREATE OR REPLACE FUNCTION ta.field_scalar(body json, key text) RETURNS text
+    LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN json_typeof(body -> key) IN ('string', 'number') THEN body ->> key
+                WHEN body -> key IS NULL THEN NULL
+                ELSE ta.field_scalar_checked(body, key) END
+$$;
+CREATE OR REPLACE FUNCTION ta.field_bool(body json, key text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN json_typeof(body -> key) = 'boolean' THEN (body ->> key)::boolean
+                WHEN body -> key IS NULL THEN NULL
+                ELSE ta.field_bool_checked(body, key) END
+$$;
+-- query_params answers an object without NUL escapes without calling ta.require_object.
+CREATE OR REPLACE FUNCTION ta.query_params(q json) RETURNS json
+    LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF q IS NULL THEN
+        RETURN '{}';
+    END IF;
+    IF json_typeof(q) <> 'object' OR strpos(q::text, '\u0000') > 0 THEN
+        PERFORM ta.require_object(q);
+    END IF;
+    RETURN q;
+END $$;
+-- payment_json was SQL with a query (never inlined): planned anew in every request's transaction.
+CREATE OR REPLACE FUNCTION ta.payment_json(p ta.payments) RETURNS json
+    LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    result json;
+BEGIN
+    SELECT json_build_object(
+        'id', p.id, 'patient_id', p.patient_id, 'amount', p.amount,
+        'payment_method', p.payment_method, 'description', p.description,
+        'payment_date', p.payment_date, 'created_at', p.created_at, 'updated_at', p.updated_at,
+        'appointments', coalesce((
+            SELECT json_agg(json_build_object('id', a.id, 'patient_id', a.patient_id, 'date', a.date,
+                                              'start_time', a.start_time, 'end_time', a.end_time,
+                                              'is_paid', true, 'price', a.price)
+                            ORDER BY a.date, a.start_time)
+              FROM ta.appointments a WHERE a.payment_id = p.id), '[]'),
+        'patient_name', pt.name, 'patient_email', pt.email, 'patient_phone', pt.phone)
+      INTO result
+      FROM ta.patients pt WHERE pt.id = p.patient_id;
+    RETURN result;
+END $$;
+-- query_statuses likewise, in every GET /appointments.
+CREATE OR REPLACE FUNCTION ta.query_statuses(q json, key text) RETURNS ta.appointment_status[]
+    LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    list text := nullif(ta.field_scalar(q, key), '');
+    statuses ta.appointment_status[];
+BEGIN
+    IF list IS NULL THEN
+        RETURN NULL;
+    END IF;
+    SELECT array_agg(ta.to_status(btrim(s), key)) INTO statuses FROM unnest(string_to_array(list, ',')) s;
+    RETURN statuses;
+END $$;
+-- Issue 18, GET /appointments: the same answers from a statement planned once per backend (bench/README.md,
+-- "Lean appointments list (issue 18)").
+
+-- list_appointments' query was planned anew in every request (no good generic plan for "x IS NULL OR
+-- a.date >= x"); absent dates are now the infinities, the patient filter a statement of its own, and
+-- json_agg reads the sorted page without sorting it again.
+CREATE OR REPLACE FUNCTION api.list_appointments(q json) RETURNS json
+    LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    params json := ta.query_params(q);
+    skip integer := ta.query_int(params, 'skip', 0, 0, 1000000000);
+    lim integer := ta.query_int(params, 'limit', 100, 1, 1000);
+    date_from date := coalesce(ta.query_date(params, 'date_from'), '-infinity');
+    date_to date := coalesce(ta.query_date(params, 'date_to'), 'infinity');
+    patient bigint := ta.query_id(params, 'patient_id');
+    statuses ta.appointment_status[] := ta.query_statuses(params, 'status');
+    uid bigint := ta.caller();
+    result json;
+    ids bigint[];
+BEGIN
+    IF patient IS NULL THEN
+        SELECT coalesce(ta.json_rows(ta.appointment_out(a)), '[]'), array_agg(DISTINCT a.patient_id) INTO result, ids
+          FROM (SELECT * FROM ta.appointments a
+                 WHERE a.deleted_at IS NULL AND a.date BETWEEN date_from AND date_to
+                   AND (statuses IS NULL OR a.status = ANY (statuses))
+                 ORDER BY a.date, a.start_time, a.id OFFSET skip LIMIT lim) a;
+    ELSE
+        SELECT coalesce(ta.json_rows(ta.appointment_out(a)), '[]'), array_agg(DISTINCT a.patient_id) INTO result, ids
+          FROM (SELECT * FROM ta.appointments a
+                 WHERE a.deleted_at IS NULL AND a.patient_id = patient AND a.date BETWEEN date_from AND date_to
+                   AND (statuses IS NULL OR a.status = ANY (statuses))
+                 ORDER BY a.date, a.start_time, a.id OFFSET skip LIMIT lim) a;
+    END IF;
+    PERFORM ta.audit(uid, 'read', ids);
+    RETURN result;
+END $$;
+COMMENT ON FUNCTION api.list_appointments(json) IS
+    'GET /appointments?skip&limit&date_from&date_to[&patient_id][&status=a,b] (inclusive dates)';
+-- Privileges and search paths: run last, by every install and every upgrade step, over
+-- every api function there is then (so it must stay idempotent).
+
+-- The application reaches only the api schema (ta.grant_api); nobody else reaches
+-- anything by default. Every SECURITY DEFINER function runs with a pinned search_path:
+-- pg_catalog, then pgcrypto's schema (bcrypt, and HMAC in the plain-SQL install), then
+-- pg_temp last, so no object a caller could create is ever looked up first. Every object
+-- the functions name themselves is schema-qualified anyway.
+-- Roles that were already granted the api (ta.grant_api) are granted the functions an
+-- upgrade adds.
+DO $$
+DECLARE
+    crypto_schema name := (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+                            WHERE e.extname = 'pgcrypto');
+    r record;
+BEGIN
+    REVOKE ALL ON ALL FUNCTIONS IN SCHEMA api FROM PUBLIC;
+    REVOKE ALL ON ALL FUNCTIONS IN SCHEMA notifier FROM PUBLIC;
+    FOR r IN SELECT p.oid::regprocedure AS fn FROM pg_proc p
+              WHERE p.pronamespace IN ('ta'::regnamespace, 'api'::regnamespace, 'notifier'::regnamespace)
+                AND p.prosecdef LOOP
+        EXECUTE format('ALTER FUNCTION %s SET search_path = pg_catalog, %I, pg_temp', r.fn, crypto_schema);
+    END LOOP;
+    FOR r IN SELECT a.grantee::regrole AS role FROM pg_namespace n, aclexplode(n.nspacl) a
+              WHERE n.nspname = 'api' AND a.privilege_type = 'USAGE' AND a.grantee <> n.nspowner LOOP
+        EXECUTE format('GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA api TO %s', r.role);
+    END LOOP;
+    FOR r IN SELECT a.grantee::regrole AS role FROM pg_namespace n, aclexplode(n.nspacl) a
+              WHERE n.nspname = 'notifier' AND a.privilege_type = 'USAGE' AND a.grantee <> n.nspowner LOOP
+        EXECUTE format('GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA notifier TO %s', r.role);
+    END LOOP;
+END $$;

@@ -1,9 +1,0 @@
--- Issue 18: the lists' JSON. ta.json_rows writes json_agg's text for composite rows; in the
--- extension in C, with each column's category and output function looked up once per list
--- (json_agg looks them up for every column of every row); in the plain-SQL install it is json_agg.
--- @aggregate ta.json_rows
--- GET /patients and GET /appointments aggregate their rows with ta.json_rows (same text).
--- @function api.list_patients
--- @function api.list_appointments
--- The notes' page (GET /notes, GET /patients/{id}/notes) is the same shape: ta.json_rows too.
--- @function ta.notes_page
