@@ -50,8 +50,8 @@ use() {  # use SO [QUEUE]: installs that library and restarts PostgreSQL (with Q
     pg_stop "$PGDATA"; pg_start "$PGDATA" "$PGSOCK"
 }
 writer() {  # the writer's pid, started by a read if need be
-    local pid i
-    for i in $(seq 100); do
+    local pid
+    for _ in $(seq 100); do
         pid=$(q "SELECT pid FROM pg_stat_activity WHERE backend_type = 'therapyassistance audit writer' AND datname = '$db'")
         [ -n "$pid" ] && { echo "$pid"; return; }
         "$PGBIN/pgbench" -n -M prepared -c 1 -t 1 -U ta_app -f "$scripts/list.sql" "$db" >/dev/null 2>&1
