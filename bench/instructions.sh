@@ -25,20 +25,7 @@ sql() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir/run" -p "$port" -U postg
 sql -d postgres -c "CREATE ROLE ta_owner LOGIN" -c "CREATE ROLE ta_app LOGIN" -c "CREATE DATABASE ta OWNER ta_owner"
 WORK=$dir DB_PORT=$port TA_INSTALL=$install "$ROOT/stack/install-db.sh" ta ta_owner ta_app \
     "bench-secret-0123456789abcdef-0123456789"
-token=$(sql -d ta -tA <<'SQL'
-SELECT api.register('{"email": "bench@example.com", "password": "haslo-bench"}') IS NOT NULL \g /dev/null
-SELECT set_config('request.jwt', ta.issue_token(u) ->> 'access_token', false)
-  FROM ta.users u WHERE email = 'bench@example.com' \g /dev/null
-SELECT count(api.create_patient(json_build_object('name', 'Pacjent ' || i, 'phone', '+48 600 000 ' || lpad(i::text, 3, '0'),
-                                                  'email', 'p' || i || '@example.com', 'reminder_email', true,
-                                                  'reminder_sms', true)))
-  FROM generate_series(1, 100) i \g /dev/null
-SELECT api.update_reminder_settings('{"email_enabled": false, "sms_enabled": false, "hours_before": 24}') IS NOT NULL \g /dev/null
-CREATE SEQUENCE public.bench_slot \g /dev/null
-GRANT USAGE ON SEQUENCE public.bench_slot TO ta_app \g /dev/null
-SELECT current_setting('request.jwt');
-SQL
-)
+token=$(sql -d ta -tA -f "$ROOT/bench/outbox_seed.sql")
 patient=$(sql -d ta -tA -c "SELECT min(id) FROM ta.patients")
 as_pg "$PGBIN/pg_ctl" -D "$dir/pgdata" -m fast -w stop >/dev/null
 request() { echo "request AS MATERIALIZED (SELECT set_config('request.client_addr', '198.51.100.7', true), set_config('request.route', '$1', true), set_config('request.jwt', '$token', true))"; }

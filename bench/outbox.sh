@@ -21,20 +21,7 @@ pg_running || { say "PostgreSQL is not running: make up first"; exit 1; }
 psql_super -d postgres -q -c "SET client_min_messages = warning" \
     -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db OWNER ta_owner"
 TA_INSTALL=extension "$ROOT/stack/install-db.sh" "$db" ta_owner ta_app "bench-secret-0123456789abcdef-0123456789"
-token=$(psql_super -d "$db" -tA <<'SQL'
-SELECT api.register('{"email": "bench@example.com", "password": "haslo-bench"}') IS NOT NULL \g /dev/null
-SELECT set_config('request.jwt', ta.issue_token(u) ->> 'access_token', false)
-  FROM ta.users u WHERE email = 'bench@example.com' \g /dev/null
-SELECT count(api.create_patient(json_build_object('name', 'Pacjent ' || i, 'phone', '+48 600 000 ' || lpad(i::text, 3, '0'),
-                                                  'email', 'p' || i || '@example.com', 'reminder_email', true,
-                                                  'reminder_sms', true)))
-  FROM generate_series(1, 100) i \g /dev/null
-SELECT api.update_reminder_settings('{"email_enabled": false, "sms_enabled": false, "hours_before": 24}') IS NOT NULL \g /dev/null
-CREATE SEQUENCE public.bench_slot \g /dev/null
-GRANT USAGE ON SEQUENCE public.bench_slot TO ta_app \g /dev/null
-SELECT current_setting('request.jwt');
-SQL
-)
+token=$(psql_super -d "$db" -tA -f "$ROOT/bench/outbox_seed.sql")
 patient=$(psql_super -d "$db" -tA -c "SELECT min(id) FROM ta.patients")
 # What the proxy prepares for POST /appointments (as bench/pgbench.sh): one slot per transaction, far ahead (so
 # no reminder is due at once and none NOTIFYs the notifier; a reminder due within 60 s would).
