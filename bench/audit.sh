@@ -15,16 +15,7 @@ pg_running || { say "PostgreSQL is not running: make up first"; exit 1; }
 psql_super -d postgres -q -c "SET client_min_messages = warning" \
     -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db OWNER ta_owner"
 TA_INSTALL=extension "$ROOT/stack/install-db.sh" "$db" ta_owner ta_app "bench-secret-0123456789abcdef-0123456789"
-claims=$(psql_super -d "$db" -tA <<'SQL'
-SELECT api.register('{"email": "bench@example.com", "password": "haslo-bench"}') IS NOT NULL \g /dev/null
-SELECT set_config('request.jwt', ta.issue_token(u) ->> 'access_token', false)
-  FROM ta.users u WHERE email = 'bench@example.com' \g /dev/null
-SELECT count(api.create_patient(json_build_object('name', 'Pacjent ' || i, 'phone', '+48 600 000 ' || lpad(i::text, 3, '0'),
-                                                  'email', 'p' || i || '@example.com', 'notes', 'Notatka ' || i)))
-  FROM generate_series(1, 100) i \g /dev/null
-SELECT current_setting('request.jwt');
-SQL
-)
+claims=$(psql_super -d "$db" -tA -f "$ROOT/bench/practice_seed.sql")
 # What the proxy prepares for GET /patients (src/route_table.c).
 cat > "$scripts/list.sql" <<SQL
 WITH request AS MATERIALIZED (SELECT set_config('request.client_addr', '198.51.100.7', true), set_config('request.route', 'GET /patients', true), set_config('request.jwt', '$claims', true)), answer AS MATERIALIZED (SELECT api.list_patients('{}'::json)::text AS body FROM request) SELECT body, current_setting('response.status', true) FROM answer;
