@@ -153,18 +153,26 @@ prepare_append(void)
 	SPI_keepplan(append_plan);
 }
 
+/* The queued entry at pos (len bytes): its header, and its fields as ta.audit_append's arguments. */
+static void
+read_entry(AuditQueue *q, uint64 pos, uint32 len, AuditEntryHeader *h, Datum *values, bool *nulls)
+{
+	char	   *data = palloc(len);
+
+	audit_queue_get(q, pos, data, len);
+	memcpy(h, data, sizeof(*h));
+	audit_entry_datums(data, values, nulls);
+}
+
 /* The queued entry at pos as a ta.audit_entry datum, in the current memory context. */
 static Datum
 entry_datum(AuditQueue *q, uint64 pos, uint32 len)
 {
-	char	   *data = palloc(len);
 	AuditEntryHeader h;
 	Datum		values[7];
 	bool		nulls[7];
 
-	audit_queue_get(q, pos, data, len);
-	memcpy(&h, data, sizeof(h));
-	audit_entry_datums(data, values, nulls);
+	read_entry(q, pos, len, &h, values, nulls);
 	values[2] = action_datum[h.action == AUDIT_EXPORT ? AUDIT_EXPORT : AUDIT_READ];
 	return heap_copy_tuple_as_datum(heap_form_tuple(entry_desc, values, nulls), entry_desc);
 }
@@ -173,16 +181,13 @@ entry_datum(AuditQueue *q, uint64 pos, uint32 len)
 static void
 append_row(AuditQueue *q, uint64 pos, uint32 len)
 {
-	char	   *data = palloc(len);
 	AuditEntryHeader h;
 	char		claims[64];
 	Datum		values[7];
 	bool		nulls[7];
 	char		nullflags[7];
 
-	audit_queue_get(q, pos, data, len);
-	memcpy(&h, data, sizeof(h));
-	audit_entry_datums(data, values, nulls);
+	read_entry(q, pos, len, &h, values, nulls);
 	for (int i = 0; i < 7; i++)
 		nullflags[i] = nulls[i] ? 'n' : ' ';
 	snprintf(claims, sizeof(claims), "{\"pid\": " INT64_FORMAT "}", h.practice_id);
