@@ -189,6 +189,7 @@ pgb() {
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else printf "-"}'; }
+larger() { awk -v a="$1" -v b="$2" 'BEGIN {print (b + 0 > a + 0 ? b : a)}'; }
 
 # app_sql ROUTE FUNCTION ARGS TOKEN: the statement the proxy prepares for ROUTE (proxy/src/route_table.c's
 # route_sql), with its parameters written in (the bearer token goes to request.jwt).
@@ -377,8 +378,8 @@ measure_route() {  # measure_route ROUTE: its rows of the table
             "$bare$([ "$failed" = 0 ] || echo " ($failed failed)")" "$(ratio "$rps" "$bare")" \
             "${app:--}$([ "${app_failed:-0}" = 0 ] || echo " ($app_failed failed)")" \
             "$( [ -n "$app" ] && ratio "$rps" "$app" || echo -)" "$rss" "$cpu_us" "$faults" >>"$table"
-        rss_max=$(awk -v a="$rss_max" -v b="$rss" 'BEGIN {print (b + 0 > a + 0 ? b : a)}')
-        [ "$c" -gt 32 ] || rss_max32=$(awk -v a="$rss_max32" -v b="$rss" 'BEGIN {print (b + 0 > a + 0 ? b : a)}')
+        rss_max=$(larger "$rss_max" "$rss")
+        [ "$c" -gt 32 ] || rss_max32=$(larger "$rss_max32" "$rss")
         say "$route $c: $rps req/s, p99 $p99 ms, bare $bare tps, RSS $rss MB (load $(load))"
     done
 }
