@@ -149,15 +149,19 @@ for released in "$ROOT"/sql/releases/schema-*.txt; do
 done
 
 # This version's own backups restore row for row (make restore): fill-V.sql's data (reminders, consents,
-# cancellations) goes back as it was, on both installs; no trigger restamps or adds a row.
-if [ -f "$ROOT/regress/upgrade/fill-$current.sql" ]; then
+# cancellations) goes back as it was, on both installs; no trigger restamps or adds a row. A version in
+# the making has no fill file of its own yet: the newest released one's calls fill it.
+fill=$(find "$ROOT/regress/upgrade" -name 'fill-[0-9]*.sql' ! -name '*-notifier.sql' -printf '%f\n' |
+           sed 's/^fill-\(.*\)\.sql$/\1/' | { cat; echo "$current"; } | sort -V | sed -n "/^$current\$/q;p" | tail -n 1)
+[ ! -f "$ROOT/regress/upgrade/fill-$current.sql" ] || fill=$current
+if [ -n "$fill" ]; then
     db=ta_upgrade_current
     fresh_db "$db"
     TA_INSTALL=$install "$ROOT/stack/install-db.sh" "$db" "$owner" "$app" "$secret"
-    as "$app" "$db" -f "$ROOT/regress/upgrade/fill-$current.sql"
-    if [ -f "$ROOT/regress/upgrade/fill-$current-notifier.sql" ]; then
+    as "$app" "$db" -f "$ROOT/regress/upgrade/fill-$fill.sql"
+    if [ -f "$ROOT/regress/upgrade/fill-$fill-notifier.sql" ]; then
         grant_notifier "$db"
-        as "$notifier" "$db" -f "$ROOT/regress/upgrade/fill-$current-notifier.sql"
+        as "$notifier" "$db" -f "$ROOT/regress/upgrade/fill-$fill-notifier.sql"
     fi
     q "$db" -f "$ROOT/regress/upgrade/row-queries.sql" > "$out/rows-$current.sql"
     q "$db" -f "$out/rows-$current.sql" > "$out/rows-before"
