@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench/instructions.sh [INSTALL] [N]: CPU instructions per call of the statements the proxy prepares for
-# GET /patients and POST /appointments (reminders: trigger disabled, off, e-mail+SMS on), counted by callgrind
+# GET /patients, GET /appointments (one week of 40) and POST /appointments (reminders: trigger disabled, off,
+# e-mail+SMS on), counted by callgrind
 # in a single-user backend, so the figure does not depend on the machine's load. A throwaway cluster of this
 # checkout's PostgreSQL (pg_config on PATH) gets one practice of 100 patients (consent to e-mail and SMS);
 # each measure runs its statement W+N and W+2N times as ta_app, one transaction each, and prints the
@@ -27,12 +28,17 @@ WORK=$dir DB_PORT=$port TA_INSTALL=$install "$ROOT/stack/install-db.sh" ta ta_ow
     "bench-secret-0123456789abcdef-0123456789"
 token=$(sql -d ta -tA -f "$ROOT/bench/outbox_seed.sql")
 patient=$(sql -d ta -tA -c "SELECT min(id) FROM ta.patients")
+# a week of 40 appointments (8 a day, Monday to Friday) for GET /appointments, in a year nothing else books
+sql -d ta -c "SELECT set_config('request.jwt', '$token', false)" -c "SELECT count(api.create_appointment(json_build_object(
+    'patient_id', $patient + i % 40, 'date', date '2099-06-01' + i / 8, 'start_time', make_time(8 + i % 8, 0, 0),
+    'end_time', make_time(8 + i % 8, 50, 0), 'price', 150))) FROM generate_series(0, 39) i" >/dev/null
 as_pg "$PGBIN/pg_ctl" -D "$dir/pgdata" -m fast -w stop >/dev/null
 request() { echo "request AS MATERIALIZED (SELECT set_config('request.client_addr', '198.51.100.7', true), set_config('request.route', '$1', true), set_config('request.jwt', '$token', true))"; }
 list="WITH $(request 'GET /patients'), answer AS MATERIALIZED (SELECT api.list_patients('{\"limit\": \"100\"}')::text AS body FROM request) SELECT body, current_setting('response.status', true) FROM answer;"
+week="WITH $(request 'GET /appointments'), answer AS MATERIALIZED (SELECT api.list_appointments('{\"date_from\": \"2099-06-01\", \"date_to\": \"2099-06-07\"}')::text AS body FROM request) SELECT body, current_setting('response.status', true) FROM answer;"
 create="WITH $(request 'POST /appointments'), s AS (SELECT nextval('public.bench_slot') AS n), answer AS MATERIALIZED (SELECT api.create_appointment(json_build_object('patient_id', $patient, 'date', date '2100-01-01' + (s.n / 20)::int, 'start_time', make_time((s.n % 20)::int, 0, 0), 'end_time', make_time((s.n % 20)::int, 50, 0), 'price', 150))::text AS body FROM request, s) SELECT body, current_setting('response.status', true) FROM answer;"
 single() {  # single SETUP STATEMENT COUNT: total instructions of a backend running SETUP then STATEMENT COUNT times
-    local out=$dir/callgrind.out
+    local out=$dir/callgrind.out.$label.$3  # kept for callgrind_annotate
     { echo "$1"; echo "SET ROLE ta_app;"; for _ in $(seq "$3"); do echo "$2"; done; } |
         as_pg valgrind -q --tool=callgrind --callgrind-out-file="$out" "$PGBIN/postgres" --single -D "$dir/pgdata" \
             -c shared_preload_libraries=$preload ta >"$dir/single.log" 2>&1
@@ -40,7 +46,8 @@ single() {  # single SETUP STATEMENT COUNT: total instructions of a backend runn
     awk '/^(summary|totals):/ {print $2; exit}' "$out"
 }
 measure() {  # measure NAME SETUP STATEMENT
-    local a b
+    local a b label
+    label=$(printf %s "$1" | tr -c 'A-Za-z0-9' _)
     a=$(single "$2" "$3" $((warm + n)))
     b=$(single "$2" "$3" $((warm + 2 * n)))
     echo "| $1 | $(((b - a) / n)) |"
@@ -51,6 +58,8 @@ state() {  # state TRIGGER ON: the reminder trigger enabled or disabled, the pra
     echo "ALTER TABLE ta.appointments $1 TRIGGER appointments_reminders_insert; UPDATE ta.reminder_settings SET email_enabled = $2, sms_enabled = $2;"
 }
 measure "GET /patients (100 rows)" "$(state ENABLE false)" "$list"
+measure "GET /appointments (one week, 40 rows)" "$(state ENABLE false)" "$week"
+[ -z "${READS_ONLY:-}" ] || exit 0  # READS_ONLY=1: the two GETs only
 measure "POST /appointments, reminder trigger disabled" "$(state DISABLE false)" "$create"
 measure "POST /appointments, reminders off (the default)" "$(state ENABLE false)" "$create"
 measure "POST /appointments, e-mail and SMS reminders on" "$(state ENABLE true)" "$create"
