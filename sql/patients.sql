@@ -16,6 +16,8 @@ $$;
 
 
 
+-- The page comes sorted from the subquery, which the two aggregates read in that order (as in
+-- api.list_appointments): an ORDER BY of their own sorted the page twice more (issue 18, 1.3).
 CREATE FUNCTION api.list_patients(q json) RETURNS json
     LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
@@ -27,7 +29,7 @@ DECLARE
     result json;
     ids bigint[];
 BEGIN
-    SELECT coalesce(ta.json_rows(ta.patient_out(p) ORDER BY p.id), '[]'), array_agg(p.id ORDER BY p.id)
+    SELECT coalesce(ta.json_rows(ta.patient_out(p)), '[]'), array_agg(p.id)
       INTO result, ids
       FROM (SELECT * FROM ta.patients p
              WHERE p.deleted_at IS NULL
