@@ -33,6 +33,8 @@
 PG_FUNCTION_INFO_V1(json_rows_transfn);
 PG_FUNCTION_INFO_V1(json_rows_finalfn);
 
+#define ENUM_LABELS 16
+
 typedef enum
 {
 	COLUMN_BOOL,
@@ -50,6 +52,12 @@ typedef struct
 	Oid			typid;
 	char	   *key;			/* "name": */
 	FmgrInfo	fn;				/* the output function, or to_json */
+	/* an enum's labels met so far, escaped: enum_out looks each value up in the catalog */
+	MemoryContext cxt;			/* the aggregate's, where they are kept */
+	bool		is_enum;
+	int			n_labels;
+	Oid			label_oid[ENUM_LABELS];
+	char	   *label[ENUM_LABELS];
 } Column;
 
 typedef struct
@@ -123,6 +131,8 @@ column_info(Column *c, Oid typid, MemoryContext cxt)
 				to_json_info(&c->fn, typid, cxt);
 				return;
 			}
+			c->is_enum = type_is_enum(typid);
+			c->cxt = cxt;
 			break;
 	}
 	getTypeOutputInfo(typid, &out, &varlena);
@@ -218,6 +228,36 @@ encode_timestamptz(char *buf, TimestampTz ts)
 	return true;
 }
 
+/* An enum's value as escape_json writes its label, each label looked up once per aggregate */
+static void
+append_enum(StringInfo out, Column *c, Datum value)
+{
+	Oid			v = DatumGetObjectId(value);
+	MemoryContext old;
+	StringInfoData e;
+	char	   *str;
+
+	for (int i = 0; i < c->n_labels; i++)
+		if (c->label_oid[i] == v)
+		{
+			appendStringInfoString(out, c->label[i]);
+			return;
+		}
+	str = OutputFunctionCall(&c->fn, value);
+	old = MemoryContextSwitchTo(c->cxt);
+	initStringInfo(&e);
+	escape_json(&e, str);
+	MemoryContextSwitchTo(old);
+	appendBinaryStringInfo(out, e.data, e.len);
+	if (c->n_labels < ENUM_LABELS)
+	{
+		c->label_oid[c->n_labels] = v;
+		c->label[c->n_labels++] = e.data;
+	}
+	else
+		pfree(e.data);
+}
+
 static void
 append_column(StringInfo out, Column *c, Datum value)
 {
@@ -247,7 +287,10 @@ append_column(StringInfo out, Column *c, Datum value)
 			appendStringInfoString(out, OutputFunctionCall(&c->fn, value));
 			break;
 		case COLUMN_TEXT:
-			escape_json(out, OutputFunctionCall(&c->fn, value));
+			if (c->is_enum)
+				append_enum(out, c, value);
+			else
+				escape_json(out, OutputFunctionCall(&c->fn, value));
 			break;
 		case COLUMN_TO_JSON:
 			{
