@@ -1,8 +1,9 @@
 -- Reminders (issue 17): the patient's consent per channel with its history, the practice's
 -- settings and Polish templates, and the outbox the notifier (notifier/, C) sends from.
--- A due reminder is a row written by the same transaction as the appointment change that
--- makes it due (the triggers below); rescheduling moves the row,
--- cancelling or archiving cancels it. UNIQUE (appointment_id, channel, starts_at) makes
+-- A due reminder is written by the same transaction as the appointment change that makes it due
+-- (the triggers below): a new appointment's in its own row (no second row per POST /appointments,
+-- issue 17's 5 %), which the notifier's claim (or any later change of the appointment) turns into
+-- an outbox row with the same id; rescheduling moves it, cancelling or archiving cancels it. UNIQUE (appointment_id, channel, starts_at) makes
 -- "one reminder per appointment, channel and start time" a constraint, not the sender's care.
 
 CREATE TYPE ta.reminder_channel AS ENUM ('email', 'sms');
@@ -208,10 +209,48 @@ $$;
 COMMENT ON FUNCTION ta.reminder_plan(ta.appointments) IS
     'The start, due time and wanted channels of an appointment''s reminders; no row when none is wanted.';
 
+-- Every message: the outbox's rows and the reminders still waiting on their appointments (pending,
+-- never attempted), in the outbox's shape. GET /reminders, the patient's export and the tests read it.
+CREATE VIEW ta.messages AS
+SELECT o.id, o.practice_id, o.kind, o.channel, o.appointment_id, o.patient_id, o.user_id, o.password_reset_id,
+       o.starts_at, o.send_at, o.status, o.attempts, o.sent_at, o.last_error, o.created_at, o.updated_at
+  FROM ta.outbox o
+UNION ALL
+SELECT c.id, a.practice_id, 'reminder'::ta.message_kind, c.channel, a.id, a.patient_id, NULL::bigint, NULL::bigint,
+       a.reminder_starts_at, a.reminder_send_at, 'pending'::ta.reminder_status, 0, NULL::timestamptz, NULL::text,
+       a.created_at, a.created_at
+  FROM ta.appointments a
+ CROSS JOIN LATERAL (VALUES ('email'::ta.reminder_channel, a.email_reminder_id), ('sms', a.sms_reminder_id)) c (channel, id)
+ WHERE a.reminder_send_at IS NOT NULL AND c.id IS NOT NULL;
+COMMENT ON VIEW ta.messages IS 'The outbox and the reminders waiting on their appointments: every message and its status.';
+
+-- The reminders waiting on an appointment's row as pending outbox rows with the same ids, due
+-- times and start (the caller clears them from the row). A row of the same appointment, channel
+-- and start already there (outbox_once_per_start) stays, and the waiting one is dropped.
+CREATE FUNCTION ta.promote_reminders(a ta.appointments) RETURNS void
+    LANGUAGE sql AS $$
+    INSERT INTO ta.outbox (id, practice_id, kind, channel, appointment_id, patient_id, starts_at, send_at)
+    SELECT c.id, a.practice_id, 'reminder', c.channel, a.id, a.patient_id, a.reminder_starts_at, a.reminder_send_at
+      FROM (VALUES ('email'::ta.reminder_channel, a.email_reminder_id), ('sms', a.sms_reminder_id)) c (channel, id)
+     WHERE c.id IS NOT NULL AND a.reminder_send_at IS NOT NULL
+    ON CONFLICT DO NOTHING
+$$;
+
+-- ta.promote_reminders and the row cleared, in one step (not for the row of a running trigger).
+CREATE FUNCTION ta.take_reminders(a ta.appointments) RETURNS void
+    LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM ta.promote_reminders(a);
+    UPDATE ta.appointments SET reminder_starts_at = NULL, reminder_send_at = NULL, email_reminder_id = NULL,
+                               sms_reminder_id = NULL
+     WHERE id = a.id;
+END $$;
+
 -- Makes the outbox agree with one appointment that changed: for each channel, a pending
 -- reminder at hours_before its start when it is wanted (ta.reminder_plan), none otherwise. A
 -- pending row is moved to the new start; a reminder already sent or failed for a start stays,
--- and a new start gets its own row. (A new appointment's rows: ta.appointments_sync_reminders.)
+-- and a new start gets its own row. Reminders waiting on the appointment's row become outbox rows
+-- first. (A new appointment's reminders: ta.appointments_plan_reminders.)
 CREATE FUNCTION ta.sync_reminders(a ta.appointments) RETURNS void
     LANGUAGE plpgsql AS $$
 DECLARE
@@ -219,6 +258,9 @@ DECLARE
     ch ta.reminder_channel;
     existing ta.outbox;
 BEGIN
+    IF a.reminder_send_at IS NOT NULL THEN
+        PERFORM ta.take_reminders(a);
+    END IF;
     SELECT * INTO plan FROM ta.reminder_plan(a);
     FOREACH ch IN ARRAY enum_range(NULL::ta.reminder_channel) LOOP
         IF NOT coalesce(CASE ch WHEN 'email' THEN plan.email WHEN 'sms' THEN plan.sms END, false) THEN
@@ -257,36 +299,48 @@ END $$;
 COMMENT ON FUNCTION ta.sync_reminders(ta.appointments) IS
     'Writes, moves or cancels the reminders of a changed appointment in the outbox, in the caller''s transaction.';
 
--- A new appointment has no reminders yet: one lookup (ta.reminder_plan) and one INSERT for both
--- channels write those wanted, in the statement's own transaction; a change goes to ta.sync_reminders.
-CREATE FUNCTION ta.appointments_sync_reminders() RETURNS trigger
-    LANGUAGE plpgsql AS $$
+-- A new appointment's reminders wait on its own row (reminder_starts_at, reminder_send_at and an
+-- outbox id per wanted channel), written by the INSERT itself: no second row, key or CHECK per
+-- appointment. One lookup when reminders are off (the default), else one query that plans them.
+-- A generic plan: a custom one was planned again in every transaction (the NEW row's fields are
+-- its parameters), ~90 k instructions of a POST /appointments (bench/README.md).
+CREATE FUNCTION ta.appointments_plan_reminders() RETURNS trigger
+    LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     enabled boolean;
-    plan record;
 BEGIN
-    IF TG_OP = 'UPDATE' THEN
-        PERFORM ta.sync_reminders(NEW);
-        RETURN NULL;
-    END IF;
     -- reminders off (the default): one lookup by the primary key, not ta.reminder_plan's join
     SELECT s.email_enabled OR s.sms_enabled INTO enabled
       FROM ta.reminder_settings s WHERE s.practice_id = NEW.practice_id;
     IF NOT coalesce(enabled, false) THEN
-        RETURN NULL;
+        RETURN NEW;
     END IF;
-    SELECT * INTO plan FROM ta.reminder_plan(NEW);
-    IF plan.email OR plan.sms THEN
-        INSERT INTO ta.outbox (practice_id, kind, channel, appointment_id, patient_id, starts_at, send_at)
-        SELECT NEW.practice_id, 'reminder', c.channel, NEW.id, NEW.patient_id, plan.starts_at, plan.send_at
-          FROM (VALUES ('email'::ta.reminder_channel, plan.email), ('sms', plan.sms)) c (channel, wanted)
-         WHERE c.wanted;
-    END IF;
-    RETURN NULL;
+    SELECT p.starts_at, p.send_at, CASE WHEN p.email THEN nextval('ta.outbox_id_seq') END,
+           CASE WHEN p.sms THEN nextval('ta.outbox_id_seq') END
+      INTO NEW.reminder_starts_at, NEW.reminder_send_at, NEW.email_reminder_id, NEW.sms_reminder_id
+      FROM ta.reminder_plan(NEW) p WHERE p.email OR p.sms;
+    RETURN NEW;
 END $$;
-CREATE TRIGGER appointments_reminders_insert AFTER INSERT ON ta.appointments
-    FOR EACH ROW EXECUTE FUNCTION ta.appointments_sync_reminders();
-CREATE TRIGGER appointments_reminders_update AFTER UPDATE ON ta.appointments
+CREATE TRIGGER appointments_reminders_insert BEFORE INSERT ON ta.appointments
+    FOR EACH ROW EXECUTE FUNCTION ta.appointments_plan_reminders();
+
+-- A change of what an appointment's reminders depend on: those waiting on its row become outbox
+-- rows first (ta.promote_reminders, as they were), then ta.sync_reminders moves, cancels or
+-- writes them. BEFORE, so that the same UPDATE clears them from the row.
+CREATE FUNCTION ta.appointments_sync_reminders() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+BEGIN
+    IF OLD.reminder_send_at IS NOT NULL THEN
+        PERFORM ta.promote_reminders(OLD);
+        NEW.reminder_starts_at := NULL;
+        NEW.reminder_send_at := NULL;
+        NEW.email_reminder_id := NULL;
+        NEW.sms_reminder_id := NULL;
+    END IF;
+    PERFORM ta.sync_reminders(NEW);
+    RETURN NEW;
+END $$;
+CREATE TRIGGER appointments_reminders_update BEFORE UPDATE ON ta.appointments
     FOR EACH ROW WHEN (ta.appointment_reminder_key(OLD) IS DISTINCT FROM ta.appointment_reminder_key(NEW))
     EXECUTE FUNCTION ta.appointments_sync_reminders();
 
@@ -474,7 +528,7 @@ BEGIN
                              ORDER BY o.send_at DESC, o.id DESC), '[]'),
            array_agg(DISTINCT o.patient_id) FILTER (WHERE o.patient_id IS NOT NULL)
       INTO result, ids
-      FROM (SELECT * FROM ta.outbox o
+      FROM (SELECT * FROM ta.messages o
              WHERE o.practice_id = pid AND o.kind <> 'password_reset'
                AND (wanted IS NULL OR o.status = wanted::ta.reminder_status)
              ORDER BY o.send_at DESC, o.id DESC OFFSET skip LIMIT lim) o;
