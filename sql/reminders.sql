@@ -195,15 +195,23 @@ $$;
 -- say it. Plain SQL returning SETOF, so the planner inlines it into the calling query: no
 -- function call, and no SQL-function body parsed and planned on every call (ta.practice_timezone
 -- and ta.sms_number in a plpgsql expression were, each transaction).
+-- An appointment's start in the practice's time zone (tz: practice_settings.timezone, or NULL).
+CREATE FUNCTION ta.reminder_start(a ta.appointments, tz text) RETURNS timestamptz
+    LANGUAGE sql STABLE AS $$ SELECT (a.date + a.start_time) AT TIME ZONE coalesce(tz, 'Europe/Warsaw') $$;
+
+-- When a reminder of that start is due: hours before it, or now if that has passed.
+CREATE FUNCTION ta.reminder_due(starts timestamptz, hours integer) RETURNS timestamptz
+    LANGUAGE sql STABLE AS $$ SELECT greatest(starts - make_interval(hours => hours), now()) $$;
+
 CREATE FUNCTION ta.reminder_plan(a ta.appointments)
     RETURNS TABLE (starts_at timestamptz, send_at timestamptz, email boolean, sms boolean)
     LANGUAGE sql STABLE AS $$
-    SELECT t.starts, greatest(t.starts - make_interval(hours => s.hours_before), now()),
+    SELECT t.starts, ta.reminder_due(t.starts, s.hours_before),
            s.email_enabled AND p.reminder_email, s.sms_enabled AND p.reminder_sms
       FROM ta.reminder_settings s
       JOIN ta.patients p ON p.id = a.patient_id AND p.deleted_at IS NULL
       LEFT JOIN ta.practice_settings ps ON ps.practice_id = a.practice_id
-      CROSS JOIN LATERAL (SELECT (a.date + a.start_time) AT TIME ZONE coalesce(ps.timezone, 'Europe/Warsaw')) t (starts)
+      CROSS JOIN LATERAL (SELECT ta.reminder_start(a, ps.timezone)) t (starts)
      WHERE s.practice_id = a.practice_id AND ta.appointment_is_live(a) AND t.starts > now()
 $$;
 COMMENT ON FUNCTION ta.reminder_plan(ta.appointments) IS
@@ -211,7 +219,8 @@ COMMENT ON FUNCTION ta.reminder_plan(ta.appointments) IS
 
 -- Every message: the outbox's rows and the reminders still waiting on their appointments (pending,
 -- never attempted), in the outbox's shape. GET /reminders, the patient's export and the tests read it.
-CREATE VIEW ta.messages AS
+-- security_invoker: the row-level security of whoever reads it (the api: the caller's practice).
+CREATE VIEW ta.messages WITH (security_invoker = true) AS
 SELECT o.id, o.practice_id, o.kind, o.channel, o.appointment_id, o.patient_id, o.user_id, o.password_reset_id,
        o.starts_at, o.send_at, o.status, o.attempts, o.sent_at, o.last_error, o.created_at, o.updated_at
   FROM ta.outbox o
@@ -301,24 +310,35 @@ COMMENT ON FUNCTION ta.sync_reminders(ta.appointments) IS
 
 -- A new appointment's reminders wait on its own row (reminder_starts_at, reminder_send_at and an
 -- outbox id per wanted channel), written by the INSERT itself: no second row, key or CHECK per
--- appointment. One lookup when reminders are off (the default), else one query that plans them.
--- A generic plan: a custom one was planned again in every transaction (the NEW row's fields are
--- its parameters), ~90 k instructions of a POST /appointments (bench/README.md).
+-- appointment. The rule is ta.reminder_plan's, read in two lookups instead of its one join: the
+-- settings alone when reminders are off (the default), then the patient's consent and the time
+-- zone; four tables' row-level security in one query cost more (bench/README.md).
 CREATE FUNCTION ta.appointments_plan_reminders() RETURNS trigger
-    LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+    LANGUAGE plpgsql AS $$
 DECLARE
-    enabled boolean;
+    cfg record;
+    pat record;
 BEGIN
-    -- reminders off (the default): one lookup by the primary key, not ta.reminder_plan's join
-    SELECT s.email_enabled OR s.sms_enabled INTO enabled
+    SELECT s.email_enabled, s.sms_enabled, s.hours_before INTO cfg
       FROM ta.reminder_settings s WHERE s.practice_id = NEW.practice_id;
-    IF NOT coalesce(enabled, false) THEN
+    IF NOT coalesce(cfg.email_enabled OR cfg.sms_enabled, false) OR NOT ta.appointment_is_live(NEW) THEN
         RETURN NEW;
     END IF;
-    SELECT p.starts_at, p.send_at, CASE WHEN p.email THEN nextval('ta.outbox_id_seq') END,
-           CASE WHEN p.sms THEN nextval('ta.outbox_id_seq') END
-      INTO NEW.reminder_starts_at, NEW.reminder_send_at, NEW.email_reminder_id, NEW.sms_reminder_id
-      FROM ta.reminder_plan(NEW) p WHERE p.email OR p.sms;
+    SELECT p.reminder_email AND cfg.email_enabled AS email, p.reminder_sms AND cfg.sms_enabled AS sms,
+           ta.reminder_start(NEW, ps.timezone) AS starts INTO pat
+      FROM ta.patients p LEFT JOIN ta.practice_settings ps ON ps.practice_id = NEW.practice_id
+     WHERE p.id = NEW.patient_id AND p.deleted_at IS NULL;
+    IF NOT coalesce(pat.email OR pat.sms, false) OR pat.starts <= now() THEN
+        RETURN NEW;
+    END IF;
+    NEW.reminder_starts_at := pat.starts;
+    NEW.reminder_send_at := ta.reminder_due(pat.starts, cfg.hours_before);
+    IF pat.email THEN
+        NEW.email_reminder_id := nextval('ta.outbox_id_seq');
+    END IF;
+    IF pat.sms THEN
+        NEW.sms_reminder_id := nextval('ta.outbox_id_seq');
+    END IF;
     RETURN NEW;
 END $$;
 CREATE TRIGGER appointments_reminders_insert BEFORE INSERT ON ta.appointments

@@ -8,7 +8,7 @@ ALTER TABLE ta.appointments ADD COLUMN reminder_starts_at timestamptz, ADD COLUM
 CREATE INDEX appointments_reminder_due_idx ON ta.appointments (practice_id, reminder_send_at)
     WHERE reminder_send_at IS NOT NULL;
 -- GET /reminders and the export list the outbox and the waiting reminders together
-CREATE VIEW ta.messages AS
+CREATE VIEW ta.messages WITH (security_invoker = true) AS
 SELECT o.id, o.practice_id, o.kind, o.channel, o.appointment_id, o.patient_id, o.user_id, o.password_reset_id,
        o.starts_at, o.send_at, o.status, o.attempts, o.sent_at, o.last_error, o.created_at, o.updated_at
   FROM ta.outbox o
@@ -24,7 +24,11 @@ COMMENT ON VIEW ta.messages IS 'The outbox and the reminders waiting on their ap
 -- @function ta.promote_reminders
 -- @function ta.take_reminders
 -- @function ta.sync_reminders
--- the insert trigger plans the reminders into the row (BEFORE); the update trigger promotes them first
+-- the insert trigger plans the reminders into the row (BEFORE) by ta.reminder_plan's rule, in its parts;
+-- the update trigger promotes them first
+-- @function ta.reminder_start
+-- @function ta.reminder_due
+-- @function ta.reminder_plan
 DROP TRIGGER appointments_reminders_insert ON ta.appointments;
 DROP TRIGGER appointments_reminders_update ON ta.appointments;
 -- @function ta.appointments_plan_reminders
