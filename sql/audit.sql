@@ -345,7 +345,7 @@ BEGIN
                                                                  'sent_at', o.sent_at, 'attempts', o.attempts,
                                                                  'last_error', o.last_error)
                                                ORDER BY o.id)
-                                 FROM ta.messages o WHERE o.patient_id = p.id), '[]'),
+                                 FROM ta.messages() o WHERE o.patient_id = p.id), '[]'),
         'access_log', coalesce((SELECT json_agg(json_build_object('at', l.at, 'user_id', l.user_id,
                                                                   'action', l.action, 'route', l.route)
                                                 ORDER BY l.at, l.id)

@@ -9,11 +9,10 @@ BEGIN
     ALTER SCHEMA ta OWNER TO @extowner@;
     ALTER SCHEMA api OWNER TO @extowner@;
     ALTER SCHEMA notifier OWNER TO @extowner@;
-    -- views too (ta.messages): their tables' row-level security binds the view's owner
-    FOR r IN SELECT c.oid::regclass AS rel, c.relname, c.relkind FROM pg_class c
-              WHERE c.relnamespace = 'ta'::regnamespace AND c.relkind IN ('r', 'v') LOOP
+    FOR r IN SELECT c.oid::regclass AS rel, c.relname FROM pg_class c
+              WHERE c.relnamespace = 'ta'::regnamespace AND c.relkind = 'r' LOOP
         EXECUTE format('ALTER TABLE %s OWNER TO @extowner@', r.rel);
-        IF r.relkind = 'r' AND r.relname <> 'settings' THEN
+        IF r.relname <> 'settings' THEN
             PERFORM pg_catalog.pg_extension_config_dump(r.rel, '');
         END IF;
     END LOOP;

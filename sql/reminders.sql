@@ -218,20 +218,19 @@ COMMENT ON FUNCTION ta.reminder_plan(ta.appointments) IS
     'The start, due time and wanted channels of an appointment''s reminders; no row when none is wanted.';
 
 -- Every message: the outbox's rows and the reminders still waiting on their appointments (pending,
--- never attempted), in the outbox's shape. GET /reminders, the patient's export and the tests read it.
--- security_invoker: the row-level security of whoever reads it (the api: the caller's practice).
-CREATE VIEW ta.messages WITH (security_invoker = true) AS
-SELECT o.id, o.practice_id, o.kind, o.channel, o.appointment_id, o.patient_id, o.user_id, o.password_reset_id,
-       o.starts_at, o.send_at, o.status, o.attempts, o.sent_at, o.last_error, o.created_at, o.updated_at
-  FROM ta.outbox o
-UNION ALL
-SELECT c.id, a.practice_id, 'reminder'::ta.message_kind, c.channel, a.id, a.patient_id, NULL::bigint, NULL::bigint,
-       a.reminder_starts_at, a.reminder_send_at, 'pending'::ta.reminder_status, 0, NULL::timestamptz, NULL::text,
-       a.created_at, a.created_at
-  FROM ta.appointments a
- CROSS JOIN LATERAL (VALUES ('email'::ta.reminder_channel, a.email_reminder_id), ('sms', a.sms_reminder_id)) c (channel, id)
- WHERE a.reminder_send_at IS NOT NULL AND c.id IS NOT NULL;
-COMMENT ON VIEW ta.messages IS 'The outbox and the reminders waiting on their appointments: every message and its status.';
+-- never attempted), as outbox rows. GET /reminders, the patient's export and the tests read it. Plain
+-- SQL, so the planner inlines it into the calling query: the caller's row-level security and filters.
+CREATE FUNCTION ta.messages() RETURNS SETOF ta.outbox
+    LANGUAGE sql STABLE AS $$
+    SELECT * FROM ta.outbox
+    UNION ALL
+    SELECT c.id, a.practice_id, 'reminder', c.channel, a.id, a.patient_id, NULL, NULL, a.reminder_starts_at,
+           a.reminder_send_at, 'pending', 0, NULL, NULL, a.created_at, a.created_at
+      FROM ta.appointments a
+     CROSS JOIN LATERAL (VALUES ('email'::ta.reminder_channel, a.email_reminder_id), ('sms', a.sms_reminder_id)) c (channel, id)
+     WHERE a.reminder_send_at IS NOT NULL AND c.id IS NOT NULL
+$$;
+COMMENT ON FUNCTION ta.messages() IS 'The outbox and the reminders waiting on their appointments: every message and its status.';
 
 -- The reminders waiting on an appointment's row as pending outbox rows with the same ids, due
 -- times and start (the caller clears them from the row). A row of the same appointment, channel
@@ -548,7 +547,7 @@ BEGIN
                              ORDER BY o.send_at DESC, o.id DESC), '[]'),
            array_agg(DISTINCT o.patient_id) FILTER (WHERE o.patient_id IS NOT NULL)
       INTO result, ids
-      FROM (SELECT * FROM ta.messages o
+      FROM (SELECT * FROM ta.messages() o
              WHERE o.practice_id = pid AND o.kind <> 'password_reset'
                AND (wanted IS NULL OR o.status = wanted::ta.reminder_status)
              ORDER BY o.send_at DESC, o.id DESC OFFSET skip LIMIT lim) o;

@@ -115,8 +115,8 @@ def soon(hours=None):
 
 
 def outbox(where="true"):
-    # ta.messages: the outbox and the reminders still waiting on their appointments (same ids)
-    rows = psql("SELECT coalesce(json_agg(o ORDER BY o.id), '[]') FROM ta.messages o WHERE %s" % where)
+    # ta.messages(): the outbox and the reminders still waiting on their appointments (same ids)
+    rows = psql("SELECT coalesce(json_agg(o ORDER BY o.id), '[]') FROM ta.messages() o WHERE %s" % where)
     return json.loads(rows)
 
 
@@ -188,7 +188,7 @@ def notifier_sessions():
 
 
 def no_due_pending():
-    return psql("SELECT count(*) FROM ta.messages WHERE status = 'pending' AND send_at <= now()") == "0"
+    return psql("SELECT count(*) FROM ta.messages() WHERE status = 'pending' AND send_at <= now()") == "0"
 
 
 def local_date_time(ts):

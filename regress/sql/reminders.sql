@@ -22,7 +22,7 @@ CREATE FUNCTION regress.outbox(pid bigint) RETURNS TABLE (id bigint, kind text, 
     LANGUAGE sql SECURITY DEFINER AS $$
     SELECT o.id, o.kind::text, o.channel::text, o.appointment_id, o.status::text, o.attempts,
            CASE WHEN o.starts_at IS NULL THEN NULL ELSE (o.starts_at - o.send_at)::text END, o.last_error
-      FROM ta.messages o WHERE o.practice_id = pid ORDER BY o.id
+      FROM ta.messages() o WHERE o.practice_id = pid ORDER BY o.id
 $$;
 GRANT EXECUTE ON FUNCTION regress.outbox(bigint) TO regress_ta_app;
 

@@ -8,18 +8,7 @@ ALTER TABLE ta.appointments ADD COLUMN reminder_starts_at timestamptz, ADD COLUM
 CREATE INDEX appointments_reminder_due_idx ON ta.appointments (practice_id, reminder_send_at)
     WHERE reminder_send_at IS NOT NULL;
 -- GET /reminders and the export list the outbox and the waiting reminders together
-CREATE VIEW ta.messages WITH (security_invoker = true) AS
-SELECT o.id, o.practice_id, o.kind, o.channel, o.appointment_id, o.patient_id, o.user_id, o.password_reset_id,
-       o.starts_at, o.send_at, o.status, o.attempts, o.sent_at, o.last_error, o.created_at, o.updated_at
-  FROM ta.outbox o
-UNION ALL
-SELECT c.id, a.practice_id, 'reminder'::ta.message_kind, c.channel, a.id, a.patient_id, NULL::bigint, NULL::bigint,
-       a.reminder_starts_at, a.reminder_send_at, 'pending'::ta.reminder_status, 0, NULL::timestamptz, NULL::text,
-       a.created_at, a.created_at
-  FROM ta.appointments a
- CROSS JOIN LATERAL (VALUES ('email'::ta.reminder_channel, a.email_reminder_id), ('sms', a.sms_reminder_id)) c (channel, id)
- WHERE a.reminder_send_at IS NOT NULL AND c.id IS NOT NULL;
-COMMENT ON VIEW ta.messages IS 'The outbox and the reminders waiting on their appointments: every message and its status.';
+-- @function ta.messages
 -- turning waiting reminders into outbox rows (a change of the appointment, the claim)
 -- @function ta.promote_reminders
 -- @function ta.take_reminders
