@@ -917,7 +917,7 @@ notifier_status() {
     fi
     state=$(systemctl is-active "$SERVICE-notifier.service" 2>/dev/null || true)
     say "service $SERVICE-notifier: ${state:-unknown}"
-    failed=$(owner_psql "$DB_NAME" -tA -c "SELECT count(*) FILTER (WHERE status = 'pending' AND send_at < now() - interval '10 minutes') || ' overdue, ' || count(*) FILTER (WHERE status = 'failed' AND updated_at > now() - interval '1 day') || ' failed in the last day' FROM ta.outbox" 2>/dev/null || true)
+    failed=$(owner_psql "$DB_NAME" -tA -c "SELECT count(*) FILTER (WHERE status = 'pending' AND send_at < now() - interval '10 minutes') || ' overdue, ' || count(*) FILTER (WHERE status = 'failed' AND updated_at > now() - interval '1 day') || ' failed in the last day' FROM ta.messages()" 2>/dev/null || true)
     say "reminders: ${failed:-?}"
     [ "$state" = active ] || { say "WARNING: the notifier is not running: ./deploy-mikrus.sh logs"; return 1; }
 }

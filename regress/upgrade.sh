@@ -112,6 +112,18 @@ for released in "$ROOT"/sql/releases/schema-*.txt; do
         head -60 "$out/schema.diff" >&2
         failures=$((failures + 1))
     fi
+    if [ "$from" != 1.0 ]; then
+        # Reminders $from left pending (outbox rows) are still sent by $current's notifier (issue 17: new
+        # appointments' reminders wait on their rows now; the claim takes the outbox's first).
+        pending=$(q "$db" -c "SELECT string_agg(id::text, ',' ORDER BY id) FROM ta.outbox
+                               WHERE kind = 'reminder' AND status = 'pending'")
+        q "$db" -c "UPDATE ta.outbox SET send_at = now() - interval '1 second' WHERE id IN ($pending)" >/dev/null
+        for _ in ${pending//,/ }; do
+            as "$notifier" "$db" -c "SELECT count(notifier.record_sent(m.id)) FROM notifier.claim('https://x.example', '{email,sms}') m" >/dev/null
+        done
+        check "the reminders $from left pending are sent by $current's notifier" "sent" \
+            "$(q "$db" -c "SELECT string_agg(DISTINCT status::text, ',') FROM ta.outbox WHERE id IN ($pending)")"
+    fi
     check "the audit rows of $from are chained by the upgrade (every practice's chain verifies)" "0" \
         "$(q "$db" -c "SELECT count(*) FROM (SELECT l.hash, ta.audit_row_hash(lag(l.hash) OVER (PARTITION BY l.practice_id,
                                                 l.chain ORDER BY l.id), l) AS expected FROM ta.audit_log l) c

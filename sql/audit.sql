@@ -324,7 +324,9 @@ BEGIN
     PERFORM ta.audit_settle(true);
     SELECT json_build_object(
         'patient', to_jsonb(p) - 'practice_id',
-        'appointments', coalesce((SELECT json_agg((to_jsonb(a) - 'practice_id' - 'payment_id')
+        'appointments', coalesce((SELECT json_agg((to_jsonb(a) - 'practice_id' - 'payment_id'
+                                                   - ARRAY['reminder_starts_at', 'reminder_send_at',
+                                                           'email_reminder_id', 'sms_reminder_id'])
                                                   || jsonb_build_object('is_paid', a.payment_id IS NOT NULL,
                                                                         'payment_id', a.payment_id)
                                                   ORDER BY a.date, a.start_time, a.id)
@@ -343,7 +345,7 @@ BEGIN
                                                                  'sent_at', o.sent_at, 'attempts', o.attempts,
                                                                  'last_error', o.last_error)
                                                ORDER BY o.id)
-                                 FROM ta.outbox o WHERE o.patient_id = p.id), '[]'),
+                                 FROM ta.messages() o WHERE o.patient_id = p.id), '[]'),
         'access_log', coalesce((SELECT json_agg(json_build_object('at', l.at, 'user_id', l.user_id,
                                                                   'action', l.action, 'route', l.route)
                                                 ORDER BY l.at, l.id)

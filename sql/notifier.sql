@@ -49,6 +49,57 @@ BEGIN
      WHERE role_name = session_user;
 END $$;
 
+-- The reminders waiting on appointments' rows (ta.appointments_plan_reminders) are behind the
+-- appointments' row-level security, which a sender arm (OR ta.is_sender()) would make unusable as
+-- an index condition for every api query: so the sender looks practice by practice, acting as each
+-- (one probe of appointments_reminder_due_idx per practice, and only when the outbox has nothing due).
+-- Whether a waiting reminder has a channel of the sender's:
+CREATE FUNCTION ta.waits_for(a ta.appointments, channels text[]) RETURNS boolean
+    LANGUAGE sql IMMUTABLE AS $$
+    SELECT (a.email_reminder_id IS NOT NULL AND 'email' = ANY (channels))
+        OR (a.sms_reminder_id IS NOT NULL AND 'sms' = ANY (channels))
+$$;
+
+-- When the next reminder waiting on an appointment for one of these channels is due; NULL: none.
+CREATE FUNCTION ta.next_waiting_reminder(channels text[]) RETURNS timestamptz
+    LANGUAGE plpgsql AS $$
+DECLARE
+    pid bigint;
+    due timestamptz;
+    earliest timestamptz;
+BEGIN
+    FOR pid IN SELECT id FROM ta.practices LOOP
+        PERFORM ta.set_claims(json_build_object('pid', pid)::text);
+        SELECT a.reminder_send_at INTO due FROM ta.appointments a
+         WHERE a.practice_id = pid AND a.reminder_send_at IS NOT NULL AND ta.waits_for(a, channels)
+         ORDER BY a.reminder_send_at LIMIT 1;
+        earliest := least(earliest, due);
+    END LOOP;
+    RETURN earliest;
+END $$;
+
+-- Turns the due reminders waiting on appointments (at most per_practice of each practice, for the
+-- sender's channels) into pending outbox rows, in the caller's transaction; the rows stay locked
+-- (SKIP LOCKED: another sender takes others). Returns how many appointments it took them from.
+CREATE FUNCTION ta.take_due_reminders(channels text[], per_practice integer) RETURNS integer
+    LANGUAGE plpgsql AS $$
+DECLARE
+    pid bigint;
+    a ta.appointments;
+    n integer := 0;
+BEGIN
+    FOR pid IN SELECT id FROM ta.practices LOOP
+        PERFORM ta.set_claims(json_build_object('pid', pid)::text);
+        FOR a IN SELECT * FROM ta.appointments
+                  WHERE practice_id = pid AND reminder_send_at <= now() AND ta.waits_for(appointments, channels)
+                  ORDER BY reminder_send_at, id LIMIT per_practice FOR UPDATE SKIP LOCKED LOOP
+            PERFORM ta.take_reminders(a);
+            n := n + 1;
+        END LOOP;
+    END LOOP;
+    RETURN n;
+END $$;
+
 -- Seconds until the next pending row of the sender's channels is due: 0 when one is, 60 (the
 -- sender's longest sleep) when none is pending. A row of a channel the sender cannot send is not
 -- its business (it waits for a sender that can): counting it kept a sender without SMSAPI_TOKEN
@@ -59,8 +110,9 @@ CREATE FUNCTION notifier.next_due(channels text[]) RETURNS double precision
 BEGIN
     PERFORM ta.require_sender();
     RETURN least(60, greatest(0, coalesce(extract(epoch FROM
-               (SELECT min(o.send_at) FROM ta.outbox o
-                 WHERE o.status = 'pending' AND o.channel::text = ANY (channels)) - now()), 60)));
+               least((SELECT min(o.send_at) FROM ta.outbox o
+                       WHERE o.status = 'pending' AND o.channel::text = ANY (channels)),
+                     ta.next_waiting_reminder(channels)) - now()), 60)));
 END $$;
 COMMENT ON FUNCTION notifier.next_due(text[]) IS
     'Seconds until the next pending row of the given channels is due: 0 when one is, at most 60.';
@@ -92,7 +144,11 @@ BEGIN
          WHERE status = 'pending' AND send_at <= now() AND channel::text = ANY (channels)
          ORDER BY send_at, id LIMIT 1 FOR UPDATE SKIP LOCKED;
         IF NOT FOUND THEN
-            RETURN;
+            -- nothing due in the outbox: the due reminders waiting on appointments come next
+            IF ta.take_due_reminders(channels, 50) = 0 THEN
+                RETURN;
+            END IF;
+            CONTINUE;
         END IF;
         -- act as the row's practice: row-level security shows its patient, appointment, settings
         PERFORM ta.set_claims(json_build_object('pid', o.practice_id)::text);

@@ -1,8 +1,9 @@
 -- Reminders (issue 17): the patient's consent per channel with its history, the practice's
 -- settings and Polish templates, and the outbox the notifier (notifier/, C) sends from.
--- A due reminder is a row written by the same transaction as the appointment change that
--- makes it due (the triggers below); rescheduling moves the row,
--- cancelling or archiving cancels it. UNIQUE (appointment_id, channel, starts_at) makes
+-- A due reminder is written by the same transaction as the appointment change that makes it due
+-- (the triggers below): a new appointment's in its own row (no second row per POST /appointments,
+-- issue 17's 5 %), which the notifier's claim (or any later change of the appointment) turns into
+-- an outbox row with the same id; rescheduling moves it, cancelling or archiving cancels it. UNIQUE (appointment_id, channel, starts_at) makes
 -- "one reminder per appointment, channel and start time" a constraint, not the sender's care.
 
 CREATE TYPE ta.reminder_channel AS ENUM ('email', 'sms');
@@ -194,24 +195,70 @@ $$;
 -- say it. Plain SQL returning SETOF, so the planner inlines it into the calling query: no
 -- function call, and no SQL-function body parsed and planned on every call (ta.practice_timezone
 -- and ta.sms_number in a plpgsql expression were, each transaction).
+-- An appointment's start in the practice's time zone (tz: practice_settings.timezone, or NULL).
+CREATE FUNCTION ta.reminder_start(a ta.appointments, tz text) RETURNS timestamptz
+    LANGUAGE sql STABLE AS $$ SELECT (a.date + a.start_time) AT TIME ZONE coalesce(tz, 'Europe/Warsaw') $$;
+
+-- When a reminder of that start is due: hours before it, or now if that has passed.
+CREATE FUNCTION ta.reminder_due(starts timestamptz, hours integer) RETURNS timestamptz
+    LANGUAGE sql STABLE AS $$ SELECT greatest(starts - make_interval(hours => hours), now()) $$;
+
 CREATE FUNCTION ta.reminder_plan(a ta.appointments)
     RETURNS TABLE (starts_at timestamptz, send_at timestamptz, email boolean, sms boolean)
     LANGUAGE sql STABLE AS $$
-    SELECT t.starts, greatest(t.starts - make_interval(hours => s.hours_before), now()),
+    SELECT t.starts, ta.reminder_due(t.starts, s.hours_before),
            s.email_enabled AND p.reminder_email, s.sms_enabled AND p.reminder_sms
       FROM ta.reminder_settings s
       JOIN ta.patients p ON p.id = a.patient_id AND p.deleted_at IS NULL
       LEFT JOIN ta.practice_settings ps ON ps.practice_id = a.practice_id
-      CROSS JOIN LATERAL (SELECT (a.date + a.start_time) AT TIME ZONE coalesce(ps.timezone, 'Europe/Warsaw')) t (starts)
+      CROSS JOIN LATERAL (SELECT ta.reminder_start(a, ps.timezone)) t (starts)
      WHERE s.practice_id = a.practice_id AND ta.appointment_is_live(a) AND t.starts > now()
 $$;
 COMMENT ON FUNCTION ta.reminder_plan(ta.appointments) IS
     'The start, due time and wanted channels of an appointment''s reminders; no row when none is wanted.';
 
+-- Every message: the outbox's rows and the reminders still waiting on their appointments (pending,
+-- never attempted), as outbox rows. GET /reminders, the patient's export and the tests read it. Plain
+-- SQL, so the planner inlines it into the calling query: the caller's row-level security and filters.
+CREATE FUNCTION ta.messages() RETURNS SETOF ta.outbox
+    LANGUAGE sql STABLE AS $$
+    SELECT * FROM ta.outbox
+    UNION ALL
+    SELECT c.id, a.practice_id, 'reminder', c.channel, a.id, a.patient_id, NULL, NULL, a.reminder_starts_at,
+           a.reminder_send_at, 'pending', 0, NULL, NULL, a.created_at, a.created_at
+      FROM ta.appointments a
+     CROSS JOIN LATERAL (VALUES ('email'::ta.reminder_channel, a.email_reminder_id), ('sms', a.sms_reminder_id)) c (channel, id)
+     WHERE a.reminder_send_at IS NOT NULL AND c.id IS NOT NULL
+$$;
+COMMENT ON FUNCTION ta.messages() IS 'The outbox and the reminders waiting on their appointments: every message and its status.';
+
+-- The reminders waiting on an appointment's row as pending outbox rows with the same ids, due
+-- times and start (the caller clears them from the row). A row of the same appointment, channel
+-- and start already there (outbox_once_per_start) stays, and the waiting one is dropped.
+CREATE FUNCTION ta.promote_reminders(a ta.appointments) RETURNS void
+    LANGUAGE sql AS $$
+    INSERT INTO ta.outbox (id, practice_id, kind, channel, appointment_id, patient_id, starts_at, send_at)
+    SELECT c.id, a.practice_id, 'reminder', c.channel, a.id, a.patient_id, a.reminder_starts_at, a.reminder_send_at
+      FROM (VALUES ('email'::ta.reminder_channel, a.email_reminder_id), ('sms', a.sms_reminder_id)) c (channel, id)
+     WHERE c.id IS NOT NULL AND a.reminder_send_at IS NOT NULL
+    ON CONFLICT DO NOTHING
+$$;
+
+-- ta.promote_reminders and the row cleared, in one step (not for the row of a running trigger).
+CREATE FUNCTION ta.take_reminders(a ta.appointments) RETURNS void
+    LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM ta.promote_reminders(a);
+    UPDATE ta.appointments SET reminder_starts_at = NULL, reminder_send_at = NULL, email_reminder_id = NULL,
+                               sms_reminder_id = NULL
+     WHERE id = a.id;
+END $$;
+
 -- Makes the outbox agree with one appointment that changed: for each channel, a pending
 -- reminder at hours_before its start when it is wanted (ta.reminder_plan), none otherwise. A
 -- pending row is moved to the new start; a reminder already sent or failed for a start stays,
--- and a new start gets its own row. (A new appointment's rows: ta.appointments_sync_reminders.)
+-- and a new start gets its own row. Reminders waiting on the appointment's row become outbox rows
+-- first. (A new appointment's reminders: ta.appointments_plan_reminders.)
 CREATE FUNCTION ta.sync_reminders(a ta.appointments) RETURNS void
     LANGUAGE plpgsql AS $$
 DECLARE
@@ -219,6 +266,9 @@ DECLARE
     ch ta.reminder_channel;
     existing ta.outbox;
 BEGIN
+    IF a.reminder_send_at IS NOT NULL THEN
+        PERFORM ta.take_reminders(a);
+    END IF;
     SELECT * INTO plan FROM ta.reminder_plan(a);
     FOREACH ch IN ARRAY enum_range(NULL::ta.reminder_channel) LOOP
         IF NOT coalesce(CASE ch WHEN 'email' THEN plan.email WHEN 'sms' THEN plan.sms END, false) THEN
@@ -257,36 +307,59 @@ END $$;
 COMMENT ON FUNCTION ta.sync_reminders(ta.appointments) IS
     'Writes, moves or cancels the reminders of a changed appointment in the outbox, in the caller''s transaction.';
 
--- A new appointment has no reminders yet: one lookup (ta.reminder_plan) and one INSERT for both
--- channels write those wanted, in the statement's own transaction; a change goes to ta.sync_reminders.
-CREATE FUNCTION ta.appointments_sync_reminders() RETURNS trigger
+-- A new appointment's reminders wait on its own row (reminder_starts_at, reminder_send_at and an
+-- outbox id per wanted channel), written by the INSERT itself: no second row, key or CHECK per
+-- appointment. The rule is ta.reminder_plan's, read in two lookups instead of its one join: the
+-- settings alone when reminders are off (the default), then the patient's consent and the time
+-- zone; four tables' row-level security in one query cost more (bench/README.md).
+CREATE FUNCTION ta.appointments_plan_reminders() RETURNS trigger
     LANGUAGE plpgsql AS $$
 DECLARE
-    enabled boolean;
-    plan record;
+    cfg record;
+    pat record;
 BEGIN
-    IF TG_OP = 'UPDATE' THEN
-        PERFORM ta.sync_reminders(NEW);
-        RETURN NULL;
-    END IF;
-    -- reminders off (the default): one lookup by the primary key, not ta.reminder_plan's join
-    SELECT s.email_enabled OR s.sms_enabled INTO enabled
+    SELECT s.email_enabled, s.sms_enabled, s.hours_before INTO cfg
       FROM ta.reminder_settings s WHERE s.practice_id = NEW.practice_id;
-    IF NOT coalesce(enabled, false) THEN
-        RETURN NULL;
+    IF NOT coalesce(cfg.email_enabled OR cfg.sms_enabled, false) OR NOT ta.appointment_is_live(NEW) THEN
+        RETURN NEW;
     END IF;
-    SELECT * INTO plan FROM ta.reminder_plan(NEW);
-    IF plan.email OR plan.sms THEN
-        INSERT INTO ta.outbox (practice_id, kind, channel, appointment_id, patient_id, starts_at, send_at)
-        SELECT NEW.practice_id, 'reminder', c.channel, NEW.id, NEW.patient_id, plan.starts_at, plan.send_at
-          FROM (VALUES ('email'::ta.reminder_channel, plan.email), ('sms', plan.sms)) c (channel, wanted)
-         WHERE c.wanted;
+    SELECT p.reminder_email AND cfg.email_enabled AS email, p.reminder_sms AND cfg.sms_enabled AS sms,
+           ta.reminder_start(NEW, ps.timezone) AS starts INTO pat
+      FROM ta.patients p LEFT JOIN ta.practice_settings ps ON ps.practice_id = NEW.practice_id
+     WHERE p.id = NEW.patient_id AND p.deleted_at IS NULL;
+    IF NOT coalesce(pat.email OR pat.sms, false) OR pat.starts <= now() THEN
+        RETURN NEW;
     END IF;
-    RETURN NULL;
+    NEW.reminder_starts_at := pat.starts;
+    NEW.reminder_send_at := ta.reminder_due(pat.starts, cfg.hours_before);
+    IF pat.email THEN
+        NEW.email_reminder_id := nextval('ta.outbox_id_seq');
+    END IF;
+    IF pat.sms THEN
+        NEW.sms_reminder_id := nextval('ta.outbox_id_seq');
+    END IF;
+    RETURN NEW;
 END $$;
-CREATE TRIGGER appointments_reminders_insert AFTER INSERT ON ta.appointments
-    FOR EACH ROW EXECUTE FUNCTION ta.appointments_sync_reminders();
-CREATE TRIGGER appointments_reminders_update AFTER UPDATE ON ta.appointments
+CREATE TRIGGER appointments_reminders_insert BEFORE INSERT ON ta.appointments
+    FOR EACH ROW EXECUTE FUNCTION ta.appointments_plan_reminders();
+
+-- A change of what an appointment's reminders depend on: those waiting on its row become outbox
+-- rows first (ta.promote_reminders, as they were), then ta.sync_reminders moves, cancels or
+-- writes them. BEFORE, so that the same UPDATE clears them from the row.
+CREATE FUNCTION ta.appointments_sync_reminders() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+BEGIN
+    IF OLD.reminder_send_at IS NOT NULL THEN
+        PERFORM ta.promote_reminders(OLD);
+        NEW.reminder_starts_at := NULL;
+        NEW.reminder_send_at := NULL;
+        NEW.email_reminder_id := NULL;
+        NEW.sms_reminder_id := NULL;
+    END IF;
+    PERFORM ta.sync_reminders(NEW);
+    RETURN NEW;
+END $$;
+CREATE TRIGGER appointments_reminders_update BEFORE UPDATE ON ta.appointments
     FOR EACH ROW WHEN (ta.appointment_reminder_key(OLD) IS DISTINCT FROM ta.appointment_reminder_key(NEW))
     EXECUTE FUNCTION ta.appointments_sync_reminders();
 
@@ -474,7 +547,7 @@ BEGIN
                              ORDER BY o.send_at DESC, o.id DESC), '[]'),
            array_agg(DISTINCT o.patient_id) FILTER (WHERE o.patient_id IS NOT NULL)
       INTO result, ids
-      FROM (SELECT * FROM ta.outbox o
+      FROM (SELECT * FROM ta.messages() o
              WHERE o.practice_id = pid AND o.kind <> 'password_reset'
                AND (wanted IS NULL OR o.status = wanted::ta.reminder_status)
              ORDER BY o.send_at DESC, o.id DESC OFFSET skip LIMIT lim) o;

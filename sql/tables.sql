@@ -228,7 +228,13 @@ CREATE TABLE ta.appointments (
     CONSTRAINT appointments_series_fkey FOREIGN KEY (series_id, practice_id)
         REFERENCES ta.appointment_series (id, practice_id),
     -- the referent of ta.outbox's (appointment_id, practice_id): a reminder is of its appointment's practice
-    CONSTRAINT appointments_id_practice_key UNIQUE (id, practice_id)
+    CONSTRAINT appointments_id_practice_key UNIQUE (id, practice_id),
+    -- Its reminders while none has been attempted (issue 17, see reminders.sql): the start they are
+    -- for, when they are due (NULL: none waits here) and the outbox id each channel's will have.
+    reminder_starts_at timestamptz,
+    reminder_send_at timestamptz,
+    email_reminder_id bigint,
+    sms_reminder_id bigint
 );
 CREATE INDEX appointments_practice_date_idx ON ta.appointments (practice_id, date, start_time)
     WHERE deleted_at IS NULL;
@@ -236,6 +242,9 @@ CREATE INDEX appointments_patient_id_idx ON ta.appointments (patient_id, date, s
     WHERE deleted_at IS NULL;
 CREATE INDEX appointments_payment_id_idx ON ta.appointments (payment_id) WHERE payment_id IS NOT NULL;
 CREATE INDEX appointments_series_id_idx ON ta.appointments (series_id, date) WHERE series_id IS NOT NULL;
+-- the reminders waiting on their appointments, by practice and due time (notifier.claim, GET /reminders)
+CREATE INDEX appointments_reminder_due_idx ON ta.appointments (practice_id, reminder_send_at)
+    WHERE reminder_send_at IS NOT NULL;
 COMMENT ON TABLE ta.appointments IS 'Booked sessions; paid when payment_id is set.';
 
 -- Row-level security: a row is visible and writable only when its practice_id is the

@@ -11,13 +11,14 @@ cleanup() { [ $was_running = 1 ] || "$ROOT/stack/down.sh"; }
 trap cleanup EXIT
 
 passed=0 failed=0 failures=()
+# Each suite's result line gives its time: make test must stay under 30 minutes on 2 cores.
 suite() {
-    local name=$1; shift
+    local name=$1 start=$SECONDS; shift
     say "=== $name"
     if "$@"; then
-        passed=$((passed + 1)); say "=== $name: ok"
+        passed=$((passed + 1)); say "=== $name: ok ($((SECONDS - start)) s)"
     else
-        failed=$((failed + 1)); failures+=("$name"); say "=== $name: FAILED"
+        failed=$((failed + 1)); failures+=("$name"); say "=== $name: FAILED ($((SECONDS - start)) s)"
     fi
 }
 
@@ -105,5 +106,5 @@ suite "notifier: reminders through real SMTP and SMS servers" "$ROOT/notifier/te
 suite "fuzz: short pass of every harness" make -s -C "$ROOT/fuzz" run FUZZ_SECONDS="${FUZZ_SECONDS:-4}"
 
 [ $failed = 0 ] || say "failed suites: ${failures[*]}"
-echo "suites: $passed passed, $failed failed"
+echo "suites: $passed passed, $failed failed, in $((SECONDS / 60)) min $((SECONDS % 60)) s"
 [ $failed = 0 ]

@@ -115,7 +115,8 @@ def soon(hours=None):
 
 
 def outbox(where="true"):
-    rows = psql("SELECT coalesce(json_agg(o ORDER BY o.id), '[]') FROM ta.outbox o WHERE %s" % where)
+    # ta.messages(): the outbox and the reminders still waiting on their appointments (same ids)
+    rows = psql("SELECT coalesce(json_agg(o ORDER BY o.id), '[]') FROM ta.messages() o WHERE %s" % where)
     return json.loads(rows)
 
 
@@ -187,7 +188,7 @@ def notifier_sessions():
 
 
 def no_due_pending():
-    return psql("SELECT count(*) FROM ta.outbox WHERE status = 'pending' AND send_at <= now()") == "0"
+    return psql("SELECT count(*) FROM ta.messages() WHERE status = 'pending' AND send_at <= now()") == "0"
 
 
 def local_date_time(ts):
@@ -253,10 +254,11 @@ def test_none_when_not_wanted(practice):
     as_practice(practice, "SELECT api.update_patient(%d, '{\"reminder_email\": false}')" % p2)
     p3 = patient(practice, "Spozniona", "spozniona@example.com", consent_email=True)
     a3 = appointment(practice, p3, soon(6))
-    # As if the notifier had been down past the start: the row is still pending, its start passed.
+    # As if the notifier had been down past the start: the reminder is still pending (waiting on its
+    # appointment's row), its start passed.
     psql("SET session_replication_role = replica;"
-         "UPDATE ta.outbox SET starts_at = now() - interval '1 minute', send_at = now() - interval '2 hours'"
-         " WHERE appointment_id = %d" % a3)
+         "UPDATE ta.appointments SET reminder_starts_at = now() - interval '1 minute',"
+         " reminder_send_at = now() - interval '2 hours' WHERE id = %d" % a3)
     check("cancelling cancels the reminder", reminder_of(a1)["status"] == "cancelled", reminder_of(a1))
     check("withdrawing consent cancels the reminder", reminder_of(a2)["status"] == "cancelled", reminder_of(a2))
     n = Notifier(name="none")

@@ -16,13 +16,13 @@ SELECT has_function_privilege('regress_ta_app', 'notifier.claim(text, text[])', 
        has_function_privilege('regress_ta_notifier', 'notifier.claim(text, text[])', 'execute') AS notifier_claims,
        has_function_privilege('regress_ta_notifier', 'api.list_patients(json)', 'execute') AS notifier_lists;
 
--- Outbox rows as the owner sees them for one practice, without times that move.
+-- Messages (outbox rows and reminders waiting on appointments) as the owner sees them for one practice, without times that move.
 CREATE FUNCTION regress.outbox(pid bigint) RETURNS TABLE (id bigint, kind text, channel text, appointment_id bigint,
                                                         status text, attempts integer, due_vs_start text, last_error text)
     LANGUAGE sql SECURITY DEFINER AS $$
     SELECT o.id, o.kind::text, o.channel::text, o.appointment_id, o.status::text, o.attempts,
            CASE WHEN o.starts_at IS NULL THEN NULL ELSE (o.starts_at - o.send_at)::text END, o.last_error
-      FROM ta.outbox o WHERE o.practice_id = pid ORDER BY o.id
+      FROM ta.messages() o WHERE o.practice_id = pid ORDER BY o.id
 $$;
 GRANT EXECUTE ON FUNCTION regress.outbox(bigint) TO regress_ta_app;
 
