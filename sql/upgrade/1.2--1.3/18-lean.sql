@@ -1,4 +1,0 @@
--- Issue 18: cheaper api statements for the reads, the same answers and checks.
--- api.list_patients: the two aggregates read the page in the subquery's order (as api.list_appointments
--- does since 1.2): their own ORDER BY sorted the page twice more.
--- @function api.list_patients
