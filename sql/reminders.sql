@@ -187,7 +187,7 @@ CREATE FUNCTION ta.appointment_reminder_key(a ta.appointments) RETURNS text
     SELECT concat_ws('|', a.patient_id, a.date, a.start_time, ta.appointment_is_live(a))
 $$;
 
--- What an appointment's reminders should be now: its start in the practice's time zone, when
+-- What an appointment's reminders should be now: its start, when
 -- they are due (hours_before the start, or now if that has passed) and which channels are wanted.
 -- No row when none can be: the appointment is not live, the patient is archived, the start has
 -- passed or the practice has no settings. A consent needs its address (the CHECKs
@@ -195,10 +195,8 @@ $$;
 -- say it. Plain SQL returning SETOF, so the planner inlines it into the calling query: no
 -- function call, and no SQL-function body parsed and planned on every call (ta.practice_timezone
 -- and ta.sms_number in a plpgsql expression were, each transaction).
--- An appointment's start in the practice's time zone (tz: practice_settings.timezone, or NULL).
-CREATE FUNCTION ta.reminder_start(a ta.appointments, tz text) RETURNS timestamptz
-    LANGUAGE sql STABLE AS $$ SELECT (a.date + a.start_time) AT TIME ZONE coalesce(tz, 'Europe/Warsaw') $$;
-
+-- The start is ta.appointment_start's (appointments are Polish wall-clock time, and
+-- practice_settings_timezone_check allows no other zone), so no settings row is read for it.
 -- When a reminder of that start is due: hours before it, or now if that has passed.
 CREATE FUNCTION ta.reminder_due(starts timestamptz, hours integer) RETURNS timestamptz
     LANGUAGE sql STABLE AS $$ SELECT greatest(starts - make_interval(hours => hours), now()) $$;
@@ -206,13 +204,11 @@ CREATE FUNCTION ta.reminder_due(starts timestamptz, hours integer) RETURNS times
 CREATE FUNCTION ta.reminder_plan(a ta.appointments)
     RETURNS TABLE (starts_at timestamptz, send_at timestamptz, email boolean, sms boolean)
     LANGUAGE sql STABLE AS $$
-    SELECT t.starts, ta.reminder_due(t.starts, s.hours_before),
+    SELECT ta.appointment_start(a), ta.reminder_due(ta.appointment_start(a), s.hours_before),
            s.email_enabled AND p.reminder_email, s.sms_enabled AND p.reminder_sms
       FROM ta.reminder_settings s
       JOIN ta.patients p ON p.id = a.patient_id AND p.deleted_at IS NULL
-      LEFT JOIN ta.practice_settings ps ON ps.practice_id = a.practice_id
-      CROSS JOIN LATERAL (SELECT ta.reminder_start(a, ps.timezone)) t (starts)
-     WHERE s.practice_id = a.practice_id AND ta.appointment_is_live(a) AND t.starts > now()
+     WHERE s.practice_id = a.practice_id AND ta.appointment_is_live(a) AND ta.appointment_start(a) > now()
 $$;
 COMMENT ON FUNCTION ta.reminder_plan(ta.appointments) IS
     'The start, due time and wanted channels of an appointment''s reminders; no row when none is wanted.';
@@ -310,8 +306,8 @@ COMMENT ON FUNCTION ta.sync_reminders(ta.appointments) IS
 -- A new appointment's reminders wait on its own row (reminder_starts_at, reminder_send_at and an
 -- outbox id per wanted channel), written by the INSERT itself: no second row, key or CHECK per
 -- appointment. The rule is ta.reminder_plan's, read in two lookups instead of its one join: the
--- settings alone when reminders are off (the default), then the patient's consent and the time
--- zone; four tables' row-level security in one query cost more (bench/README.md).
+-- settings alone when reminders are off (the default), then the patient's consent (the start is
+-- ta.appointment_start's); the tables' row-level security in one query cost more (bench/README.md).
 CREATE FUNCTION ta.appointments_plan_reminders() RETURNS trigger
     LANGUAGE plpgsql AS $$
 DECLARE
@@ -324,8 +320,8 @@ BEGIN
         RETURN NEW;
     END IF;
     SELECT p.reminder_email AND cfg.email_enabled AS email, p.reminder_sms AND cfg.sms_enabled AS sms,
-           ta.reminder_start(NEW, ps.timezone) AS starts INTO pat
-      FROM ta.patients p LEFT JOIN ta.practice_settings ps ON ps.practice_id = NEW.practice_id
+           ta.appointment_start(NEW) AS starts INTO pat
+      FROM ta.patients p
      WHERE p.id = NEW.patient_id AND p.deleted_at IS NULL;
     IF NOT coalesce(pat.email OR pat.sms, false) OR pat.starts <= now() THEN
         RETURN NEW;
