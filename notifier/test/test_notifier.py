@@ -511,7 +511,7 @@ def test_sigkill_loop(practice):
         # kill it while it sends: after a random number of messages arrived (whatever the load)
         target = len(glob.glob(os.path.join(MAILBOX, "*.eml"))) + rng.randint(1, 25)
         wait_until("the sender gets going", lambda: len(glob.glob(os.path.join(MAILBOX, "*.eml"))) >= target
-                   or n.proc.poll() is not None or psql("SELECT count(*) FROM ta.outbox WHERE id IN (%s)"
+                   or n.proc.poll() is not None or psql("SELECT count(*) FROM ta.messages() WHERE id IN (%s)"
                    " AND status = 'pending'" % ",".join(map(str, ids))) == "0", timeout=60)
         time.sleep(rng.uniform(0, 0.005))
         n.kill()

@@ -155,11 +155,11 @@ export function decodeClaims(token) {
   return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
 }
 
-export const today = () => new Date().toISOString().slice(0, 10);
-
 // The Europe/Warsaw day (YYYY-MM-DD) of an ISO 8601 instant: the day payments are filtered by.
 const WARSAW_DAY = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Warsaw' });
 export const warsawDay = (iso) => WARSAW_DAY.format(new Date(iso));
+// Today in Warsaw, the day the api's date filters mean (from 23:00 or 22:00 UTC it is not UTC's day).
+export const today = () => warsawDay(new Date().toISOString());
 
 // Hooks a test file up to its own proxy and a fresh practice (and, when patientName is given, one patient).
 // The returned object is filled in before the first test: proxy, token, patient, and call(method, path, body)
