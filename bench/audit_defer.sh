@@ -43,7 +43,8 @@ run() {  # run SIDE CONNECTIONS: "req/s p99-ms cpu-µs-per-request errors reques
     awk -v b="$before" -v a="$after" -v hz="$(getconf CLK_TCK)" '$1 == "WRK" {
         printf "%.0f %s %.0f %d %d\n", $2, $4, ($7 > 0 ? (a - b) * 1e6 / hz / $7 : 0), $5 + $6, $7 }' "$out/wrk.out"
 }
-median() { tr ' ' '\n' | sort -n | awk '{v[NR] = $1} END {print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2)}'; }
+# shellcheck source=bench/median.sh
+. "$(dirname "$0")/median.sh"
 
 declare -A tps p99 cpu errors requests
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)

@@ -40,7 +40,8 @@ variant() {  # variant NAME
 }
 tps() { "$PGBIN/pgbench" -n -M prepared -c "$clients" -j 2 -T "$seconds" -U ta_app -f "$scripts/create_appointment.sql" "$db" 2>&1 |
             awk '/^tps/ {printf "%.0f", $3}'; }
-median() { tr ' ' '\n' | sort -n | awk '{v[NR] = $1} END {print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2)}'; }
+# shellcheck source=bench/median.sh
+. "$(dirname "$0")/median.sh"
 
 declare -A result
 load_before=$(uptime | sed 's/.*load average: //')

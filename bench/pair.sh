@@ -31,7 +31,8 @@ tps() {  # tps SIDE SCRIPT
         -f "${dir[$1]}/$2.sql" ta 2>&1 | awk '/^tps/ {printf "%.0f", $3}'
 }
 reminders() { sql "$1" "UPDATE ta.reminder_settings SET email_enabled = $2, sms_enabled = $2" >/dev/null; }
-median() { tr ' ' '\n' | sort -n | awk '{v[NR] = $1} END {print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2)}'; }
+# shellcheck source=bench/median.sh
+. "$(dirname "$0")/median.sh"
 declare -A result
 load_before=$(uptime | sed 's/.*load average: //')
 for r in $(seq "$rounds"); do
