@@ -72,3 +72,10 @@ CREATE AGGREGATE ta.json_rows(anycompatible) (
     SFUNC = ta.json_rows_transfn, STYPE = internal, FINALFUNC = ta.json_rows_finalfn
 );
 COMMENT ON AGGREGATE ta.json_rows(anycompatible) IS 'json_agg of the elements, the same text (faster for rows).';
+
+-- The insert trigger of ta.appointments (sql/reminders.sql, extension/reminder_plan.c): the
+-- settings and the patient by primary key instead of PL/pgSQL's two queries (issue 17's 5 %).
+CREATE FUNCTION ta.appointments_plan_reminders() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'appointments_plan_reminders' LANGUAGE C;
+COMMENT ON FUNCTION ta.appointments_plan_reminders() IS
+    'BEFORE INSERT on ta.appointments: the new appointment''s reminders on its own row (ta.reminder_plan''s rule).';

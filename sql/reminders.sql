@@ -305,37 +305,9 @@ COMMENT ON FUNCTION ta.sync_reminders(ta.appointments) IS
 
 -- A new appointment's reminders wait on its own row (reminder_starts_at, reminder_send_at and an
 -- outbox id per wanted channel), written by the INSERT itself: no second row, key or CHECK per
--- appointment. The rule is ta.reminder_plan's, read in two lookups instead of its one join: the
--- settings alone when reminders are off (the default), then the patient's consent (the start is
--- ta.appointment_start's); the tables' row-level security in one query cost more (bench/README.md).
-CREATE FUNCTION ta.appointments_plan_reminders() RETURNS trigger
-    LANGUAGE plpgsql AS $$
-DECLARE
-    cfg record;
-    pat record;
-BEGIN
-    SELECT s.email_enabled, s.sms_enabled, s.hours_before INTO cfg
-      FROM ta.reminder_settings s WHERE s.practice_id = NEW.practice_id;
-    IF NOT coalesce(cfg.email_enabled OR cfg.sms_enabled, false) OR NOT ta.appointment_is_live(NEW) THEN
-        RETURN NEW;
-    END IF;
-    SELECT p.reminder_email AND cfg.email_enabled AS email, p.reminder_sms AND cfg.sms_enabled AS sms,
-           ta.appointment_start(NEW) AS starts INTO pat
-      FROM ta.patients p
-     WHERE p.id = NEW.patient_id AND p.deleted_at IS NULL;
-    IF NOT coalesce(pat.email OR pat.sms, false) OR pat.starts <= now() THEN
-        RETURN NEW;
-    END IF;
-    NEW.reminder_starts_at := pat.starts;
-    NEW.reminder_send_at := ta.reminder_due(pat.starts, cfg.hours_before);
-    IF pat.email THEN
-        NEW.email_reminder_id := nextval('ta.outbox_id_seq');
-    END IF;
-    IF pat.sms THEN
-        NEW.sms_reminder_id := nextval('ta.outbox_id_seq');
-    END IF;
-    RETURN NEW;
-END $$;
+-- appointment. ta.appointments_plan_reminders (sql/native.sql: C in the extension,
+-- extension/reminder_plan.c; its PL/pgSQL twin in sql/fallback/native.sql) applies
+-- ta.reminder_plan's rule.
 CREATE TRIGGER appointments_reminders_insert BEFORE INSERT ON ta.appointments
     FOR EACH ROW EXECUTE FUNCTION ta.appointments_plan_reminders();
 

@@ -133,6 +133,73 @@ SELECT p.id, 'test', 'email', u.id, now() FROM ta.practices p, ta.users u
  WHERE p.id <> u.practice_id AND u.practice_id = :pid ORDER BY p.id, u.id LIMIT 1;
 \set VERBOSITY default
 
+-- Every branch of the insert trigger's rule (C in the extension, PL/pgSQL in the plain-SQL
+-- install), as the owner under the practice's row-level security, each row checked against
+-- ta.reminder_plan: channels on or off, the appointment not live, the patient archived or
+-- without consent, one channel or two, a past start, a start sooner than the hours before.
+SET ROLE regress_ta_owner;
+SELECT set_config('request.jwt.claims', json_build_object('pid', :pid)::text, false) IS NOT NULL;
+BEGIN;
+UPDATE ta.reminder_settings SET email_enabled = true, sms_enabled = true, hours_before = 24 WHERE practice_id = :pid;
+WITH p (name, email, phone, reminder_email, reminder_sms, deleted_at) AS (VALUES
+    ('Ewa Tylko Mail', 'ewa@example.com', NULL, true, false, NULL::timestamptz),
+    ('Sara Tylko SMS', NULL, '600 100 201', false, true, NULL),
+    ('Artur Zarchiwizowany', 'artur@example.com', '600 100 202', true, true, now()))
+INSERT INTO ta.patients (practice_id, name, email, phone, reminder_email, reminder_sms, deleted_at)
+SELECT :pid, name, email, phone, reminder_email, reminder_sms, deleted_at FROM p;
+SELECT min(id) FILTER (WHERE name = 'Ewa Tylko Mail') AS ewa, min(id) FILTER (WHERE name = 'Sara Tylko SMS') AS sara,
+       min(id) FILTER (WHERE name = 'Artur Zarchiwizowany') AS artur FROM ta.patients \gset
+SELECT date_trunc('hour', now() AT TIME ZONE 'Europe/Warsaw') + interval '2 hours' AS soon \gset
+CREATE TEMP TABLE plan_cases (n serial, label text, patient_id bigint, starts timestamp, status ta.appointment_status,
+                              cancel_reason ta.cancel_reason, deleted_at timestamptz, email boolean, sms boolean,
+                              appointment ta.appointments, as_plan boolean);
+INSERT INTO plan_cases (label, patient_id, starts, status, cancel_reason, deleted_at, email, sms) VALUES
+    ('both channels', :zofia, '2031-01-06 10:00', 'scheduled', NULL, NULL, true, true),
+    ('e-mail consent only', :ewa, '2031-01-06 11:00', 'scheduled', NULL, NULL, true, true),
+    ('SMS consent only', :sara, '2031-01-06 12:00', 'scheduled', NULL, NULL, true, true),
+    ('no consent', :adam, '2031-01-06 13:00', 'scheduled', NULL, NULL, true, true),
+    ('patient archived', :artur, '2031-01-06 14:00', 'scheduled', NULL, NULL, true, true),
+    ('start in the past', :zofia, '2020-01-06 10:00', 'scheduled', NULL, NULL, true, true),
+    ('start within the hours before', :zofia, :'soon', 'scheduled', NULL, NULL, true, true),
+    ('completed', :zofia, '2031-01-06 15:00', 'completed', NULL, NULL, true, true),
+    ('cancelled', :zofia, '2031-01-06 16:00', 'cancelled', 'therapist', NULL, true, true),
+    ('appointment archived', :zofia, '2031-01-06 17:00', 'scheduled', NULL, now(), true, true),
+    ('e-mail on, SMS off: both consents', :zofia, '2031-01-07 10:00', 'scheduled', NULL, NULL, true, false),
+    ('e-mail on, SMS off: SMS consent', :sara, '2031-01-07 11:00', 'scheduled', NULL, NULL, true, false),
+    ('SMS on, e-mail off: both consents', :zofia, '2031-01-08 10:00', 'scheduled', NULL, NULL, false, true),
+    ('reminders off', :zofia, '2031-01-09 10:00', 'scheduled', NULL, NULL, false, false);
+-- each case: the practice's channels, the INSERT, and what ta.reminder_plan says of the new row then
+DO $$
+DECLARE
+    c record;
+BEGIN
+    FOR c IN SELECT * FROM plan_cases ORDER BY n LOOP
+        UPDATE ta.reminder_settings SET email_enabled = c.email, sms_enabled = c.sms
+         WHERE practice_id = ta.current_practice_id();
+        WITH a AS (
+            INSERT INTO ta.appointments (practice_id, patient_id, date, start_time, end_time, price, status,
+                                         cancel_reason, deleted_at)
+            VALUES (ta.current_practice_id(), c.patient_id, c.starts::date, c.starts::time,
+                    (c.starts + interval '30 minutes')::time, 100, c.status, c.cancel_reason, c.deleted_at)
+            RETURNING appointments AS a)
+        UPDATE plan_cases p SET appointment = a.a,
+               as_plan = ((a.a).reminder_starts_at, (a.a).reminder_send_at, (a.a).email_reminder_id IS NOT NULL,
+                          (a.a).sms_reminder_id IS NOT NULL)
+                         IS NOT DISTINCT FROM (r.starts_at, r.send_at, coalesce(r.email, false), coalesce(r.sms, false))
+          FROM a LEFT JOIN LATERAL (SELECT r.* FROM ta.reminder_plan(a.a) r WHERE r.email OR r.sms) r ON true
+         WHERE p.n = c.n;
+    END LOOP;
+END $$;
+SELECT c.label, (c.appointment).reminder_starts_at = ta.appointment_start(c.appointment) AS starts_ok,
+       CASE WHEN (c.appointment).reminder_send_at = now() THEN 'now'
+            ELSE ((c.appointment).reminder_starts_at - (c.appointment).reminder_send_at)::text END AS due,
+       (c.appointment).email_reminder_id IS NOT NULL AS email, (c.appointment).sms_reminder_id IS NOT NULL AS sms,
+       (c.appointment).sms_reminder_id - (c.appointment).email_reminder_id AS sms_after_email, c.as_plan
+  FROM plan_cases c
+ ORDER BY c.n;
+ROLLBACK;
+RESET ROLE;
+
 -- The notifier: an appointment within the next hours is due at once.
 SET ROLE regress_ta_app;
 SELECT regress.login('przypomnienia@example.com');
