@@ -3,7 +3,7 @@
  * appointment's reminders on its own row (sql/reminders.sql; its PL/pgSQL twin is in
  * sql/fallback/native.sql and states the same rule). In PL/pgSQL its two queries' executor start-up
  * and SPI were most of its cost (issue 17: +6.2 % on POST /appointments with reminders on); here the
- * settings row and the patient row are fetched by primary key, with the statement's snapshot.
+ * settings row and the patient row are fetched by primary key, with the snapshot SPI would take.
  *
  * The rule, as the PL/pgSQL version has it:
  *   - no settings row of NEW.practice_id, or neither channel enabled: nothing;
@@ -230,7 +230,7 @@ check_select(const KeyedTable *t)
 }
 
 /*
- * The row of T whose primary key is KEY, visible to the statement's snapshot: its wanted columns
+ * The row of T whose primary key is KEY, visible to the active snapshot: its wanted columns
  * into values/nulls (all of them passed by value); false when there is none.
  */
 static bool
@@ -262,6 +262,33 @@ fetch(const KeyedTable *t, int64 key, Datum *values, bool *nulls)
 	return found;
 }
 
+/*
+ * The lookups of the rule for the appointment's columns A: false when they plan nothing, else
+ * the settings and the patient's columns and the channels wanted.
+ */
+static bool
+plan(const Datum *a, const bool *a_null, Datum *s, bool *s_null, Datum *p, bool *p_null, bool *email, bool *sms)
+{
+	/* ta.appointment_is_live false (archived, or a status other than scheduled) */
+	if (!a_null[A_DELETED] || (!a_null[A_STATUS] && DatumGetObjectId(a[A_STATUS]) != scheduled_oid))
+		return false;
+	/* the practice's settings: none, or neither channel on (the default), plans nothing */
+	if (!fetch(&settings, DatumGetInt64(a[A_PRACTICE]), s, s_null))
+		return false;
+	/* (the columns are NOT NULL; a NULL would be PL/pgSQL's "not true") */
+	if (!((!s_null[1] && DatumGetBool(s[1])) || (!s_null[2] && DatumGetBool(s[2]))))
+		return false;
+	/* the patient, not archived, of the same practice, and its consent to an enabled channel */
+	if (a_null[A_PATIENT] || !fetch(&patients, DatumGetInt64(a[A_PATIENT]), p, p_null) ||
+		p_null[0] || DatumGetInt64(p[0]) != DatumGetInt64(a[A_PRACTICE]) || !p_null[1])
+		return false;
+	*email = !s_null[1] && DatumGetBool(s[1]) && !p_null[2] && DatumGetBool(p[2]);
+	*sms = !s_null[2] && DatumGetBool(s[2]) && !p_null[3] && DatumGetBool(p[3]);
+	if (!*email && !*sms)
+		return false;
+	return true;
+}
+
 Datum
 appointments_plan_reminders(PG_FUNCTION_ARGS)
 {
@@ -276,6 +303,7 @@ appointments_plan_reminders(PG_FUNCTION_ARGS)
 	bool		p_null[4];
 	bool		email;
 	bool		sms;
+	bool		planned;
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
 	Datum		starts = (Datum) 0;
 	bool		starts_null;
@@ -296,25 +324,20 @@ appointments_plan_reminders(PG_FUNCTION_ARGS)
 	for (int i = 0; i < A_COLS; i++)
 		a[i] = heap_getattr(row, appointment_attnums[i], desc, &a_null[i]);
 
-	/* the practice's settings: none, or neither channel on (the default), plans nothing */
-	if (a_null[A_PRACTICE] || !fetch(&settings, DatumGetInt64(a[A_PRACTICE]), s, s_null))
+	if (a_null[A_PRACTICE])
 		return PointerGetDatum(row);
-	/* (the columns are NOT NULL; a NULL would be PL/pgSQL's "not true") */
-	if (!((!s_null[1] && DatumGetBool(s[1])) || (!s_null[2] && DatumGetBool(s[2]))))
+	/*
+	 * What a query of the PL/pgSQL version saw (SPI's snapshot): the effects of this very
+	 * statement too (a patient inserted by a WITH of the INSERT), and under READ COMMITTED a new
+	 * snapshot. One for both lookups.
+	 */
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	UpdateActiveSnapshotCommandId();
+	planned = plan(a, a_null, s, s_null, p, p_null, &email, &sms);
+	PopActiveSnapshot();
+	if (!planned)
 		return PointerGetDatum(row);
-	/* ta.appointment_is_live false (archived, or a status other than scheduled) */
-	if (!a_null[A_DELETED] || (!a_null[A_STATUS] && DatumGetObjectId(a[A_STATUS]) != scheduled_oid))
-		return PointerGetDatum(row);
-
-	/* the patient, not archived, of the same practice, and its consent to an enabled channel */
-	if (a_null[A_PATIENT] || !fetch(&patients, DatumGetInt64(a[A_PATIENT]), p, p_null) ||
-		p_null[0] || DatumGetInt64(p[0]) != DatumGetInt64(a[A_PRACTICE]) || !p_null[1])
-		return PointerGetDatum(row);
-	email = !s_null[1] && DatumGetBool(s[1]) && !p_null[2] && DatumGetBool(p[2]);
-	sms = !s_null[2] && DatumGetBool(s[2]) && !p_null[3] && DatumGetBool(p[3]);
-	if (!email && !sms)
-		return PointerGetDatum(row);
-
 	/* ta.appointment_start: (date + start_time) AT TIME ZONE 'Europe/Warsaw' */
 	starts_null = a_null[A_DATE] || a_null[A_START];
 	if (!starts_null)

@@ -197,6 +197,13 @@ SELECT c.label, (c.appointment).reminder_starts_at = ta.appointment_start(c.appo
        (c.appointment).sms_reminder_id - (c.appointment).email_reminder_id AS sms_after_email, c.as_plan
   FROM plan_cases c
  ORDER BY c.n;
+-- A patient inserted by the same statement (a WITH) is seen, as the PL/pgSQL trigger's queries see it.
+UPDATE ta.reminder_settings SET email_enabled = true, sms_enabled = true WHERE practice_id = :pid;
+WITH p AS (INSERT INTO ta.patients (practice_id, name, email, reminder_email)
+           VALUES (:pid, 'Nowa Z Wizytą', 'nowa@example.com', true) RETURNING id)
+INSERT INTO ta.appointments (practice_id, patient_id, date, start_time, end_time, price)
+SELECT :pid, p.id, '2031-01-10', '10:00', '10:30', 100 FROM p
+RETURNING reminder_send_at IS NOT NULL AS planned, email_reminder_id IS NOT NULL AS email, sms_reminder_id IS NOT NULL AS sms;
 ROLLBACK;
 RESET ROLE;
 
