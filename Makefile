@@ -12,7 +12,7 @@ EXTENSION = therapyassistance
 MODULE_big = therapyassistance
 OBJS = extension/module.o extension/base64url.o extension/jwt.o extension/validators.o \
        extension/audit_queue.o extension/audit_defer.o extension/audit_writer.o \
-       extension/constant_time.o extension/json_rows.o
+       extension/constant_time.o extension/json_rows.o extension/zone_offset.o
 # The version is therapyassistance.control's default_version, stated nowhere else. Released
 # scripts are frozen in sql/releases/ and shipped as they are; the current version's install
 # script and the step in the making (sql/upgrade/FROM--TO/) are built by sql/build.sh.
