@@ -236,16 +236,29 @@ week="date_from=$monday&date_to=$sunday"
 bytes=$(curl -fsS -H "Authorization: Bearer $token" "$url/patients" | wc -c)
 
 # ---- the SQL pgbench runs: bare (superuser, no RLS, no claims) and as the proxy prepares it (ta_app) ----
+# Each read's bare SQL answers exactly the api's body, the same bytes (checked below): the same rows and
+# columns (those of ta.patient_out and ta.appointment_out), in the api's order.
 cat >"$SQLDIR/patients_bare.sql" <<'SQL'
-SELECT json_agg(p) FROM (SELECT id, name, phone, email, notes, created_at FROM ta.patients
+SELECT json_agg(p) FROM (SELECT id, name, phone, email, notes, created_at, reminder_email, reminder_sms,
+       reminder_email_changed_at, reminder_sms_changed_at FROM ta.patients
  WHERE practice_id = 1 AND deleted_at IS NULL ORDER BY id LIMIT 100) p;
 SQL
 cat >"$SQLDIR/appointments_bare.sql" <<SQL
 SELECT json_agg(a) FROM (SELECT id, patient_id, date, start_time, end_time, session_note_id,
-       payment_id IS NOT NULL AS is_paid, price, created_at FROM ta.appointments
+       payment_id IS NOT NULL AS is_paid, price, created_at, status, cancel_reason, late_cancellation, series_id
+  FROM ta.appointments
  WHERE practice_id = 1 AND deleted_at IS NULL AND date BETWEEN '$monday' AND '$sunday'
  ORDER BY date, start_time, id LIMIT 100) a;
 SQL
+# same_answer ROUTE PATH: whether ROUTE's bare SQL (as pgbench runs it) prints the proxy's body of PATH
+same_answer() {
+    if cmp -s <(curl -fsS -H "Authorization: Bearer $token" "$url$2") \
+              <(printf '%s' "$(psql_super -d "$db" -tA -f "$SQLDIR/$1_bare.sql")"); then
+        echo "byte for byte the api's answer"
+    else
+        echo "NOT the api's answer (compare $SQLDIR/$1_bare.sql with GET $2)"
+    fi
+}
 cat >"$SQLDIR/statistics_bare.sql" <<'SQL'
 SELECT json_build_object('total_payments', count(*), 'total_amount', coalesce(sum(amount), 0),
        'cash_amount', coalesce(sum(amount) FILTER (WHERE payment_method = 'CASH'), 0),
@@ -254,6 +267,8 @@ SELECT json_build_object('total_payments', count(*), 'total_amount', coalesce(su
        'transfer_count', count(*) FILTER (WHERE payment_method = 'TRANSFER'))
   FROM ta.payments WHERE practice_id = 1 AND deleted_at IS NULL;
 SQL
+same_patients=$(same_answer patients /patients)
+same_appointments=$(same_answer appointments "/appointments?$week")
 # Writes take a fresh number per transaction: k counts a client's transactions, nc is the client count.
 slot_vars='\set k :k + 1
 \set n :base + :k * :nc + :client_id'
@@ -331,7 +346,7 @@ if [ "$mode" = quick ]; then
     echo "bench-quick: GET /patients, 32 connections, ${seconds}s each, load $(load) on $(nproc) CPUs"
     echo "  proxy $rps req/s (p50 $p50 ms, p99 $p99 ms, errors $err, non-2xx $non2xx, RSS $(cat "$BENCH/rss") MB)"
     echo "  proxy CPU $cpu_us µs, $faults minor page faults, $switches context switches per request"
-    echo "  pgbench bare SQL $bare tps, the proxy's statement $app tps"
+    echo "  pgbench bare SQL $bare tps ($same_patients), the proxy's statement $app tps"
     echo "  ratio to pgbench: $(ratio "$rps" "$bare") (bare SQL), $(ratio "$rps" "$app") (the proxy's statement)"
     exit 0
 fi
@@ -619,7 +634,9 @@ connections), on 127.0.0.1:$PROXY_PORT against \`$db\`.
 superuser (no RLS, no claims, no audit row) and the first ratio divides the proxy's req/s by it; *proxy's
 statement* is pgbench of the very statement the proxy prepares, as \`ta_app\` with the token (verified in the database, RLS on,
 audit row written), measured at 32 connections. PostgreSQL here has max_connections = 100, so pgbench at 128 runs
-$PG_MAX_CLIENTS clients (the pgbench clients column says so).
+$PG_MAX_CLIENTS clients (the pgbench clients column says so). The reads' bare SQL returns the same body as the
+api, columns and all (GET /patients: $same_patients; GET /appointments: $same_appointments); until
+2026-12-02 it returned round one's fewer columns (6 of the patients' 10, 9 of the appointments' 13), a lighter answer.
 
 ## Summary
 
