@@ -12,7 +12,8 @@ EXTENSION = therapyassistance
 MODULE_big = therapyassistance
 OBJS = extension/module.o extension/base64url.o extension/jwt.o extension/validators.o \
        extension/audit_queue.o extension/audit_defer.o extension/audit_writer.o \
-       extension/constant_time.o extension/json_rows.o extension/reminder_plan.o
+       extension/constant_time.o extension/json_rows.o extension/zone_offset.o extension/caller.o \
+       extension/reminder_plan.o
 # The version is therapyassistance.control's default_version, stated nowhere else. Released
 # scripts are frozen in sql/releases/ and shipped as they are; the current version's install
 # script and the step in the making (sql/upgrade/FROM--TO/) are built by sql/build.sh.
@@ -38,6 +39,7 @@ with_llvm = no
 # PGXS tracks no header dependencies: the audit queue's files share its struct layout.
 extension/audit_queue.o extension/audit_defer.o extension/audit_writer.o extension/module.o: \
     extension/audit_queue.h extension/audit_writer.h
+extension/jwt.o extension/caller.o: extension/jwt.h
 
 # The two installs are built from the same files; only native.sql has a SQL twin.
 SQL_SOURCES = $(wildcard sql/*.sql sql/fallback/native.sql sql/fallback/*head.sql sql/upgrade/*.sql \

@@ -30,6 +30,8 @@
 #include "utils/lsyscache.h"
 #include "utils/typcache.h"
 
+#include "zone_offset.h"
+
 PG_FUNCTION_INFO_V1(json_rows_transfn);
 PG_FUNCTION_INFO_V1(json_rows_finalfn);
 
@@ -38,9 +40,11 @@ PG_FUNCTION_INFO_V1(json_rows_finalfn);
 typedef enum
 {
 	COLUMN_BOOL,
+	COLUMN_INTEGER,				/* int2, int4, int8: their output, always a JSON number */
 	COLUMN_NUMBER,				/* the output, quoted unless a JSON number */
 	COLUMN_DATETIME,			/* date, timestamp, timestamptz: JsonEncodeDateTime */
 	COLUMN_JSON,				/* json, jsonb: the output as it is */
+	COLUMN_STRING,				/* text, varchar: the output (the text itself), escaped */
 	COLUMN_TEXT,				/* the output, escaped */
 	COLUMN_TO_JSON				/* to_json's text */
 } ColumnKind;
@@ -50,7 +54,8 @@ typedef struct
 	ColumnKind	kind;
 	bool		dropped;
 	Oid			typid;
-	char	   *key;			/* "name": */
+	char	   *key;			/* "name": after the first column ,"name": */
+	int			key_len;
 	FmgrInfo	fn;				/* the output function, or to_json */
 	/* an enum's labels met so far, escaped: enum_out looks each value up in the catalog */
 	MemoryContext cxt;			/* the aggregate's, where they are kept */
@@ -72,6 +77,7 @@ typedef struct
 	Column	   *columns;
 	Datum	   *values;
 	bool	   *nulls;
+	ZoneOffsetCache zones;		/* the session zone's offsets, for timestamptz */
 } JsonRowsState;
 
 /* fn calls to_json on values of typid (to_json takes the type from its call's expression) */
@@ -104,6 +110,8 @@ column_info(Column *c, Oid typid, MemoryContext cxt)
 		case INT2OID:
 		case INT4OID:
 		case INT8OID:
+			c->kind = COLUMN_INTEGER;
+			return;
 		case FLOAT4OID:
 		case FLOAT8OID:
 		case NUMERICOID:
@@ -118,6 +126,10 @@ column_info(Column *c, Oid typid, MemoryContext cxt)
 		case JSONBOID:
 			c->kind = COLUMN_JSON;
 			break;
+		case TEXTOID:
+		case VARCHAROID:
+			c->kind = COLUMN_STRING;
+			return;
 		default:
 			c->kind = COLUMN_TEXT;
 			if (get_typtype(typid) == TYPTYPE_DOMAIN || OidIsValid(get_element_type(typid)) ||
@@ -146,6 +158,7 @@ columns_info(JsonRowsState *s, Oid tuptype, int32 tuptypmod, MemoryContext cxt)
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	TupleDesc	td = lookup_rowtype_tupdesc_copy(tuptype, tuptypmod);
 	StringInfoData key;
+	bool		first = true;
 	int			i;
 
 	s->tuptype = tuptype;
@@ -163,9 +176,13 @@ columns_info(JsonRowsState *s, Oid tuptype, int32 tuptypmod, MemoryContext cxt)
 		if (c->dropped)
 			continue;
 		initStringInfo(&key);
+		if (!first)
+			appendStringInfoChar(&key, ',');
+		first = false;
 		escape_json(&key, NameStr(att->attname));
 		appendStringInfoChar(&key, ':');
 		c->key = key.data;
+		c->key_len = key.len;
 		column_info(c, att->atttypid, cxt);
 	}
 	MemoryContextSwitchTo(old);
@@ -184,20 +201,32 @@ put_digits(char *p, int n, int width)
  * A finite timestamptz of the years 1 to 9999 whose zone offset is whole minutes, written as
  * JsonEncodeDateTime writes it (EncodeDateTime, USE_XSD_DATES: YYYY-MM-DDTHH:MM:SS, the
  * microseconds without their trailing zeros, +HH:MM), into buf; false for anything else, which
- * then goes to JsonEncodeDateTime itself. The conversion to the session's zone stays
- * timestamp2tm's; only the formatting (a third of the time) is done here.
+ * then goes to JsonEncodeDateTime itself. The conversion to the session's zone is timestamp2tm's
+ * done in two steps: the zone's offset at the instant, whole seconds (timestamp2tm hands
+ * pg_localtime the second the instant falls in), from the cache of offsets (zone_offset.c,
+ * pg_localtime's own offset, looked up once per stretch between DST boundaries instead of once
+ * per value), then the fields of the instant moved by that offset, with no zone.
  */
 static bool
-encode_timestamptz(char *buf, TimestampTz ts)
+encode_timestamptz(char *buf, TimestampTz ts, ZoneOffsetCache *zones)
 {
 	struct pg_tm tm;
 	fsec_t		fsec;
 	int			tz;
 	int			offset;
+	long		gmtoff;
+	pg_time_t	second;
 	char	   *p = buf;
 
-	if (TIMESTAMP_NOT_FINITE(ts) || timestamp2tm(ts, &tz, &tm, &fsec, NULL, NULL) != 0)
+	if (TIMESTAMP_NOT_FINITE(ts))
 		return false;
+	/* the second, rounded down, since 1970 */
+	second = ts / USECS_PER_SEC - (ts % USECS_PER_SEC < 0) +
+		(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
+	if (!zone_offset(zones, second, &gmtoff) || gmtoff <= -SECS_PER_DAY || gmtoff >= SECS_PER_DAY ||
+		timestamp2tm(ts + gmtoff * USECS_PER_SEC, NULL, &tm, &fsec, NULL, NULL) != 0)
+		return false;
+	tz = (int) -gmtoff;
 	if (tm.tm_year < 1 || tm.tm_year > 9999 || tz % SECS_PER_MINUTE != 0 || fsec < 0)
 		return false;
 	p = put_digits(p, tm.tm_year, 4);
@@ -228,6 +257,80 @@ encode_timestamptz(char *buf, TimestampTz ts)
 	return true;
 }
 
+/*
+ * appendBinaryStringInfo, inlined: the appends of a row are a few bytes each, and the call
+ * cost more than the copy (issue 18)
+ */
+static inline void
+put(StringInfo out, const char *str, int len)
+{
+	if (out->len + len >= out->maxlen)
+		enlargeStringInfo(out, len);
+	memcpy(out->data + out->len, str, len);
+	out->len += len;
+	out->data[out->len] = '\0';
+}
+
+/*
+ * escape_json's text of the len bytes at str, written in runs: a text is no C string, and
+ * escape_json would stop at a NUL byte (which a text cannot hold; stopping there too all the same).
+ */
+static void
+append_json_string(StringInfo out, const char *str, int len)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *end = str + len;
+
+	enlargeStringInfo(out, len + 2);
+	put(out, "\"", 1);
+	while (str < end)
+	{
+		const char *run = str;
+		unsigned char ch;
+
+		while (str < end && (unsigned char) *str >= ' ' && *str != '"' && *str != '\\')
+			str++;
+		if (str > run)
+			put(out, run, str - run);
+		if (str == end || *str == '\0')
+			break;
+		ch = (unsigned char) *str++;
+		switch (ch)
+		{
+			case '\b':
+				put(out, "\\b", 2);
+				break;
+			case '\f':
+				put(out, "\\f", 2);
+				break;
+			case '\n':
+				put(out, "\\n", 2);
+				break;
+			case '\r':
+				put(out, "\\r", 2);
+				break;
+			case '\t':
+				put(out, "\\t", 2);
+				break;
+			case '"':
+				put(out, "\\\"", 2);
+				break;
+			case '\\':
+				put(out, "\\\\", 2);
+				break;
+			default:
+				{
+					/* "\\u%04x" */
+					char		u[6] = {'\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15]};
+
+					put(out, u, 6);
+				}
+				break;
+		}
+	}
+	put(out, "\"", 1);
+}
+
 /* An enum's value as escape_json writes its label, each label looked up once per aggregate */
 static void
 append_enum(StringInfo out, Column *c, Datum value)
@@ -248,7 +351,7 @@ append_enum(StringInfo out, Column *c, Datum value)
 	initStringInfo(&e);
 	escape_json(&e, str);
 	MemoryContextSwitchTo(old);
-	appendBinaryStringInfo(out, e.data, e.len);
+	put(out, e.data, e.len);
 	if (c->n_labels < ENUM_LABELS)
 	{
 		c->label_oid[c->n_labels] = v;
@@ -259,7 +362,7 @@ append_enum(StringInfo out, Column *c, Datum value)
 }
 
 static void
-append_column(StringInfo out, Column *c, Datum value)
+append_column(StringInfo out, Column *c, Datum value, ZoneOffsetCache *zones)
 {
 	char	   *str;
 	char		buf[MAXDATELEN + 1];
@@ -267,7 +370,19 @@ append_column(StringInfo out, Column *c, Datum value)
 	switch (c->kind)
 	{
 		case COLUMN_BOOL:
-			appendStringInfoString(out, DatumGetBool(value) ? "true" : "false");
+			if (DatumGetBool(value))
+				put(out, "true", 4);
+			else
+				put(out, "false", 5);
+			break;
+		case COLUMN_INTEGER:
+			/* int2out, int4out and int8out's digits, without their palloc */
+			if (c->typid == INT8OID)
+				put(out, buf, pg_lltoa(DatumGetInt64(value), buf));
+			else if (c->typid == INT4OID)
+				put(out, buf, pg_ltoa(DatumGetInt32(value), buf));
+			else
+				put(out, buf, pg_itoa(DatumGetInt16(value), buf));
 			break;
 		case COLUMN_NUMBER:
 			str = OutputFunctionCall(&c->fn, value);
@@ -277,14 +392,26 @@ append_column(StringInfo out, Column *c, Datum value)
 				escape_json(out, str);
 			break;
 		case COLUMN_DATETIME:
-			if (c->typid != TIMESTAMPTZOID || !encode_timestamptz(buf, DatumGetTimestampTz(value)))
-				JsonEncodeDateTime(buf, value, c->typid, NULL);
-			appendStringInfoChar(out, '"');
-			appendStringInfoString(out, buf);
-			appendStringInfoChar(out, '"');
+			/* written in place: the quotes and at most MAXDATELEN + 1 bytes between */
+			enlargeStringInfo(out, MAXDATELEN + 3);
+			str = out->data + out->len;
+			*str++ = '"';
+			if (c->typid != TIMESTAMPTZOID || !encode_timestamptz(str, DatumGetTimestampTz(value), zones))
+				JsonEncodeDateTime(str, value, c->typid, NULL);
+			str += strlen(str);
+			*str++ = '"';
+			*str = '\0';
+			out->len = str - out->data;
 			break;
 		case COLUMN_JSON:
 			appendStringInfoString(out, OutputFunctionCall(&c->fn, value));
+			break;
+		case COLUMN_STRING:
+			{
+				text	   *t = DatumGetTextPP(value);
+
+				append_json_string(out, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+			}
 			break;
 		case COLUMN_TEXT:
 			if (c->is_enum)
@@ -296,7 +423,7 @@ append_column(StringInfo out, Column *c, Datum value)
 			{
 				text	   *json = DatumGetTextPP(FunctionCall1(&c->fn, value));
 
-				appendBinaryStringInfo(out, VARDATA_ANY(json), VARSIZE_ANY_EXHDR(json));
+				put(out, VARDATA_ANY(json), VARSIZE_ANY_EXHDR(json));
 			}
 			break;
 	}
@@ -307,7 +434,6 @@ append_row(JsonRowsState *s, Datum row, MemoryContext cxt)
 {
 	HeapTupleHeader td = DatumGetHeapTupleHeader(row);
 	HeapTupleData tuple;
-	bool		sep = false;
 	int			i;
 
 	if (s->tupdesc == NULL || HeapTupleHeaderGetTypeId(td) != s->tuptype ||
@@ -320,23 +446,20 @@ append_row(JsonRowsState *s, Datum row, MemoryContext cxt)
 	tuple.t_data = td;
 	heap_deform_tuple(&tuple, s->tupdesc, s->values, s->nulls);
 
-	appendStringInfoChar(s->out, '{');
+	put(s->out, "{", 1);
 	for (i = 0; i < s->tupdesc->natts; i++)
 	{
 		Column	   *c = &s->columns[i];
 
 		if (c->dropped)
 			continue;
-		if (sep)
-			appendStringInfoChar(s->out, ',');
-		sep = true;
-		appendStringInfoString(s->out, c->key);
+		put(s->out, c->key, c->key_len);
 		if (s->nulls[i])
-			appendStringInfoString(s->out, "null");
+			put(s->out, "null", 4);
 		else
-			append_column(s->out, c, s->values[i]);
+			append_column(s->out, c, s->values[i], &s->zones);
 	}
-	appendStringInfoChar(s->out, '}');
+	put(s->out, "}", 1);
 }
 
 Datum
@@ -372,7 +495,7 @@ json_rows_transfn(PG_FUNCTION_ARGS)
 	else
 	{
 		s = (JsonRowsState *) PG_GETARG_POINTER(0);
-		appendStringInfoString(s->out, ", ");
+		put(s->out, ", ", 2);
 	}
 
 	if (PG_ARGISNULL(1))
@@ -381,7 +504,7 @@ json_rows_transfn(PG_FUNCTION_ARGS)
 		PG_RETURN_POINTER(s);
 	}
 	if (!first && s->spaced)
-		appendStringInfoString(s->out, "\n ");
+		put(s->out, "\n ", 2);
 	if (s->rows)
 		append_row(s, PG_GETARG_DATUM(1), cxt);
 	else

@@ -16,6 +16,7 @@
 #include "utils/builtins.h"
 
 #include "base64url.h"
+#include "jwt.h"
 
 PG_FUNCTION_INFO_V1(jwt_sign);
 PG_FUNCTION_INFO_V1(jwt_verify);
@@ -212,13 +213,9 @@ exp_in_future(const char *token)
 	return *end == '\0' && isfinite(exp) && exp > (double) time(NULL);
 }
 
-Datum
-jwt_verify(PG_FUNCTION_ARGS)
+text *
+jwt_claims(const char *token, size_t len, const text *secret)
 {
-	text	   *token_text = PG_GETARG_TEXT_PP(0);
-	text	   *secret = PG_GETARG_TEXT_PP(1);
-	const char *token = VARDATA_ANY(token_text);
-	size_t		len = VARSIZE_ANY_EXHDR(token_text);
 	const char *dot1,
 			   *dot2;
 	unsigned char *header,
@@ -233,31 +230,42 @@ jwt_verify(PG_FUNCTION_ARGS)
 
 	check_secret(secret);
 	if (len > JWT_MAX_LEN)
-		PG_RETURN_NULL();
+		return NULL;
 	dot1 = memchr(token, '.', len);
 	dot2 = dot1 ? memchr(dot1 + 1, '.', token + len - dot1 - 1) : NULL;
 	if (dot2 == NULL || memchr(dot2 + 1, '.', token + len - dot2 - 1) != NULL)
-		PG_RETURN_NULL();
+		return NULL;
 
 	/* The signature first, compared in constant time: unsigned input is never parsed. */
 	sig = base64url_decode(dot2 + 1, token + len - dot2 - 1, &sig_len);
 	if (sig == NULL || sig_len != SHA256_LEN)
-		PG_RETURN_NULL();
+		return NULL;
 	hmac_sha256(secret, token, dot2 - token, mac);
 	if (timingsafe_bcmp(mac, sig, SHA256_LEN) != 0)
-		PG_RETURN_NULL();
+		return NULL;
 
 	header = base64url_decode(token, dot1 - token, &header_len);
 	if (header == NULL ||
 		!scan_member((char *) header, header_len, "alg", &value, &type) ||
 		type != JSON_TOKEN_STRING || strcmp(value, "HS256") != 0)
-		PG_RETURN_NULL();
+		return NULL;
 
 	payload = base64url_decode(dot1 + 1, dot2 - dot1 - 1, &payload_len);
 	if (payload == NULL ||
 		!scan_member((char *) payload, payload_len, "exp", &value, &type) ||
 		type != JSON_TOKEN_NUMBER || !exp_in_future(value))
-		PG_RETURN_NULL();
+		return NULL;
 
-	PG_RETURN_TEXT_P(cstring_to_text_with_len((char *) payload, payload_len));
+	return cstring_to_text_with_len((char *) payload, payload_len);
+}
+
+Datum
+jwt_verify(PG_FUNCTION_ARGS)
+{
+	text	   *token = PG_GETARG_TEXT_PP(0);
+	text	   *claims = jwt_claims(VARDATA_ANY(token), VARSIZE_ANY_EXHDR(token), PG_GETARG_TEXT_PP(1));
+
+	if (claims == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(claims);
 }

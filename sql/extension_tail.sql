@@ -25,6 +25,13 @@ BEGIN
                 AND l.lanname <> 'c' LOOP
         EXECUTE format('ALTER FUNCTION %s OWNER TO @extowner@', r.fn);
     END LOOP;
+    -- A function an upgrade turned from SQL into C (CREATE OR REPLACE keeps its owner) goes
+    -- back to the superuser running the script, as a fresh install has it.
+    FOR r IN SELECT p.oid::regprocedure AS fn FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+              WHERE p.pronamespace IN ('ta'::regnamespace, 'api'::regnamespace, 'notifier'::regnamespace)
+                AND l.lanname = 'c' AND p.proowner = '@extowner@'::regrole LOOP
+        EXECUTE format('ALTER FUNCTION %s OWNER TO CURRENT_USER', r.fn);
+    END LOOP;
 END $$;
 
 -- Extension only: the trail's triggers are changed by a superuser only. The owner owns

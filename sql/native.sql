@@ -16,6 +16,18 @@ CREATE FUNCTION ta.verify_token(token text, secret text) RETURNS json
 COMMENT ON FUNCTION ta.verify_token(text, text) IS
     'ta.jwt_verify as the caller check uses it (the plain-SQL install remembers the last token per backend).';
 
+-- The user id of the caller (extension/caller.c): the token in request.jwt verified with the
+-- secret in ta.settings (as ta.jwt_verify), its user live, of the practice it claims, at the
+-- token version it carries (a password change ends older tokens) and its jti not logged out;
+-- 401 otherwise. The verified claims then replace whatever request.jwt.claims and
+-- ta.claims_pid held (as ta.set_claims), so row-level security (ta.current_practice_id) sees
+-- only what a valid token says. The same checks as its PL/pgSQL twin (fallback/native.sql),
+-- without the cost of PL/pgSQL, json_to_record and four regular expressions at every request.
+CREATE FUNCTION ta.caller() RETURNS bigint
+    AS 'MODULE_PATHNAME', 'ta_caller' LANGUAGE C;
+COMMENT ON FUNCTION ta.caller() IS
+    'Verifies request.jwt (signature, exp, live user, token version, not logged out) and returns the user id; 401 otherwise.';
+
 CREATE FUNCTION ta.secure_equal(a text, b text) RETURNS boolean
     AS 'MODULE_PATHNAME', 'secure_equal' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ta.secure_equal(text, text) IS

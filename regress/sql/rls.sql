@@ -109,6 +109,83 @@ SELECT t.what, set_config('request.jwt', t.token, false) IS NULL AS unset,
     ('sub not a number', regress.forge('{"alg":"HS256","typ":"JWT"}',
         json_build_object('sub', '1 OR true', 'pid', :anna_practice, 'ver', 0, 'jti', gen_random_uuid(), 'exp', 4102444800)::text, :'secret')),
     ('garbage', 'not.a.token')) t(what, token);
+-- Signed claims as the caller check reads them (issue 18: ta.caller() is C in the extension,
+-- PL/pgSQL in the plain-SQL install; both answer each alike): sub and pid of 1-18 digits, ver
+-- of 1-9, jti a lower-case uuid, each a JSON string or number, escapes decoded, the last of a
+-- repeated member; a version, practice or jti that is not the user's live one is 401, and so
+-- is anything else. (%1 Anna, %2 her practice, %3 a fresh jti, %4 Anna's id in \u escapes,
+-- %5 Bruno's practice, %6 a logged-out jti.) Answers: how many patients the token shows.
+RESET ROLE;
+INSERT INTO ta.revoked_tokens VALUES ('0b3e8c1a-5f0d-4c2b-9a6e-7d1f2e3c4b5a', :anna, now() + interval '1 hour');
+SET ROLE regress_ta_app;
+SELECT t.what, set_config('request.jwt', regress.forge('{"alg":"HS256","typ":"JWT"}',
+           format(t.claims, :'anna', :'anna_practice', gen_random_uuid(),
+                  (SELECT string_agg('\u003' || d, '') FROM regexp_split_to_table(:'anna', '') d),
+                  :'bruno_practice', '0b3e8c1a-5f0d-4c2b-9a6e-7d1f2e3c4b5a'), :'secret'), false) IS NULL AS unset,
+       regress.call($$SELECT json_array_length(api.list_patients('{}'))$$) AS answer
+  FROM (VALUES
+    ('as issued', '{"sub":"%1$s","pid":%2$s,"ver":0,"jti":"%3$s","exp":4102444800}'),
+    ('all strings', '{"sub":"%1$s","pid":"%2$s","ver":"0","jti":"%3$s","exp":4102444800}'),
+    ('numbers', '{"sub":%1$s,"pid":%2$s,"ver":0,"jti":"%3$s","exp":4102444800}'),
+    ('sub escaped', '{"sub":"%4$s","pid":%2$s,"ver":0,"jti":"%3$s","exp":4102444800}'),
+    ('name escaped', '{"s\u0075b":"%1$s","pid":%2$s,"ver":0,"jti":"%3$s","exp":4102444800}'),
+    ('sub twice, last good', '{"sub":"x","sub":"%1$s","pid":%2$s,"ver":0,"jti":"%3$s","exp":4102444800}'),
+    ('sub twice, last bad', '{"sub":"%1$s","sub":"x","pid":%2$s,"ver":0,"jti":"%3$s","exp":4102444800}'),
+    ('sub twice, last object', '{"sub":"%1$s","sub":{"a":1},"pid":%2$s,"ver":0,"jti":"%3$s","exp":4102444800}'),
+    ('pid twice, last Anna''s', '{"sub":"%1$s","pid":%5$s,"pid":%2$s,"ver":0,"jti":"%3$s","exp":4102444800}'),
+    ('pid twice, last Bruno''s', '{"sub":"%1$s","pid":%2$s,"pid":%5$s,"ver":0,"jti":"%3$s","exp":4102444800}'),
+    ('nested sub ignored', '{"x":{"sub":"y","a":[{"sub":1}]},"sub":"%1$s","pid":%2$s,"ver":0,"jti":"%3$s","exp":4102444800}'),
+    ('only a nested sub', '{"x":{"sub":"%1$s"},"pid":%2$s,"ver":0,"jti":"%3$s","exp":4102444800}'),
+    ('sub 18 digits', '{"sub":"00000000000000000%1$s","pid":%2$s,"ver":0,"jti":"%3$s","exp":4102444800}'),
+    ('sub 19 digits', '{"sub":"000000000000000000%1$s","pid":%2$s,"ver":0,"jti":"%3$s","exp":4102444800}'),
+    ('sub empty', '{"sub":"","pid":%2$s,"ver":0,"jti":"%3$s","exp":4102444800}'),
+    ('sub missing', '{"pid":%2$s,"ver":0,"jti":"%3$s","exp":4102444800}'),
+    ('sub null', '{"sub":null,"pid":%2$s,"ver":0,"jti":"%3$s","exp":4102444800}'),
+    ('sub true', '{"sub":true,"pid":%2$s,"ver":0,"jti":"%3$s","exp":4102444800}'),
+    ('sub in an array', '{"sub":[%1$s],"pid":%2$s,"ver":0,"jti":"%3$s","exp":4102444800}'),
+    ('sub negative', '{"sub":-%1$s,"pid":%2$s,"ver":0,"jti":"%3$s","exp":4102444800}'),
+    ('sub fraction', '{"sub":%1$s.0,"pid":%2$s,"ver":0,"jti":"%3$s","exp":4102444800}'),
+    ('sub exponent', '{"sub":%1$se0,"pid":%2$s,"ver":0,"jti":"%3$s","exp":4102444800}'),
+    ('sub plus', '{"sub":"+%1$s","pid":%2$s,"ver":0,"jti":"%3$s","exp":4102444800}'),
+    ('sub space', '{"sub":" %1$s","pid":%2$s,"ver":0,"jti":"%3$s","exp":4102444800}'),
+    ('sub newline', '{"sub":"%1$s\n","pid":%2$s,"ver":0,"jti":"%3$s","exp":4102444800}'),
+    ('sub Arabic-Indic digit', '{"sub":"%1$s\u0661","pid":%2$s,"ver":0,"jti":"%3$s","exp":4102444800}'),
+    ('sub 10 kB', '{"sub":"' || repeat('9', 10000) || '","pid":%2$s,"ver":0,"jti":"%3$s","exp":4102444800}'),
+    ('pid 19 digits', '{"sub":"%1$s","pid":"000000000000000000%2$s","ver":0,"jti":"%3$s","exp":4102444800}'),
+    ('pid zero', '{"sub":"%1$s","pid":0,"ver":0,"jti":"%3$s","exp":4102444800}'),
+    ('pid missing', '{"sub":"%1$s","ver":0,"jti":"%3$s","exp":4102444800}'),
+    ('other practice', '{"sub":"%1$s","pid":%5$s,"ver":0,"jti":"%3$s","exp":4102444800}'),
+    ('ver 9 digits', '{"sub":"%1$s","pid":%2$s,"ver":"000000000","jti":"%3$s","exp":4102444800}'),
+    ('ver 10 digits', '{"sub":"%1$s","pid":%2$s,"ver":"0000000000","jti":"%3$s","exp":4102444800}'),
+    ('ver other', '{"sub":"%1$s","pid":%2$s,"ver":1,"jti":"%3$s","exp":4102444800}'),
+    ('ver missing', '{"sub":"%1$s","pid":%2$s,"jti":"%3$s","exp":4102444800}'),
+    ('ver negative zero', '{"sub":"%1$s","pid":%2$s,"ver":-0,"jti":"%3$s","exp":4102444800}'),
+    ('jti logged out', '{"sub":"%1$s","pid":%2$s,"ver":0,"jti":"%6$s","exp":4102444800}'),
+    ('jti upper case', '{"sub":"%1$s","pid":%2$s,"ver":0,"jti":"0B3E8C1A-5F0D-4C2B-9A6E-7D1F2E3C4B5B","exp":4102444800}'),
+    ('jti without dashes', '{"sub":"%1$s","pid":%2$s,"ver":0,"jti":"0b3e8c1a5f0d4c2b9a6e7d1f2e3c4b5b","exp":4102444800}'),
+    ('jti in braces', '{"sub":"%1$s","pid":%2$s,"ver":0,"jti":"{0b3e8c1a-5f0d-4c2b-9a6e-7d1f2e3c4b5b}","exp":4102444800}'),
+    ('jti not hex', '{"sub":"%1$s","pid":%2$s,"ver":0,"jti":"0b3e8c1a-5f0d-4c2b-9a6e-7d1f2e3c4b5g","exp":4102444800}'),
+    ('jti one short', '{"sub":"%1$s","pid":%2$s,"ver":0,"jti":"0b3e8c1a-5f0d-4c2b-9a6e-7d1f2e3c4b5","exp":4102444800}'),
+    ('jti a number', '{"sub":"%1$s","pid":%2$s,"ver":0,"jti":1,"exp":4102444800}'),
+    ('jti missing', '{"sub":"%1$s","pid":%2$s,"ver":0,"exp":4102444800}'),
+    ('only exp', '{"exp":4102444800}'),
+    ('expired', '{"sub":"%1$s","pid":%2$s,"ver":0,"jti":"%3$s","exp":1000000000}')) t(what, claims);
+SELECT set_config('request.jwt', '', false) IS NOT NULL;
+RESET ROLE;
+DELETE FROM ta.revoked_tokens WHERE jti = '0b3e8c1a-5f0d-4c2b-9a6e-7d1f2e3c4b5a';
+SET ROLE regress_ta_app;
+-- The 401 as the proxy reads it: SQLSTATE and message, no detail, hint or column.
+SELECT set_config('request.jwt', 'not.a.token', false) IS NULL;
+DO $$
+DECLARE
+    code text; message text; detail text; hint text; field text;
+BEGIN
+    PERFORM api.me();
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS code = RETURNED_SQLSTATE, message = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL,
+                            hint = PG_EXCEPTION_HINT, field = COLUMN_NAME;
+    RAISE NOTICE '%', ARRAY[code, message, detail, hint, field];
+END $$;
 -- The plain-SQL install's backend remembers its last verified token (ta.token_cache, an HMAC
 -- under the secret, then the claims); a session may set that too, but an entry it made up (or
 -- one made for another token) is ignored and the token is verified in full.

@@ -47,6 +47,16 @@ SELECT regress.as_bearer(:'third', $$SELECT api.me() ->> 'email'$$) AS older_tok
 SELECT regress.as_bearer((:'changed')::json ->> 'access_token', $$SELECT api.me() ->> 'email'$$) AS answered_token;
 SELECT regress.token('sesja@example.com') IS NULL AS old_password_refused;
 SELECT regress.as_bearer(regress.token('sesja@example.com', 'nowe-haslo-1'), $$SELECT api.me() ->> 'email'$$) AS new_password;
+-- A deleted user's tokens answer 401; the same token works again once the user is back.
+SELECT regress.token('sesja@example.com', 'nowe-haslo-1') AS fourth \gset
+RESET ROLE;
+UPDATE ta.users SET deleted_at = now() WHERE email = 'sesja@example.com';
+SET ROLE regress_ta_app;
+SELECT regress.as_bearer(:'fourth', $$SELECT api.me() ->> 'email'$$) AS deleted_user;
+RESET ROLE;
+UPDATE ta.users SET deleted_at = NULL WHERE email = 'sesja@example.com';
+SET ROLE regress_ta_app;
+SELECT regress.as_bearer(:'fourth', $$SELECT api.me() ->> 'email'$$) AS restored_user;
 SELECT set_config('request.jwt', '', false) IS NOT NULL;
 RESET ROLE;
 -- Logged-out tokens are kept only until they would have expired.

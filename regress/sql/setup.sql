@@ -33,9 +33,9 @@ EXCEPTION WHEN OTHERS THEN
     RETURN format('ERROR %s%s: %s', SQLSTATE, CASE WHEN field <> '' THEN ' (' || field || ')' END, SQLERRM);
 END $$;
 
--- base64url without padding, to build tokens by hand.
+-- base64url without padding, to build tokens by hand (encode breaks base64 lines at 76).
 CREATE FUNCTION regress.b64url(s text) RETURNS text
-    LANGUAGE sql AS $$ SELECT translate(rtrim(encode(convert_to(s, 'UTF8'), 'base64'), '='), '+/', '-_') $$;
+    LANGUAGE sql AS $$ SELECT translate(rtrim(replace(encode(convert_to(s, 'UTF8'), 'base64'), E'\n', ''), '='), '+/', '-_') $$;
 
 -- A token with any header and payload and a valid HS256 signature (pgcrypto's hmac), to
 -- test what verification checks beyond the signature.

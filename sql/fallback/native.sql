@@ -137,6 +137,42 @@ END $$;
 COMMENT ON FUNCTION ta.verify_token(text, text) IS
     'ta.jwt_verify as the caller check uses it (the plain-SQL install remembers the last token per backend).';
 
+-- The user id of the caller. The token in request.jwt is verified with the secret in
+-- ta.settings (signature, alg, exp: ta.jwt_verify), then its user must be live, of the
+-- practice it claims, at the token version it carries (a password change ends older
+-- tokens) and its jti must not be logged out; 401 otherwise. The verified claims then
+-- replace whatever request.jwt.claims and ta.claims_pid held (ta.set_claims), so row-level
+-- security (ta.current_practice_id) sees only what a valid token says: a session that sets
+-- either itself gains nothing. Every api function that reaches practice data calls this first.
+-- ta.verify_token is, here, ta.jwt_verify with a per-backend memory of the last token; the
+-- user, version and logout checks always run. (The extension's ta.caller is C, caller.c.)
+CREATE FUNCTION ta.caller() RETURNS bigint
+    LANGUAGE plpgsql AS $$
+DECLARE
+    claims json;
+    c record;
+    uid bigint;
+BEGIN
+    SELECT ta.verify_token(nullif(current_setting('request.jwt', true), ''), s.jwt_secret) INTO claims
+      FROM ta.settings s;
+    PERFORM ta.set_claims(coalesce(claims::text, ''));
+    SELECT * INTO c FROM json_to_record(claims) AS r(sub text, pid text, ver text, jti text);
+    IF c.sub ~ '^[0-9]{1,18}$' AND c.pid ~ '^[0-9]{1,18}$' AND c.ver ~ '^[0-9]{1,9}$'
+       AND c.jti ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
+        SELECT u.id INTO uid FROM ta.users u
+         WHERE u.id = c.sub::bigint AND u.practice_id = c.pid::bigint
+           AND u.deleted_at IS NULL AND u.token_version = c.ver::integer
+           AND NOT EXISTS (SELECT FROM ta.revoked_tokens r WHERE r.jti = c.jti::uuid);
+    END IF;
+    IF uid IS NULL THEN
+        PERFORM ta.set_claims('');
+        PERFORM ta.raise('28000', 'Could not validate credentials');
+    END IF;
+    RETURN uid;
+END $$;
+COMMENT ON FUNCTION ta.caller() IS
+    'Verifies request.jwt (signature, exp, live user, token version, not logged out) and returns the user id; 401 otherwise.';
+
 CREATE FUNCTION ta.secure_equal(a text, b text) RETURNS boolean
     LANGUAGE sql IMMUTABLE STRICT AS $$ SELECT digest(a, 'sha256') = digest(b, 'sha256') $$;
 COMMENT ON FUNCTION ta.secure_equal(text, text) IS
