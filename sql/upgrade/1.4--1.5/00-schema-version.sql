@@ -1,2 +1,0 @@
--- 1.5 is the version in the making: what changes after 1.4's release ships here, one file per concern
--- (numbered by the issue that needs it), so a 1.4 database upgrades with every row kept.

@@ -1,5 +1,0 @@
--- Issue 17: the insert trigger that plans a new appointment's reminders is C in the extension
--- (extension/reminder_plan.c: the settings and the patient fetched by primary key instead of
--- PL/pgSQL's two queries, whose executor start-up was most of POST /appointments' +6 % with
--- reminders on); the plain-SQL install keeps the PL/pgSQL body, now with a comment on both.
--- @function ta.appointments_plan_reminders

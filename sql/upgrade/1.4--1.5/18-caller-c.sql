@@ -1,4 +1,0 @@
--- Issue 18: ta.caller() in C for the extension (extension/caller.c), the same checks and 401
--- without PL/pgSQL, json_to_record and four regular expressions at every authenticated request;
--- the plain-SQL install keeps its PL/pgSQL body unchanged.
--- @function ta.caller
