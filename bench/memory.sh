@@ -7,7 +7,8 @@
 # connections for MEMORY_SECONDS (default 60), and every 2 s the PSS of each process (/proc/PID/smaps_rollup:
 # shared pages divided among the processes mapping them, so the sum counts the shared segment once) is summed
 # per kind. Prints a Markdown section; with --report FILE it also replaces that section of FILE (bench/run.sh
-# puts it in bench/REPORT.md). The cluster is kept in .work/bench-memory between runs and stopped afterwards.
+# puts it in bench/REPORT.md). Exits 3 when the stack is over the budget. The cluster is kept in
+# .work/bench-memory between runs and stopped afterwards.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 export WORK=${MEMORY_WORK:-$here/.work/bench-memory}
@@ -172,4 +173,5 @@ if [ -n "$report" ]; then
         END {if (!printed) print "\n" section}' "$report" > "$report.tmp" && mv "$report.tmp" "$report"
     say "wrote the memory section into $report"
 fi
-[ "$peak_total" -le $((BUDGET_MB * 1024)) ]
+# exit 3: measured, over the budget (any other failure exits with its own status, the section unchanged)
+[ "$peak_total" -le $((BUDGET_MB * 1024)) ] || exit 3
