@@ -8,17 +8,15 @@
  *
  * The PL/pgSQL twin (sql/fallback/native.sql) reads the claims with json_to_record and checks
  * them with regular expressions; this does the same by one pass of PostgreSQL's JSON parser
- * (top-level members only, escapes decoded, the last of a repeated member counts, a non-scalar
- * or null value is none) and plain character checks, and runs the two queries from plans
+ * (jwt.c's json_scan_members, which reads the token's alg and exp too: top-level members only,
+ * escapes decoded, the last of a repeated member counts, a non-scalar or null value is none) and plain character checks, and runs the two queries from plans
  * prepared once per backend (the plan cache replans them when the tables change).
  */
 #include "postgres.h"
 
 #include "catalog/pg_type_d.h"
-#include "common/jsonapi.h"
 #include "executor/spi.h"
 #include "fmgr.h"
-#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -34,72 +32,22 @@ enum
 };
 static const char *const claim_names[NCLAIMS] = {"sub", "pid", "ver", "jti"};
 
-/* What json_to_record(claims) AS r(sub text, pid text, ver text, jti text) would give. */
-typedef struct ClaimScan
-{
-	int			depth;
-	int			member;			/* the claim whose value comes next, or -1 */
-	char	   *value[NCLAIMS]; /* its text; NULL when missing, null or not a scalar */
-} ClaimScan;
-
+/*
+ * The claims as json_to_record(claims) AS r(sub text, pid text, ver text, jti text) gives them:
+ * value[i] is the last top-level occurrence's text, NULL when missing, null or not a scalar.
+ */
 static void
-claims_nest(void *state)
+read_claims(text *claims, char *value[NCLAIMS])
 {
-	((ClaimScan *) state)->depth++;
-}
+	JsonMember	m[NCLAIMS];
+	bool		ok;
 
-static void
-claims_unnest(void *state)
-{
-	((ClaimScan *) state)->depth--;
-}
-
-static void
-claims_field(void *state, char *fname, bool isnull)
-{
-	ClaimScan  *s = state;
-	int			i;
-
-	if (s->depth != 1)
-		return;
-	s->member = -1;
-	for (i = 0; i < NCLAIMS; i++)
-		if (strcmp(fname, claim_names[i]) == 0)
-		{
-			s->member = i;
-			s->value[i] = NULL;
-		}
-}
-
-static void
-claims_scalar(void *state, char *token, JsonTokenType type)
-{
-	ClaimScan  *s = state;
-
-	if (s->depth == 1 && s->member >= 0)
-		s->value[s->member] = type == JSON_TOKEN_NULL ? NULL : token;
-}
-
-static void
-scan_claims(text *claims, ClaimScan *scan)
-{
-	JsonSemAction sem = {
-		.semstate = scan,
-		.object_start = claims_nest,
-		.object_end = claims_unnest,
-		.array_start = claims_nest,
-		.array_end = claims_unnest,
-		.object_field_start = claims_field,
-		.scalar = claims_scalar,
-	};
-	JsonLexContext *lex = makeJsonLexContextCstringLen(VARDATA_ANY(claims), VARSIZE_ANY_EXHDR(claims),
-													   GetDatabaseEncoding(), true);
-
-	memset(scan, 0, sizeof(*scan));
-	scan->member = -1;
+	for (int i = 0; i < NCLAIMS; i++)
+		m[i] = (JsonMember) {.name = claim_names[i]};
 	/* jwt_claims parsed them already; a failure would leave claims unread, so none. */
-	if (pg_parse_json(lex, &sem) != JSON_SUCCESS)
-		memset(scan->value, 0, sizeof(scan->value));
+	ok = json_scan_members(VARDATA_ANY(claims), VARSIZE_ANY_EXHDR(claims), m, NCLAIMS);
+	for (int i = 0; i < NCLAIMS; i++)
+		value[i] = ok && m[i].token != NULL && m[i].type != JSON_TOKEN_NULL ? m[i].token : NULL;
 }
 
 /* s is 1 to max digits 0-9 (^[0-9]{1,max}$), then *out is their number. */
@@ -193,7 +141,7 @@ ta_caller(PG_FUNCTION_ARGS)
 	const char *setting;
 	char	   *token;
 	text	   *claims = NULL;
-	ClaimScan	scan;
+	char	   *claim[NCLAIMS];
 	int64		sub,
 				pid,
 				ver;
@@ -219,16 +167,16 @@ ta_caller(PG_FUNCTION_ARGS)
 
 	if (claims != NULL)
 	{
-		scan_claims(claims, &scan);
-		if (parse_digits(scan.value[SUB], 18, &sub) && parse_digits(scan.value[PID], 18, &pid) &&
-			parse_digits(scan.value[VER], 9, &ver) && parse_uuid(scan.value[JTI], &jti))
+		read_claims(claims, claim);
+		if (parse_digits(claim[SUB], 18, &sub) && parse_digits(claim[PID], 18, &pid) &&
+			parse_digits(claim[VER], 9, &ver) && parse_uuid(claim[JTI], &jti))
 		{
 			Datum		values[4] = {Int64GetDatum(sub), Int64GetDatum(pid), Int32GetDatum((int32) ver),
 			UUIDPGetDatum(&jti)};
 
 			/* the claims hold while the user is looked up, as after ta.set_claims(claims) */
 			set_local("request.jwt.claims", text_to_cstring(claims));
-			set_local("ta.claims_pid", scan.value[PID]);
+			set_local("ta.claims_pid", claim[PID]);
 			run(&user_plan,
 				"SELECT u.id FROM ta.users u"
 				" WHERE u.id OPERATOR(pg_catalog.=) $1 AND u.practice_id OPERATOR(pg_catalog.=) $2"

@@ -82,16 +82,14 @@ jwt_sign(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf.data, buf.len));
 }
 
-/* What scan_member looks for, and what it found. */
+/* What json_scan_members looks for, and where it is in the document. */
 typedef struct MemberScan
 {
-	const char *name;			/* top-level member wanted */
+	JsonMember *members;		/* the top-level members wanted */
+	int			n;
 	int			depth;			/* current nesting */
 	bool		root_is_object;
-	bool		in_name;		/* the current top-level member is `name` */
-	int			seen;			/* how often `name` occurred */
-	char	   *token;			/* its scalar value, or NULL */
-	JsonTokenType type;
+	int			current;		/* the wanted member whose value comes next, or -1 */
 } MemberScan;
 
 static void
@@ -123,9 +121,14 @@ scan_field(void *state, char *fname, bool isnull)
 
 	if (s->depth != 1)
 		return;
-	s->in_name = strcmp(fname, s->name) == 0;
-	if (s->in_name)
-		s->seen++;
+	s->current = -1;
+	for (int i = 0; i < s->n; i++)
+		if (strcmp(fname, s->members[i].name) == 0)
+		{
+			s->current = i;
+			s->members[i].seen++;
+			s->members[i].token = NULL;	/* this occurrence's value, when it is a scalar */
+		}
 }
 
 static void
@@ -133,10 +136,10 @@ scan_scalar(void *state, char *token, JsonTokenType type)
 {
 	MemberScan *s = state;
 
-	if (s->depth == 1 && s->in_name)
+	if (s->depth == 1 && s->current >= 0)
 	{
-		s->token = token;
-		s->type = type;
+		s->members[s->current].token = token;
+		s->members[s->current].type = type;
 	}
 }
 
@@ -170,15 +173,10 @@ json_nesting(const char *json, size_t len)
 	return deepest;
 }
 
-/*
- * Parses json (len bytes, any bytes) as a JSON object and finds its top-level
- * member `name`. Returns true, with *token and *type set, only when json is a
- * valid object in the database encoding holding `name` exactly once as a scalar.
- */
-static bool
-scan_member(char *json, size_t len, const char *name, char **token, JsonTokenType *type)
+bool
+json_scan_members(char *json, size_t len, JsonMember *members, int n)
 {
-	MemberScan	scan = {.name = name};
+	MemberScan	scan = {.members = members, .n = n, .current = -1};
 	JsonSemAction sem = {
 		.semstate = &scan,
 		.object_start = scan_object_start,
@@ -190,16 +188,32 @@ scan_member(char *json, size_t len, const char *name, char **token, JsonTokenTyp
 	};
 	JsonLexContext *lex;
 
+	for (int i = 0; i < n; i++)
+	{
+		members[i].seen = 0;
+		members[i].token = NULL;
+	}
 	if (!pg_verify_mbstr(GetDatabaseEncoding(), json, (int) len, true) ||
 		json_nesting(json, len) > JSON_MAX_NESTING)
 		return false;
 	lex = makeJsonLexContextCstringLen(json, (int) len, GetDatabaseEncoding(), true);
-	if (pg_parse_json(lex, &sem) != JSON_SUCCESS)
+	return pg_parse_json(lex, &sem) == JSON_SUCCESS && scan.root_is_object;
+}
+
+/*
+ * Parses json (len bytes, any bytes) as a JSON object and finds its top-level
+ * member `name`. Returns true, with *token and *type set, only when json is a
+ * valid object in the database encoding holding `name` exactly once as a scalar.
+ */
+static bool
+scan_member(char *json, size_t len, const char *name, char **token, JsonTokenType *type)
+{
+	JsonMember	m = {.name = name};
+
+	if (!json_scan_members(json, len, &m, 1) || m.seen != 1 || m.token == NULL)
 		return false;
-	if (!scan.root_is_object || scan.seen != 1 || scan.token == NULL)
-		return false;
-	*token = scan.token;
-	*type = scan.type;
+	*token = m.token;
+	*type = m.type;
 	return true;
 }
 
