@@ -269,6 +269,9 @@ fetch(const KeyedTable *t, int64 key, Datum *values, bool *nulls)
 static bool
 plan(const Datum *a, const bool *a_null, Datum *s, bool *s_null, Datum *p, bool *p_null, bool *email, bool *sms)
 {
+	bool		email_on;
+	bool		sms_on;
+
 	/* ta.appointment_is_live false (archived, or a status other than scheduled) */
 	if (!a_null[A_DELETED] || (!a_null[A_STATUS] && DatumGetObjectId(a[A_STATUS]) != scheduled_oid))
 		return false;
@@ -276,17 +279,17 @@ plan(const Datum *a, const bool *a_null, Datum *s, bool *s_null, Datum *p, bool 
 	if (!fetch(&settings, DatumGetInt64(a[A_PRACTICE]), s, s_null))
 		return false;
 	/* (the columns are NOT NULL; a NULL would be PL/pgSQL's "not true") */
-	if (!((!s_null[1] && DatumGetBool(s[1])) || (!s_null[2] && DatumGetBool(s[2]))))
+	email_on = !s_null[1] && DatumGetBool(s[1]);
+	sms_on = !s_null[2] && DatumGetBool(s[2]);
+	if (!email_on && !sms_on)
 		return false;
 	/* the patient, not archived, of the same practice, and its consent to an enabled channel */
 	if (a_null[A_PATIENT] || !fetch(&patients, DatumGetInt64(a[A_PATIENT]), p, p_null) ||
 		p_null[0] || DatumGetInt64(p[0]) != DatumGetInt64(a[A_PRACTICE]) || !p_null[1])
 		return false;
-	*email = !s_null[1] && DatumGetBool(s[1]) && !p_null[2] && DatumGetBool(p[2]);
-	*sms = !s_null[2] && DatumGetBool(s[2]) && !p_null[3] && DatumGetBool(p[3]);
-	if (!*email && !*sms)
-		return false;
-	return true;
+	*email = email_on && !p_null[2] && DatumGetBool(p[2]);
+	*sms = sms_on && !p_null[3] && DatumGetBool(p[3]);
+	return *email || *sms;
 }
 
 Datum
