@@ -7,9 +7,9 @@
  * else clears the claims and answers 28000 'Could not validate credentials' (401).
  *
  * The PL/pgSQL twin (sql/fallback/native.sql) reads the claims with json_to_record and checks
- * them with regular expressions; this does the same by one pass of PostgreSQL's JSON parser
- * (jwt.c's json_scan_members, which reads the token's alg and exp too: top-level members only,
- * escapes decoded, the last of a repeated member counts, a non-scalar or null value is none) and plain character checks, and runs the two queries from plans
+ * them with regular expressions; this reads them in the pass of PostgreSQL's JSON parser that
+ * checks the token's exp (jwt_claims: top-level members only, escapes decoded, the last of a
+ * repeated member counts, a non-scalar or null value is none) and plain character checks, and runs the two queries from plans
  * prepared once per backend (the plan cache replans them when the tables change).
  */
 #include "postgres.h"
@@ -33,21 +33,14 @@ enum
 static const char *const claim_names[NCLAIMS] = {"sub", "pid", "ver", "jti"};
 
 /*
- * The claims as json_to_record(claims) AS r(sub text, pid text, ver text, jti text) gives them:
- * value[i] is the last top-level occurrence's text, NULL when missing, null or not a scalar.
+ * The claims as json_to_record(claims) AS r(sub text, pid text, ver text, jti text) gives them,
+ * from the members jwt_claims read: the last top-level occurrence's text, NULL when missing,
+ * null or not a scalar.
  */
-static void
-read_claims(text *claims, char *value[NCLAIMS])
+static char *
+claim_text(const JsonMember *m)
 {
-	JsonMember	m[NCLAIMS];
-	bool		ok;
-
-	for (int i = 0; i < NCLAIMS; i++)
-		m[i] = (JsonMember) {.name = claim_names[i]};
-	/* jwt_claims parsed them already; a failure would leave claims unread, so none. */
-	ok = json_scan_members(VARDATA_ANY(claims), VARSIZE_ANY_EXHDR(claims), m, NCLAIMS);
-	for (int i = 0; i < NCLAIMS; i++)
-		value[i] = ok && m[i].token != NULL && m[i].type != JSON_TOKEN_NULL ? m[i].token : NULL;
+	return m->token != NULL && m->type != JSON_TOKEN_NULL ? m->token : NULL;
 }
 
 /* s is 1 to max digits 0-9 (^[0-9]{1,max}$), then *out is their number. */
@@ -141,6 +134,7 @@ ta_caller(PG_FUNCTION_ARGS)
 	const char *setting;
 	char	   *token;
 	text	   *claims = NULL;
+	JsonMember	member[NCLAIMS];
 	char	   *claim[NCLAIMS];
 	int64		sub,
 				pid,
@@ -162,12 +156,17 @@ ta_caller(PG_FUNCTION_ARGS)
 		Datum		secret = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 
 		if (!isnull)
-			claims = jwt_claims(token, strlen(token), DatumGetTextPP(secret));
+		{
+			for (int i = 0; i < NCLAIMS; i++)
+				member[i] = (JsonMember) {.name = claim_names[i]};
+			claims = jwt_claims(token, strlen(token), DatumGetTextPP(secret), member, NCLAIMS);
+		}
 	}
 
 	if (claims != NULL)
 	{
-		read_claims(claims, claim);
+		for (int i = 0; i < NCLAIMS; i++)
+			claim[i] = claim_text(&member[i]);
 		if (parse_digits(claim[SUB], 18, &sub) && parse_digits(claim[PID], 18, &pid) &&
 			parse_digits(claim[VER], 9, &ver) && parse_uuid(claim[JTI], &jti))
 		{

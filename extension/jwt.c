@@ -228,8 +228,9 @@ exp_in_future(const char *token)
 }
 
 text *
-jwt_claims(const char *token, size_t len, const text *secret)
+jwt_claims(const char *token, size_t len, const text *secret, JsonMember *members, int n)
 {
+	JsonMember	m[1 + JWT_MAX_MEMBERS] = {{.name = "exp"}};
 	const char *dot1,
 			   *dot2;
 	unsigned char *header,
@@ -264,11 +265,17 @@ jwt_claims(const char *token, size_t len, const text *secret)
 		type != JSON_TOKEN_STRING || strcmp(value, "HS256") != 0)
 		return NULL;
 
+	/* exp, and in the same pass the members the caller wants */
+	if (n < 0 || n > JWT_MAX_MEMBERS)
+		ereport(ERROR, (errmsg("jwt_claims: at most %d members", JWT_MAX_MEMBERS)));
+	for (int i = 0; i < n; i++)
+		m[1 + i] = (JsonMember) {.name = members[i].name};
 	payload = base64url_decode(dot1 + 1, dot2 - dot1 - 1, &payload_len);
-	if (payload == NULL ||
-		!scan_member((char *) payload, payload_len, "exp", &value, &type) ||
-		type != JSON_TOKEN_NUMBER || !exp_in_future(value))
+	if (payload == NULL || !json_scan_members((char *) payload, payload_len, m, 1 + n) ||
+		m[0].seen != 1 || m[0].token == NULL || m[0].type != JSON_TOKEN_NUMBER || !exp_in_future(m[0].token))
 		return NULL;
+	for (int i = 0; i < n; i++)
+		members[i] = m[1 + i];
 
 	return cstring_to_text_with_len((char *) payload, payload_len);
 }
@@ -277,7 +284,7 @@ Datum
 jwt_verify(PG_FUNCTION_ARGS)
 {
 	text	   *token = PG_GETARG_TEXT_PP(0);
-	text	   *claims = jwt_claims(VARDATA_ANY(token), VARSIZE_ANY_EXHDR(token), PG_GETARG_TEXT_PP(1));
+	text	   *claims = jwt_claims(VARDATA_ANY(token), VARSIZE_ANY_EXHDR(token), PG_GETARG_TEXT_PP(1), NULL, 0);
 
 	if (claims == NULL)
 		PG_RETURN_NULL();
